@@ -1,0 +1,341 @@
+//! Building one cap checkout into its component, reproducibly.
+//!
+//! Whatever the machine, the same source must give the same bytes, so the build
+//! environment is pinned here rather than inherited:
+//! - `--remap-path-prefix` for the checkout, the cargo target dir, CARGO_HOME and
+//!   RUSTUP_HOME, so no absolute path of this machine reaches the artifact (panic
+//!   locations embed source paths);
+//! - `SOURCE_DATE_EPOCH`, `TZ`, `LC_ALL` fixed; flags that would change codegen
+//!   (`RUSTFLAGS`, `CARGO_PROFILE_*`, wrappers) removed from the environment;
+//! - `--locked`, so the committed `Cargo.lock` is what is built.
+//!
+//! The artifact is published by rename only: a killed build leaves the previous
+//! artifact (or none), never a partial file.
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use pylon_manifest::{write_atomic, Target};
+
+use crate::componentize::{module_to_component, ComponentizeError};
+
+/// Fixed `SOURCE_DATE_EPOCH` for cap builds: 1980-01-01T00:00:00Z, the earliest
+/// time a zip can record. Any constant works; a commit date would change outputs
+/// whenever an unrelated commit lands.
+pub const SOURCE_DATE_EPOCH: &str = "315532800";
+
+/// Environment variables that could change what cargo/rustc emit; never inherited.
+const SCRUBBED_ENV: &[&str] = &[
+    "RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_BUILD_RUSTC_WRAPPER",
+    "CARGO_INCREMENTAL",
+    "CARGO_BUILD_TARGET",
+    "CARGO_BUILD_TARGET_DIR",
+];
+
+/// Where and how to build one cap.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    pub name: String,
+    /// The cap's source directory (a git checkout, or a directory of this repository).
+    pub checkout: PathBuf,
+    pub target: Target,
+    /// Where the component is published (normally `<checkout>/<artifact>`).
+    pub output: PathBuf,
+    /// Cargo target directory; `<checkout>/target` when `None`.
+    pub target_dir: Option<PathBuf>,
+    /// Full build log (cargo/make output).
+    pub log: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{command} failed ({status}); full log: {}", log.display())]
+    Failed {
+        command: String,
+        status: String,
+        log: PathBuf,
+        tail: Vec<String>,
+    },
+    #[error("cargo built no .wasm for a cdylib target; is crate-type = [\"cdylib\"] set? (log: {})", log.display())]
+    NoWasmOutput { log: PathBuf },
+    #[error("`make` succeeded but did not produce {}", path.display())]
+    MissingArtifact { path: PathBuf },
+    #[error("turning the wasm32-wasip1 module into a component: {0}")]
+    Componentize(#[from] ComponentizeError),
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl BuildError {
+    /// The last lines of the build log, when the failure came from the build itself.
+    pub fn log_tail(&self) -> &[String] {
+        match self {
+            BuildError::Failed { tail, .. } => tail,
+            _ => &[],
+        }
+    }
+}
+
+/// Paths of this machine that must not leak into artifacts.
+#[derive(Debug, Clone)]
+pub struct HostPaths {
+    pub cargo_home: Option<PathBuf>,
+    pub rustup_home: Option<PathBuf>,
+}
+
+impl HostPaths {
+    /// CARGO_HOME / RUSTUP_HOME as cargo and rustup resolve them.
+    pub fn detect() -> HostPaths {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let from_env = |var: &str, default: &str| {
+            std::env::var_os(var)
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(default)))
+                .map(|p| fs::canonicalize(&p).unwrap_or(p))
+        };
+        HostPaths {
+            cargo_home: from_env("CARGO_HOME", ".cargo"),
+            rustup_home: from_env("RUSTUP_HOME", ".rustup"),
+        }
+    }
+}
+
+/// Builds the cap and publishes its component at `req.output`.
+pub fn build_cap(req: &BuildRequest, host: &HostPaths) -> Result<(), BuildError> {
+    if let Some(dir) = req.log.parent() {
+        fs::create_dir_all(dir).map_err(|source| BuildError::Io {
+            what: "creating log directory",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let artifact = &req.output;
+    match req.target.rust_triple() {
+        None => {
+            let mut cmd = Command::new("make");
+            cmd.current_dir(&req.checkout);
+            pin_environment(&mut cmd);
+            run_logged(cmd, "make", &req.log)?;
+            if !artifact.is_file() {
+                return Err(BuildError::MissingArtifact {
+                    path: artifact.clone(),
+                });
+            }
+        }
+        Some(triple) => {
+            let wasm = cargo_build(req, triple, host)?;
+            let bytes = fs::read(&wasm).map_err(|source| BuildError::Io {
+                what: "reading cargo output",
+                path: wasm.clone(),
+                source,
+            })?;
+            let component = match req.target {
+                Target::Wasip1 => module_to_component(&bytes)?,
+                _ => bytes,
+            };
+            publish(artifact, &component)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the artifact by temp file + rename.
+fn publish(artifact: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    if let Some(dir) = artifact.parent() {
+        fs::create_dir_all(dir).map_err(|source| BuildError::Io {
+            what: "creating artifact directory",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    write_atomic(artifact, bytes).map_err(|source| BuildError::Io {
+        what: "publishing artifact",
+        path: artifact.to_path_buf(),
+        source,
+    })
+}
+
+fn cargo_build(req: &BuildRequest, triple: &str, host: &HostPaths) -> Result<PathBuf, BuildError> {
+    let checkout = fs::canonicalize(&req.checkout).map_err(|source| BuildError::Io {
+        what: "resolving checkout",
+        path: req.checkout.clone(),
+        source,
+    })?;
+    let target_dir = req
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| checkout.join("target"));
+    fs::create_dir_all(&target_dir).map_err(|source| BuildError::Io {
+        what: "creating target directory",
+        path: target_dir.clone(),
+        source,
+    })?;
+    let target_dir = fs::canonicalize(&target_dir).unwrap_or(target_dir);
+
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(&checkout)
+        .args(["build", "--release", "--locked", "--target", triple])
+        .arg("--message-format=json-render-diagnostics")
+        .arg("--manifest-path")
+        .arg(checkout.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_ENCODED_RUSTFLAGS", remap_flags(&checkout, &target_dir, &req.name, host))
+        .env("CARGO_TERM_COLOR", "never");
+    pin_environment(&mut cmd);
+    let stdout = run_logged(cmd, "cargo build", &req.log)?;
+
+    // The compiler-artifact message of the cdylib names the .wasm file.
+    let mut wasm = None;
+    for line in stdout.lines() {
+        if !line.contains("\"compiler-artifact\"") || !line.contains("\"cdylib\"") {
+            continue;
+        }
+        if let Ok(msg) = serde_json::from_str::<CompilerArtifact>(line) {
+            if msg.target.kind.iter().any(|k| k == "cdylib") {
+                wasm = msg.filenames.into_iter().find(|f| f.extension().is_some_and(|e| e == "wasm"));
+            }
+        }
+    }
+    wasm.ok_or_else(|| BuildError::NoWasmOutput {
+        log: req.log.clone(),
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct CompilerArtifact {
+    target: ArtifactTarget,
+    filenames: Vec<PathBuf>,
+}
+
+#[derive(serde::Deserialize)]
+struct ArtifactTarget {
+    kind: Vec<String>,
+}
+
+/// `--remap-path-prefix` flags, joined with 0x1f as CARGO_ENCODED_RUSTFLAGS wants
+/// (so paths with spaces survive). rustc applies the *last* matching mapping, so
+/// the more specific target dir comes after the checkout that may contain it.
+fn remap_flags(checkout: &Path, target_dir: &Path, name: &str, host: &HostPaths) -> OsString {
+    let mut maps: Vec<(PathBuf, String)> = Vec::new();
+    if let Some(p) = &host.rustup_home {
+        maps.push((p.clone(), "/rustup".into()));
+    }
+    if let Some(p) = &host.cargo_home {
+        maps.push((p.clone(), "/cargo".into()));
+    }
+    maps.push((checkout.to_path_buf(), format!("/caps/{name}")));
+    maps.push((target_dir.to_path_buf(), format!("/caps/{name}/target")));
+    let mut flags = OsString::new();
+    for (i, (from, to)) in maps.iter().enumerate() {
+        if i > 0 {
+            flags.push("\u{1f}");
+        }
+        flags.push("--remap-path-prefix=");
+        flags.push(from.as_os_str());
+        flags.push("=");
+        flags.push(to);
+    }
+    flags
+}
+
+fn pin_environment(cmd: &mut Command) {
+    for var in SCRUBBED_ENV {
+        cmd.env_remove(var);
+    }
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if k.starts_with("CARGO_PROFILE_") || (k.starts_with("CARGO_TARGET_") && k != "CARGO_TARGET_DIR") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .env("LANG", "C")
+        .env("CARGO_INCREMENTAL", "0")
+        .stdin(Stdio::null());
+}
+
+/// Runs a command with stderr (and stdout) appended to the log; returns stdout.
+fn run_logged(mut cmd: Command, what: &str, log: &Path) -> Result<String, BuildError> {
+    let program = format!("{:?}", cmd.get_program());
+    let mut log_file = File::create(log).map_err(|source| BuildError::Io {
+        what: "creating build log",
+        path: log.to_path_buf(),
+        source,
+    })?;
+    let _ = writeln!(
+        log_file,
+        "$ {} {}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let stderr_log = log_file.try_clone().map_err(|source| BuildError::Io {
+        what: "opening build log",
+        path: log.to_path_buf(),
+        source,
+    })?;
+    cmd.stderr(Stdio::from(stderr_log)).stdout(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|source| BuildError::Spawn { program, source })?;
+    let mut stdout = String::new();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            // Machine messages stay out of the human log; other stdout (make) goes in.
+            if !line.starts_with('{') {
+                let _ = writeln!(log_file, "{line}");
+            }
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+    }
+    let status = child.wait().map_err(|source| BuildError::Io {
+        what: "waiting for build",
+        path: log.to_path_buf(),
+        source,
+    })?;
+    if status.success() {
+        Ok(stdout)
+    } else {
+        Err(BuildError::Failed {
+            command: what.to_string(),
+            status: status.to_string(),
+            log: log.to_path_buf(),
+            tail: tail_lines(log, 20),
+        })
+    }
+}
+
+/// The last `n` lines of a file (best effort).
+pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
+    let Ok(text) = fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}

@@ -1,0 +1,150 @@
+//! Format-preserving edits: comments, key order and spacing survive a regen.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{value, DocumentMut, Item};
+
+use crate::types::{Pin, Rev, Sha256};
+use crate::{parse_manifest, Manifest, ManifestError};
+
+/// New pins for one cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapUpdate {
+    pub rev: Rev,
+    pub sha256: Sha256,
+    pub size: u64,
+}
+
+/// Edits the text of a manifest that has already been validated.
+pub struct ManifestEditor {
+    path: PathBuf,
+    doc: DocumentMut,
+}
+
+impl ManifestEditor {
+    /// Reads and validates `path`, then opens it for editing.
+    pub fn open(path: &Path) -> Result<(Self, Manifest), ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let manifest = parse_manifest(path, &text)?;
+        // Validation succeeded, so the text parses.
+        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            ManifestError::Read {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+            }
+        })?;
+        Ok((
+            ManifestEditor {
+                path: path.to_path_buf(),
+                doc,
+            },
+            manifest,
+        ))
+    }
+
+    pub fn set_cap(&mut self, name: &str, update: &CapUpdate) -> Result<(), ManifestError> {
+        let caps = self
+            .doc
+            .get_mut("cap")
+            .and_then(Item::as_array_of_tables_mut);
+        let table = caps
+            .and_then(|caps| {
+                caps.iter_mut()
+                    .find(|t| t.get("name").and_then(Item::as_str) == Some(name))
+            })
+            .ok_or_else(|| ManifestError::UnknownCap {
+                path: self.path.clone(),
+                name: name.to_string(),
+            })?;
+        set_preserving(table, "rev", update.rev.as_str().into());
+        set_preserving(table, "sha256", update.sha256.as_str().into());
+        set_preserving(table, "size", (update.size as i64).into());
+        Ok(())
+    }
+
+    pub fn set_pylon_sha256(&mut self, digest: &Pin<Sha256>) {
+        let text = match digest {
+            Pin::Pinned(d) => d.as_str().to_string(),
+            Pin::Placeholder => "0".repeat(64),
+        };
+        set_preserving(self.doc.as_table_mut(), "pylon_sha256", text.as_str().into());
+    }
+
+    pub fn set_toolchain_rustc(&mut self, rustc: &str) {
+        let toolchain = self
+            .doc
+            .entry("toolchain")
+            .or_insert_with(toml_edit::table);
+        if let Some(t) = toolchain.as_table_mut() {
+            set_preserving(t, "rustc", rustc.into());
+        }
+    }
+
+    /// The edited text, re-validated so an edit can never produce a manifest that
+    /// the next run would reject.
+    pub fn render(&self) -> Result<String, ManifestError> {
+        let text = self.doc.to_string();
+        parse_manifest(&self.path, &text)?;
+        Ok(text)
+    }
+
+    /// Validates and writes the edited manifest atomically.
+    pub fn save(&self) -> Result<(), ManifestError> {
+        let text = self.render()?;
+        write_atomic(&self.path, text.as_bytes()).map_err(|source| ManifestError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// Replaces a value but keeps the comment/whitespace decoration around it.
+fn set_preserving(table: &mut dyn toml_edit::TableLike, key: &str, new: toml_edit::Value) {
+    match table.get_mut(key) {
+        Some(Item::Value(old)) => {
+            let decor = old.decor().clone();
+            *old = new;
+            *old.decor_mut() = decor;
+        }
+        _ => {
+            table.insert(key, value(new));
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a
+/// rename, so readers see the old content or the new, never a torn file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pylon-tmp-")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    // Keep the permissions of the file we replace (tempfile creates 0600).
+    if let Ok(meta) = std::fs::metadata(path) {
+        std::fs::set_permissions(tmp.path(), meta.permissions())?;
+    } else {
+        set_default_permissions(tmp.path())?;
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_default_permissions(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_default_permissions(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}

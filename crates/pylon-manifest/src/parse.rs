@@ -1,0 +1,434 @@
+//! Strict reading of `caps-manifest.toml`: unknown keys, wrong types, malformed
+//! digests and duplicate names are all collected, each with its position.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{Document, Item, Table, Value};
+
+use crate::types::*;
+use crate::{Diagnostic, Diagnostics, ManifestError};
+
+const TOP_KEYS: &[&str] = &["schema", "pylon_sha256", "toolchain", "cap"];
+const TOOLCHAIN_KEYS: &[&str] = &["rustc"];
+const CAP_KEYS: &[&str] = &[
+    "name",
+    "repo",
+    "rev",
+    "local_dir",
+    "target",
+    "artifact",
+    "sha256",
+    "size",
+    "exports",
+];
+
+/// Reads and validates a manifest file.
+pub fn read_manifest(path: &Path) -> Result<Manifest, ManifestError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_manifest(path, &text)
+}
+
+/// Validates manifest text; `path` is used for messages and to anchor in-tree caps.
+pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
+    let mut cx = Checker {
+        text,
+        diagnostics: Vec::new(),
+    };
+    let manifest = match Document::parse(text) {
+        Ok(doc) => cx.manifest(path, doc.as_table()),
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            cx.report(span, "toml", e.message().trim());
+            None
+        }
+    };
+    match manifest {
+        Some(m) if cx.diagnostics.is_empty() => Ok(m),
+        _ => Err(ManifestError::Invalid {
+            diagnostics: Diagnostics {
+                path: path.to_path_buf(),
+                items: cx.diagnostics,
+            },
+        }),
+    }
+}
+
+struct Checker<'a> {
+    text: &'a str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        (line, column)
+    }
+
+    fn report(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
+        let (line, column) = self.position(span.start);
+        self.diagnostics.push(Diagnostic {
+            line,
+            column,
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn unknown_keys(&mut self, table: &Table, allowed: &[&str], owner: &str) {
+        for (key, _) in table.iter() {
+            if !allowed.contains(&key) {
+                let span = table.key(key).and_then(|k| k.span()).unwrap_or(0..0);
+                let field = if owner.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{owner}.{key}")
+                };
+                self.report(
+                    span,
+                    &field,
+                    format!("unknown key (expected one of: {})", allowed.join(", ")),
+                );
+            }
+        }
+    }
+
+    fn manifest(&mut self, path: &Path, root: &Table) -> Option<Manifest> {
+        self.unknown_keys(root, TOP_KEYS, "");
+        let whole = 0..0;
+
+        let schema = match root.get("schema") {
+            None => {
+                self.report(whole.clone(), "schema", "missing (expected `schema = 1`)");
+                None
+            }
+            Some(item) => match item.as_integer() {
+                Some(SCHEMA_VERSION) => Some(SCHEMA_VERSION),
+                Some(other) => {
+                    self.report(
+                        span_of(item),
+                        "schema",
+                        format!("unsupported schema version {other} (this pylon reads {SCHEMA_VERSION})"),
+                    );
+                    None
+                }
+                None => {
+                    self.report(span_of(item), "schema", "expected an integer");
+                    None
+                }
+            },
+        };
+
+        let pylon_sha256 = self.digest(root, "pylon_sha256", "pylon_sha256", whole.clone());
+        let toolchain = self.toolchain(root);
+
+        let mut caps = Vec::new();
+        match root.get("cap") {
+            None => {}
+            Some(Item::ArrayOfTables(array)) => {
+                let mut seen: HashMap<String, usize> = HashMap::new();
+                for (index, table) in array.iter().enumerate() {
+                    if let Some(cap) = self.cap(index, table) {
+                        if let Some(first_line) = seen.get(&cap.name) {
+                            let span = table
+                                .get("name")
+                                .map(span_of)
+                                .unwrap_or_else(|| table.span().unwrap_or(0..0));
+                            self.report(
+                                span,
+                                &format!("cap {:?}.name", cap.name),
+                                format!(
+                                    "duplicate cap name (first defined by the [[cap]] at line {first_line})"
+                                ),
+                            );
+                        } else {
+                            seen.insert(cap.name.clone(), cap.line);
+                        }
+                        caps.push(cap);
+                    }
+                }
+            }
+            Some(item) => self.report(
+                span_of(item),
+                "cap",
+                "expected an array of tables ([[cap]] entries)",
+            ),
+        }
+
+        Some(Manifest {
+            path: path.to_path_buf(),
+            schema: schema?,
+            pylon_sha256: pylon_sha256?,
+            toolchain: toolchain?,
+            caps,
+        })
+    }
+
+    fn toolchain(&mut self, root: &Table) -> Option<Toolchain> {
+        match root.get("toolchain") {
+            None => Some(Toolchain::default()),
+            Some(Item::Table(table)) => {
+                self.unknown_keys(table, TOOLCHAIN_KEYS, "toolchain");
+                let rustc = match table.get("rustc") {
+                    None => None,
+                    Some(item) => match item.as_str() {
+                        Some(s) => Some(s.to_string()),
+                        None => {
+                            self.report(span_of(item), "toolchain.rustc", "expected a string");
+                            return None;
+                        }
+                    },
+                };
+                Some(Toolchain { rustc })
+            }
+            Some(item) => {
+                self.report(span_of(item), "toolchain", "expected a table");
+                None
+            }
+        }
+    }
+
+    /// A required 64-hex digest where all zeros means placeholder.
+    fn digest(
+        &mut self,
+        table: &Table,
+        key: &str,
+        field: &str,
+        missing_span: Range<usize>,
+    ) -> Option<Pin<Sha256>> {
+        let item = match table.get(key) {
+            Some(item) => item,
+            None => {
+                self.report(missing_span, field, "missing (64 hex digits, or 64 zeros as a placeholder)");
+                return None;
+            }
+        };
+        let s = self.string(item, field)?;
+        match Sha256::parse(s) {
+            Ok(d) if d.as_str().bytes().all(|b| b == b'0') => Some(Pin::Placeholder),
+            Ok(d) => Some(Pin::Pinned(d)),
+            Err(why) => {
+                self.report(span_of(item), field, format!("invalid sha256: {why}"));
+                None
+            }
+        }
+    }
+
+    fn string<'t>(&mut self, item: &'t Item, field: &str) -> Option<&'t str> {
+        match item.as_str() {
+            Some(s) => Some(s),
+            None => {
+                self.report(span_of(item), field, format!("expected a string, found {}", item.type_name()));
+                None
+            }
+        }
+    }
+
+    fn required<'t>(&mut self, table: &'t Table, key: &str, owner: &str) -> Option<&'t Item> {
+        let item = table.get(key);
+        if item.is_none() {
+            self.report(
+                table.span().unwrap_or(0..0),
+                &format!("{owner}.{key}"),
+                "missing required field",
+            );
+        }
+        item
+    }
+
+    fn cap(&mut self, index: usize, table: &Table) -> Option<Cap> {
+        let header = table.span().unwrap_or(0..0);
+        let (line, _) = self.position(header.start);
+        // Until the name is known, refer to the cap by position.
+        let mut owner = format!("cap[{index}]");
+
+        let name = self
+            .required(table, "name", &owner)
+            .and_then(|item| {
+                let s = self.string(item, &format!("{owner}.name"))?;
+                let valid = !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+                    && !s.starts_with('.');
+                if !valid {
+                    self.report(
+                        span_of(item),
+                        &format!("{owner}.name"),
+                        "a cap name is letters, digits, '-', '_' and '.', not starting with '.'",
+                    );
+                    return None;
+                }
+                Some(s.to_string())
+            });
+        if let Some(n) = &name {
+            owner = format!("cap {n:?}");
+        }
+        self.unknown_keys(table, CAP_KEYS, &owner);
+
+        let repo_spec = self
+            .required(table, "repo", &owner)
+            .and_then(|item| {
+                let s = self.string(item, &format!("{owner}.repo"))?;
+                if s.trim().is_empty() {
+                    self.report(span_of(item), &format!("{owner}.repo"), "must not be empty");
+                    return None;
+                }
+                Some(s.to_string())
+            });
+
+        let rev = self.required(table, "rev", &owner).and_then(|item| {
+            let field = format!("{owner}.rev");
+            let s = self.string(item, &field)?;
+            match Rev::parse(s) {
+                Ok(r) if r.as_str().bytes().all(|b| b == b'0') => Some(Pin::Placeholder),
+                Ok(r) => Some(Pin::Pinned(r)),
+                Err(why) => {
+                    self.report(span_of(item), &field, format!("invalid git revision: {why} (a full 40-hex commit or tree id)"));
+                    None
+                }
+            }
+        });
+
+        let local_dir = match table.get("local_dir") {
+            None => Some(None),
+            Some(item) => {
+                let field = format!("{owner}.local_dir");
+                self.string(item, &field).and_then(|s| {
+                    if s.is_empty() || s.contains('/') || s.contains('\\') || s == "." || s == ".." {
+                        self.report(span_of(item), &field, "must be a single directory name");
+                        None
+                    } else {
+                        Some(Some(s.to_string()))
+                    }
+                })
+            }
+        };
+
+        let target = self.required(table, "target", &owner).and_then(|item| {
+            let field = format!("{owner}.target");
+            let s = self.string(item, &field)?;
+            match Target::parse(s) {
+                Some(t) => Some(t),
+                None => {
+                    self.report(
+                        span_of(item),
+                        &field,
+                        format!("unknown target {s:?} (expected \"wasm32-wasip1\", \"wasm32-wasip2\", or \"\" to run make)"),
+                    );
+                    None
+                }
+            }
+        });
+
+        let artifact = self.required(table, "artifact", &owner).and_then(|item| {
+            let field = format!("{owner}.artifact");
+            let s = self.string(item, &field)?;
+            let p = PathBuf::from(s);
+            let escapes = p
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)));
+            if s.is_empty() || escapes {
+                self.report(
+                    span_of(item),
+                    &field,
+                    "must be a relative path inside the cap's checkout (no '..', no leading '/')",
+                );
+                None
+            } else {
+                Some(p)
+            }
+        });
+
+        let missing = header.clone();
+        let sha256 = self.digest(table, "sha256", &format!("{owner}.sha256"), missing);
+
+        let size = match table.get("size") {
+            None => Some(None),
+            Some(item) => match item.as_integer() {
+                Some(n) if n >= 0 => Some(Some(n as u64)),
+                _ => {
+                    self.report(span_of(item), &format!("{owner}.size"), "expected a non-negative integer (bytes)");
+                    None
+                }
+            },
+        };
+
+        let exports = self.required(table, "exports", &owner).and_then(|item| {
+            let field = format!("{owner}.exports");
+            let Some(array) = item.as_array() else {
+                self.report(span_of(item), &field, "expected an array of WIT interface names");
+                return None;
+            };
+            let mut out = Vec::new();
+            let mut ok = true;
+            for value in array.iter() {
+                match value.as_str() {
+                    Some(s) if is_interface_name(s) => out.push(s.to_string()),
+                    _ => {
+                        ok = false;
+                        self.report(
+                            value_span(value),
+                            &field,
+                            format!(
+                                "{} is not a WIT interface name like \"pylon:zlib/zlib@0.1.0\"",
+                                value.to_string().trim()
+                            ),
+                        );
+                    }
+                }
+            }
+            ok.then_some(out)
+        });
+
+        let repo_spec = repo_spec?;
+        Some(Cap {
+            name: name?,
+            repo: Repo::classify(&repo_spec),
+            repo_spec,
+            rev: rev?,
+            local_dir: local_dir?,
+            target: target?,
+            artifact: artifact?,
+            sha256: sha256?,
+            size: size?,
+            exports: exports?,
+            line,
+        })
+    }
+}
+
+/// `namespace:package/interface` with an optional `@version`.
+fn is_interface_name(s: &str) -> bool {
+    let (path, version) = match s.split_once('@') {
+        Some((p, v)) => (p, Some(v)),
+        None => (s, None),
+    };
+    let Some((package, interface)) = path.split_once('/') else {
+        return false;
+    };
+    let Some((namespace, name)) = package.split_once(':') else {
+        return false;
+    };
+    let ident = |x: &str| {
+        !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    ident(namespace)
+        && ident(name)
+        && ident(interface)
+        && version.is_none_or(|v| !v.is_empty() && !v.contains(char::is_whitespace))
+}
+
+fn span_of(item: &Item) -> Range<usize> {
+    item.span().unwrap_or(0..0)
+}
+
+fn value_span(value: &Value) -> Range<usize> {
+    value.span().unwrap_or(0..0)
+}

@@ -1,0 +1,212 @@
+//! The validated, typed view of a manifest. Every value here has passed validation:
+//! a `Sha256` is 64 lowercase hex digits, a `Rev` 40, a `Target` is one we know.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The only manifest schema this version of Pylon reads and writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// A sha256 digest as 64 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sha256(String);
+
+impl Sha256 {
+    /// Accepts exactly 64 hex digits (either case; stored lowercase).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        parse_hex(s, 64).map(Sha256)
+    }
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        let mut s = String::with_capacity(64);
+        for b in bytes {
+            s.push_str(&format!("{b:02x}"));
+        }
+        Sha256(s)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A git object id (commit or tree) as 40 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rev(String);
+
+impl Rev {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        parse_hex(s, 40).map(Rev)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Rev {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn parse_hex(s: &str, len: usize) -> Result<String, String> {
+    if s.len() != len {
+        return Err(format!(
+            "expected {len} hex digits, found {} characters",
+            s.chars().count()
+        ));
+    }
+    if let Some((i, c)) = s.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "expected {len} hex digits, found {c:?} at position {}",
+            i + 1
+        ));
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
+/// A pinned value, or the all-zero placeholder the spec uses for "not pinned yet".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pin<T> {
+    Placeholder,
+    Pinned(T),
+}
+
+impl<T> Pin<T> {
+    pub fn pinned(&self) -> Option<&T> {
+        match self {
+            Pin::Pinned(v) => Some(v),
+            Pin::Placeholder => None,
+        }
+    }
+    pub fn is_placeholder(&self) -> bool {
+        matches!(self, Pin::Placeholder)
+    }
+}
+
+/// How a cap's checkout is built into its component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// `cargo build --target wasm32-wasip1`, then wrapped into a component with the
+    /// preview1 adapter.
+    Wasip1,
+    /// `cargo build --target wasm32-wasip2`: the linker already emits a component.
+    Wasip2,
+    /// `make` in the checkout; the Makefile produces the artifact.
+    Make,
+}
+
+impl Target {
+    pub const ALL: [Target; 3] = [Target::Wasip1, Target::Wasip2, Target::Make];
+
+    /// The spelling used in the manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Wasip1 => "wasm32-wasip1",
+            Target::Wasip2 => "wasm32-wasip2",
+            Target::Make => "",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+    /// The rustc target triple, for cargo-built caps.
+    pub fn rust_triple(self) -> Option<&'static str> {
+        match self {
+            Target::Make => None,
+            t => Some(t.as_str()),
+        }
+    }
+}
+
+/// Where a cap's source comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repo {
+    /// A git remote (URL, `file://` URL or a path outside this repository); the cap is
+    /// cloned into the caps directory and `rev` is a commit.
+    Git(String),
+    /// A directory of this repository, relative to the manifest's directory; `rev` is
+    /// the git tree id of that directory's content.
+    InTree(PathBuf),
+}
+
+impl Repo {
+    /// A relative path that does not climb out of the repository names an in-tree cap;
+    /// anything with a URL scheme, an absolute path, or a `..` path is a git remote.
+    pub fn classify(s: &str) -> Repo {
+        let path = Path::new(s);
+        let has_scheme = s.contains("://") || s.starts_with("git@");
+        let climbs = path
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir));
+        if has_scheme || path.is_absolute() || climbs {
+            Repo::Git(s.to_string())
+        } else {
+            Repo::InTree(path.to_path_buf())
+        }
+    }
+}
+
+/// Toolchain the pinned digests were made with; a MISMATCH compares against it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Toolchain {
+    /// `rustc -V` output, e.g. `rustc 1.95.0 (59807616e 2026-04-14)`.
+    pub rustc: Option<String>,
+}
+
+/// One `[[cap]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cap {
+    pub name: String,
+    pub repo: Repo,
+    /// The original `repo` string, as written.
+    pub repo_spec: String,
+    pub rev: Pin<Rev>,
+    pub local_dir: Option<String>,
+    pub target: Target,
+    /// Path of the built component inside the cap's checkout.
+    pub artifact: PathBuf,
+    pub sha256: Pin<Sha256>,
+    /// Size in bytes of the pinned artifact, when recorded.
+    pub size: Option<u64>,
+    /// WIT interfaces the component exports, e.g. `pylon:zlib/zlib@0.1.0`.
+    pub exports: Vec<String>,
+    /// 1-based line of the `[[cap]]` header, for messages.
+    pub line: usize,
+}
+
+impl Cap {
+    /// Directory name of the checkout inside the caps directory.
+    pub fn dir_name(&self) -> &str {
+        self.local_dir.as_deref().unwrap_or(&self.name)
+    }
+    /// Placeholder rev or digest: the cap is reported as SKIP and not built.
+    pub fn is_placeholder(&self) -> bool {
+        self.rev.is_placeholder() || self.sha256.is_placeholder()
+    }
+}
+
+/// A validated manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// Where it was read from; in-tree cap paths are relative to its directory.
+    pub path: PathBuf,
+    pub schema: i64,
+    pub pylon_sha256: Pin<Sha256>,
+    pub toolchain: Toolchain,
+    pub caps: Vec<Cap>,
+}
+
+impl Manifest {
+    pub fn cap(&self, name: &str) -> Option<&Cap> {
+        self.caps.iter().find(|c| c.name == name)
+    }
+    /// Directory containing the manifest (the repository root for the default one).
+    pub fn root(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+}
