@@ -197,7 +197,10 @@ fn cargo_build(req: &BuildRequest, triple: &str, host: &HostPaths) -> Result<Pat
         .arg("--manifest-path")
         .arg(checkout.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target_dir)
-        .env("CARGO_ENCODED_RUSTFLAGS", remap_flags(&checkout, &target_dir, &req.name, host))
+        .env(
+            "CARGO_ENCODED_RUSTFLAGS",
+            remap_flags(&checkout, &target_dir, &req.name, host),
+        )
         .env("CARGO_TERM_COLOR", "never");
     pin_environment(&mut cmd);
     let stdout = run_logged(cmd, "cargo build", &req.log)?;
@@ -210,7 +213,10 @@ fn cargo_build(req: &BuildRequest, triple: &str, host: &HostPaths) -> Result<Pat
         }
         if let Ok(msg) = serde_json::from_str::<CompilerArtifact>(line) {
             if msg.target.kind.iter().any(|k| k == "cdylib") {
-                wasm = msg.filenames.into_iter().find(|f| f.extension().is_some_and(|e| e == "wasm"));
+                wasm = msg
+                    .filenames
+                    .into_iter()
+                    .find(|f| f.extension().is_some_and(|e| e == "wasm"));
             }
         }
     }
@@ -262,7 +268,9 @@ fn pin_environment(cmd: &mut Command) {
     }
     for (key, _) in std::env::vars_os() {
         let k = key.to_string_lossy();
-        if k.starts_with("CARGO_PROFILE_") || (k.starts_with("CARGO_TARGET_") && k != "CARGO_TARGET_DIR") {
+        if k.starts_with("CARGO_PROFILE_")
+            || (k.starts_with("CARGO_TARGET_") && k != "CARGO_TARGET_DIR")
+        {
             cmd.env_remove(&key);
         }
     }

@@ -28,7 +28,10 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
+    let args: Vec<_> = args
+        .into_iter()
+        .map(|a| a.as_ref().to_os_string())
+        .collect();
     let shown = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -92,7 +95,10 @@ pub fn worktree_tree_id(repo_root: &Path, subdir: &Path) -> Result<String, GitEr
     let result = git_with_env(repo_root, ["add", "-A", "--", sub.as_str()], &env).and_then(|_| {
         git_with_env(
             repo_root,
-            ["write-tree", &format!("--prefix={}/", sub.trim_end_matches('/'))],
+            [
+                "write-tree",
+                &format!("--prefix={}/", sub.trim_end_matches('/')),
+            ],
             &env,
         )
     });

@@ -9,3 +9,7 @@ pub mod digest;
 pub mod git;
 pub mod inspect;
 pub mod lock;
+pub mod regen;
+pub mod sync;
+pub mod toolchain;
+pub mod verify;

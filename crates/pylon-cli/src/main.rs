@@ -1,1 +1,306 @@
-fn main() {}
+//! `pylon`: the command line over the library operations. Parses arguments, calls
+//! one operation, renders its report (human text on stdout, progress on stderr, or
+//! versioned JSON on stdout with `--json`) and maps it to an exit code:
+//! 0 success, 1 a cap failed or drifted, 2 usage or manifest error.
+
+mod progress;
+mod render;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use pylon_caps::build::HostPaths;
+use pylon_caps::regen::{apply_regen, regen_pins, RegenOptions};
+use pylon_caps::sync::{sync_caps, SyncOptions};
+use pylon_caps::toolchain::current_rustc;
+use pylon_caps::verify::{verify_artifacts, VerifyOptions};
+use pylon_manifest::{read_manifest, Manifest};
+
+/// Exit code for usage and manifest errors (clap uses 2 for its own as well).
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "pylon",
+    version,
+    about = "Build, pin and verify Pylon: CPython for WASI plus its capability components",
+    after_help = "Exit status: 0 success, 1 a cap failed or drifted, 2 usage or manifest error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Clone, pin and build every cap, then compare its artifact with the manifest.
+    #[command(
+        after_help = "Examples:\n  pylon caps-sync\n  CAPS_ONLY=zlib,zstd pylon caps-sync\n  CAPS_SKIP_BUILD=1 pylon caps-sync --json\n\nExit status: 0 all OK/SKIP, 1 any FAIL/MISMATCH, 2 usage or manifest error."
+    )]
+    CapsSync(SyncArgs),
+    /// Read-only: recompute the sha256 of every artifact and of build/pylon.wasm.
+    #[command(
+        after_help = "Exit status: 0 every pinned cap matches and pylon_sha256 is OK or a placeholder,\n1 something is missing or drifted, 2 usage or manifest error."
+    )]
+    Verify(VerifyArgs),
+    /// Inspect or rewrite caps-manifest.toml.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+}
+
+#[derive(Subcommand)]
+enum ManifestCommand {
+    /// Rebuild caps from fresh sources and rewrite their `rev`, `sha256` and `size`.
+    #[command(
+        after_help = "Examples:\n  pylon manifest regen            # every cap\n  pylon manifest regen zlib --dry-run\n  pylon manifest regen mycap --ref mycap=v1.2.0\n\nExit status: 0 pins written (or shown), 1 a cap failed to build, 2 usage or manifest error."
+    )]
+    Regen(RegenArgs),
+    /// Validate the manifest and report every problem with file:line:column.
+    Check(CommonArgs),
+}
+
+#[derive(Args, Clone)]
+struct CommonArgs {
+    /// The manifest to read.
+    #[arg(long, env = "PYLON_MANIFEST", default_value = "caps-manifest.toml")]
+    manifest: PathBuf,
+    /// Where git caps are cloned (`~/git` by default, the spec's flat layout).
+    #[arg(long, env = "PYLON_CAPS_DIR")]
+    caps_dir: Option<PathBuf>,
+    /// Print a versioned JSON report on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct SyncArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Only these caps, comma-separated.
+    #[arg(long, env = "CAPS_ONLY", value_delimiter = ',')]
+    only: Vec<String>,
+    /// Check out and compare existing artifacts without building (1/true/yes).
+    #[arg(long, env = "CAPS_SKIP_BUILD", value_parser = parse_flag, default_value = "0", num_args = 0..=1, default_missing_value = "1")]
+    skip_build: bool,
+    /// Caps processed at once (each cargo build uses every core already).
+    #[arg(short, long, env = "PYLON_JOBS")]
+    jobs: Option<usize>,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The composed artifact to check against `pylon_sha256` (default: build/pylon.wasm
+    /// next to the manifest).
+    #[arg(long)]
+    pylon_wasm: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RegenArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Caps to re-pin (all when none are given).
+    caps: Vec<String>,
+    /// Git ref to pin for a git cap, as NAME=REF (default: the remote's HEAD).
+    #[arg(long = "ref", value_name = "NAME=REF")]
+    refs: Vec<String>,
+    /// Show the new pins without writing the manifest.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Environment flags as the spec uses them: `CAPS_SKIP_BUILD=1`.
+fn parse_flag(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        "1" | "true" | "yes" | "on" => Ok(true),
+        other => Err(format!("expected 1 or 0, got {other:?}")),
+    }
+}
+
+/// A failure the user must fix before anything can run: exit 2.
+#[derive(Debug)]
+struct UsageError(anyhow::Error);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+
+fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(e.into()))
+}
+
+impl Cli {
+    /// The command's JSON name, when `--json` was asked for.
+    fn json_command(&self) -> Option<&'static str> {
+        match &self.command {
+            Command::CapsSync(a) if a.common.json => Some("caps-sync"),
+            Command::Verify(a) if a.common.json => Some("verify"),
+            Command::Manifest(ManifestCommand::Regen(a)) if a.common.json => Some("manifest-regen"),
+            Command::Manifest(ManifestCommand::Check(a)) if a.json => Some("manifest-check"),
+            _ => None,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json_command = cli.json_command();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let code = if e.downcast_ref::<UsageError>().is_some() {
+                EXIT_USAGE
+            } else {
+                1
+            };
+            // CI parsing stdout gets a document even when the command could not run.
+            if let Some(command) = json_command {
+                render::print_json(
+                    command,
+                    &serde_json::json!({"error": format!("{e:#}"), "exit_code": code}),
+                    false,
+                );
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::CapsSync(args) => caps_sync(args),
+        Command::Verify(args) => verify(args),
+        Command::Manifest(ManifestCommand::Regen(args)) => regen(args),
+        Command::Manifest(ManifestCommand::Check(args)) => {
+            let manifest = load(&args.manifest)?;
+            if args.json {
+                render::print_json(
+                    "manifest-check",
+                    &serde_json::json!({"caps": manifest.caps.len()}),
+                    true,
+                );
+            } else {
+                println!(
+                    "{}: OK ({} caps)",
+                    args.manifest.display(),
+                    manifest.caps.len()
+                );
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn load(path: &Path) -> anyhow::Result<Manifest> {
+    read_manifest(path).map_err(usage)
+}
+
+fn caps_dir(arg: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = arg {
+        return Ok(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .context("HOME is not set; pass --caps-dir or set PYLON_CAPS_DIR")?;
+    Ok(PathBuf::from(home).join("git"))
+}
+
+fn caps_sync(args: SyncArgs) -> anyhow::Result<u8> {
+    let manifest = load(&args.common.manifest)?;
+    let only: Vec<String> = args
+        .only
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        return Err(usage(anyhow::anyhow!("--jobs must be at least 1")));
+    }
+    let opts = SyncOptions {
+        caps_dir: caps_dir(args.common.caps_dir)?,
+        only: (!only.is_empty()).then_some(only),
+        skip_build: args.skip_build,
+        jobs,
+        host: HostPaths::detect(),
+        current_rustc: current_rustc(),
+    };
+    let progress = progress::Progress::new(args.common.json);
+    let report = sync_caps(&manifest, &opts, &|ev| progress.event(ev)).map_err(usage)?;
+    progress.finish();
+    if args.common.json {
+        render::print_json("caps-sync", &render::sync_json(&report), report.success());
+    } else {
+        render::print_sync(&report);
+    }
+    Ok(if report.success() { 0 } else { 1 })
+}
+
+fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
+    let manifest = load(&args.common.manifest)?;
+    let opts = VerifyOptions {
+        caps_dir: caps_dir(args.common.caps_dir)?,
+        pylon_wasm: args
+            .pylon_wasm
+            .unwrap_or_else(|| manifest.root().join("build/pylon.wasm")),
+    };
+    let report = verify_artifacts(&manifest, &opts);
+    if args.common.json {
+        render::print_json("verify", &render::verify_json(&report), report.success());
+    } else {
+        render::print_verify(&report);
+    }
+    Ok(if report.success() { 0 } else { 1 })
+}
+
+fn regen(args: RegenArgs) -> anyhow::Result<u8> {
+    let manifest = load(&args.common.manifest)?;
+    let mut refs = HashMap::new();
+    for spec in &args.refs {
+        let Some((name, r)) = spec.split_once('=') else {
+            return Err(usage(anyhow::anyhow!("--ref {spec:?}: expected NAME=REF")));
+        };
+        refs.insert(name.to_string(), r.to_string());
+    }
+    let opts = RegenOptions {
+        caps_dir: caps_dir(args.common.caps_dir)?,
+        only: (!args.caps.is_empty()).then(|| args.caps.clone()),
+        refs,
+        host: HostPaths::detect(),
+    };
+    let json = args.common.json;
+    let report = regen_pins(&manifest, &opts, &|name| {
+        if !json {
+            eprintln!("regen: building {name} from fresh sources…");
+        }
+    })
+    .map_err(usage)?;
+    // All or nothing: a manifest with half of a regen's pins would pin a mix.
+    let written = !args.dry_run && report.success();
+    if written {
+        apply_regen(&args.common.manifest, &report, current_rustc().as_deref())
+            .with_context(|| format!("writing {}", args.common.manifest.display()))?;
+    }
+    if json {
+        render::print_json(
+            "manifest-regen",
+            &serde_json::json!({"caps": report.caps, "written": written}),
+            report.success(),
+        );
+    } else {
+        render::print_regen(&report, &args.common.manifest, written);
+    }
+    Ok(if report.success() { 0 } else { 1 })
+}

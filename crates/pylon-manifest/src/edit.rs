@@ -31,12 +31,12 @@ impl ManifestEditor {
         })?;
         let manifest = parse_manifest(path, &text)?;
         // Validation succeeded, so the text parses.
-        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-            ManifestError::Read {
-                path: path.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
-            }
-        })?;
+        let doc: DocumentMut =
+            text.parse()
+                .map_err(|e: toml_edit::TomlError| ManifestError::Read {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+                })?;
         Ok((
             ManifestEditor {
                 path: path.to_path_buf(),
@@ -71,14 +71,15 @@ impl ManifestEditor {
             Pin::Pinned(d) => d.as_str().to_string(),
             Pin::Placeholder => "0".repeat(64),
         };
-        set_preserving(self.doc.as_table_mut(), "pylon_sha256", text.as_str().into());
+        set_preserving(
+            self.doc.as_table_mut(),
+            "pylon_sha256",
+            text.as_str().into(),
+        );
     }
 
     pub fn set_toolchain_rustc(&mut self, rustc: &str) {
-        let toolchain = self
-            .doc
-            .entry("toolchain")
-            .or_insert_with(toml_edit::table);
+        let toolchain = self.doc.entry("toolchain").or_insert_with(toml_edit::table);
         if let Some(t) = toolchain.as_table_mut() {
             set_preserving(t, "rustc", rustc.into());
         }

@@ -47,6 +47,7 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, ManifestError
             None
         }
     };
+    cx.diagnostics.sort_by_key(|d| (d.line, d.column));
     match manifest {
         Some(m) if cx.diagnostics.is_empty() => Ok(m),
         _ => Err(ManifestError::Invalid {
@@ -135,22 +136,25 @@ impl Checker<'_> {
             Some(Item::ArrayOfTables(array)) => {
                 let mut seen: HashMap<String, usize> = HashMap::new();
                 for (index, table) in array.iter().enumerate() {
-                    if let Some(cap) = self.cap(index, table) {
-                        if let Some(first_line) = seen.get(&cap.name) {
-                            let span = table
-                                .get("name")
-                                .map(span_of)
-                                .unwrap_or_else(|| table.span().unwrap_or(0..0));
-                            self.report(
-                                span,
-                                &format!("cap {:?}.name", cap.name),
-                                format!(
-                                    "duplicate cap name (first defined by the [[cap]] at line {first_line})"
-                                ),
-                            );
-                        } else {
-                            seen.insert(cap.name.clone(), cap.line);
+                    // Duplicates are checked on the raw name so they are reported
+                    // even when the entry has other problems.
+                    if let Some(name_item) = table.get("name") {
+                        if let Some(name) = name_item.as_str() {
+                            let (line, _) = self.position(table.span().unwrap_or(0..0).start);
+                            if let Some(first_line) = seen.get(name) {
+                                self.report(
+                                    span_of(name_item),
+                                    &format!("cap {name:?}.name"),
+                                    format!(
+                                        "duplicate cap name (first defined by the [[cap]] at line {first_line})"
+                                    ),
+                                );
+                            } else {
+                                seen.insert(name.to_string(), line);
+                            }
                         }
+                    }
+                    if let Some(cap) = self.cap(index, table) {
                         caps.push(cap);
                     }
                 }
@@ -206,7 +210,11 @@ impl Checker<'_> {
         let item = match table.get(key) {
             Some(item) => item,
             None => {
-                self.report(missing_span, field, "missing (64 hex digits, or 64 zeros as a placeholder)");
+                self.report(
+                    missing_span,
+                    field,
+                    "missing (64 hex digits, or 64 zeros as a placeholder)",
+                );
                 return None;
             }
         };
@@ -225,7 +233,11 @@ impl Checker<'_> {
         match item.as_str() {
             Some(s) => Some(s),
             None => {
-                self.report(span_of(item), field, format!("expected a string, found {}", item.type_name()));
+                self.report(
+                    span_of(item),
+                    field,
+                    format!("expected a string, found {}", item.type_name()),
+                );
                 None
             }
         }
@@ -249,39 +261,35 @@ impl Checker<'_> {
         // Until the name is known, refer to the cap by position.
         let mut owner = format!("cap[{index}]");
 
-        let name = self
-            .required(table, "name", &owner)
-            .and_then(|item| {
-                let s = self.string(item, &format!("{owner}.name"))?;
-                let valid = !s.is_empty()
-                    && s.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-                    && !s.starts_with('.');
-                if !valid {
-                    self.report(
-                        span_of(item),
-                        &format!("{owner}.name"),
-                        "a cap name is letters, digits, '-', '_' and '.', not starting with '.'",
-                    );
-                    return None;
-                }
-                Some(s.to_string())
-            });
+        let name = self.required(table, "name", &owner).and_then(|item| {
+            let s = self.string(item, &format!("{owner}.name"))?;
+            let valid = !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+                && !s.starts_with('.');
+            if !valid {
+                self.report(
+                    span_of(item),
+                    &format!("{owner}.name"),
+                    "a cap name is letters, digits, '-', '_' and '.', not starting with '.'",
+                );
+                return None;
+            }
+            Some(s.to_string())
+        });
         if let Some(n) = &name {
             owner = format!("cap {n:?}");
         }
         self.unknown_keys(table, CAP_KEYS, &owner);
 
-        let repo_spec = self
-            .required(table, "repo", &owner)
-            .and_then(|item| {
-                let s = self.string(item, &format!("{owner}.repo"))?;
-                if s.trim().is_empty() {
-                    self.report(span_of(item), &format!("{owner}.repo"), "must not be empty");
-                    return None;
-                }
-                Some(s.to_string())
-            });
+        let repo_spec = self.required(table, "repo", &owner).and_then(|item| {
+            let s = self.string(item, &format!("{owner}.repo"))?;
+            if s.trim().is_empty() {
+                self.report(span_of(item), &format!("{owner}.repo"), "must not be empty");
+                return None;
+            }
+            Some(s.to_string())
+        });
 
         let rev = self.required(table, "rev", &owner).and_then(|item| {
             let field = format!("{owner}.rev");
@@ -290,7 +298,11 @@ impl Checker<'_> {
                 Ok(r) if r.as_str().bytes().all(|b| b == b'0') => Some(Pin::Placeholder),
                 Ok(r) => Some(Pin::Pinned(r)),
                 Err(why) => {
-                    self.report(span_of(item), &field, format!("invalid git revision: {why} (a full 40-hex commit or tree id)"));
+                    self.report(
+                        span_of(item),
+                        &field,
+                        format!("invalid git revision: {why} (a full 40-hex commit or tree id)"),
+                    );
                     None
                 }
             }
@@ -301,7 +313,8 @@ impl Checker<'_> {
             Some(item) => {
                 let field = format!("{owner}.local_dir");
                 self.string(item, &field).and_then(|s| {
-                    if s.is_empty() || s.contains('/') || s.contains('\\') || s == "." || s == ".." {
+                    if s.is_empty() || s.contains('/') || s.contains('\\') || s == "." || s == ".."
+                    {
                         self.report(span_of(item), &field, "must be a single directory name");
                         None
                     } else {
@@ -354,7 +367,11 @@ impl Checker<'_> {
             Some(item) => match item.as_integer() {
                 Some(n) if n >= 0 => Some(Some(n as u64)),
                 _ => {
-                    self.report(span_of(item), &format!("{owner}.size"), "expected a non-negative integer (bytes)");
+                    self.report(
+                        span_of(item),
+                        &format!("{owner}.size"),
+                        "expected a non-negative integer (bytes)",
+                    );
                     None
                 }
             },
@@ -363,7 +380,11 @@ impl Checker<'_> {
         let exports = self.required(table, "exports", &owner).and_then(|item| {
             let field = format!("{owner}.exports");
             let Some(array) = item.as_array() else {
-                self.report(span_of(item), &field, "expected an array of WIT interface names");
+                self.report(
+                    span_of(item),
+                    &field,
+                    "expected an array of WIT interface names",
+                );
                 return None;
             };
             let mut out = Vec::new();
@@ -416,9 +437,8 @@ fn is_interface_name(s: &str) -> bool {
     let Some((namespace, name)) = package.split_once(':') else {
         return false;
     };
-    let ident = |x: &str| {
-        !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
+    let ident =
+        |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     ident(namespace)
         && ident(name)
         && ident(interface)

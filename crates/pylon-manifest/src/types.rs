@@ -207,6 +207,9 @@ impl Manifest {
     }
     /// Directory containing the manifest (the repository root for the default one).
     pub fn root(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
     }
 }

@@ -1,0 +1,38 @@
+# Thin wrappers over the `pylon` CLI so the documented workflow works as written:
+#   make caps-sync [CAPS_ONLY=zlib,zstd] [CAPS_SKIP_BUILD=1]
+#   make verify
+#   make regen-manifest [CAPS_ONLY=zlib]
+# Every target builds the CLI first (a no-op when it is up to date).
+
+CARGO ?= cargo
+PYLON := target/release/pylon
+
+# Passed to pylon through the environment, exactly as the spec spells them.
+export CAPS_ONLY CAPS_SKIP_BUILD PYLON_CAPS_DIR
+
+.PHONY: all tools caps-sync verify regen-manifest test lint prereqs
+
+all: caps-sync verify
+
+prereqs:
+	scripts/install-prereqs.sh
+
+tools:
+	$(CARGO) build --release --locked -p pylon-cli
+
+caps-sync: tools
+	$(PYLON) caps-sync
+
+verify: tools
+	$(PYLON) verify
+
+regen-manifest: tools
+	$(PYLON) manifest regen $(subst $(comma), ,$(CAPS_ONLY))
+
+# The test suite: formatting, lints, then every test of the workspace.
+test:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) test --locked --workspace
+
+comma := ,

@@ -1,0 +1,239 @@
+//! `manifest regen`: build the chosen caps from fresh sources and compute new pins.
+//!
+//! Fresh means: a new clone for git caps (at the remote's HEAD, or a ref given per
+//! cap), the current content of the directory for in-tree caps, and in both cases a
+//! new, empty cargo target directory, so no earlier build state can leak in.
+//! Computing pins (`regen_pins`) and writing them (`apply_regen`) are separate, so a
+//! dry run shows exactly what would be written.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use pylon_manifest::{CapUpdate, Manifest, ManifestEditor, ManifestError, Pin, Repo, Rev, Sha256};
+
+use crate::build::{build_cap, BuildRequest, HostPaths};
+use crate::digest::sha256_file;
+use crate::git;
+use crate::sync::{checkout_dir, select_caps, Step, SyncError};
+
+#[derive(Debug, Clone)]
+pub struct RegenOptions {
+    pub caps_dir: PathBuf,
+    pub only: Option<Vec<String>>,
+    /// Git ref to pin per cap (git caps only); the remote's HEAD otherwise.
+    pub refs: HashMap<String, String>,
+    pub host: HostPaths,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RegenChange {
+    pub name: String,
+    pub old_rev: Option<String>,
+    pub new_rev: String,
+    pub old_sha256: Option<String>,
+    pub new_sha256: String,
+    pub size: u64,
+}
+
+impl RegenChange {
+    pub fn changed(&self) -> bool {
+        self.old_rev.as_deref() != Some(&self.new_rev)
+            || self.old_sha256.as_deref() != Some(&self.new_sha256)
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RegenOutcome {
+    Ok(RegenChange),
+    Fail {
+        name: String,
+        step: Step,
+        message: String,
+        log_tail: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RegenReport {
+    pub caps: Vec<RegenOutcome>,
+}
+
+impl RegenReport {
+    pub fn success(&self) -> bool {
+        self.caps.iter().all(|c| matches!(c, RegenOutcome::Ok(_)))
+    }
+}
+
+/// Builds each selected cap from fresh sources (one at a time: each build already
+/// uses every core) and reports its new pins.
+pub fn regen_pins(
+    manifest: &Manifest,
+    opts: &RegenOptions,
+    on_cap: &dyn Fn(&str),
+) -> Result<RegenReport, SyncError> {
+    let caps = select_caps(manifest, opts.only.as_deref())?;
+    let mut out = Vec::new();
+    for cap in caps {
+        on_cap(&cap.name);
+        let result = regen_one(manifest, cap, opts);
+        out.push(match result {
+            Ok(change) => RegenOutcome::Ok(change),
+            Err((step, message, log_tail)) => RegenOutcome::Fail {
+                name: cap.name.clone(),
+                step,
+                message,
+                log_tail,
+            },
+        });
+    }
+    Ok(RegenReport { caps: out })
+}
+
+type RegenFailure = (Step, String, Vec<String>);
+
+fn regen_one(
+    manifest: &Manifest,
+    cap: &pylon_manifest::Cap,
+    opts: &RegenOptions,
+) -> Result<RegenChange, RegenFailure> {
+    let fail = |step: Step| move |e: String| (step, e, Vec::new());
+    let scratch = tempfile::Builder::new()
+        .prefix("pylon-regen-")
+        .tempdir()
+        .map_err(|e| {
+            (
+                Step::Clone,
+                format!("cannot create a scratch directory: {e}"),
+                Vec::new(),
+            )
+        })?;
+
+    let (source, new_rev) = match &cap.repo {
+        Repo::InTree(rel) => {
+            let dir = checkout_dir(manifest, cap, &opts.caps_dir);
+            let root =
+                git::toplevel(manifest.root()).map_err(|e| fail(Step::Pin)(e.to_string()))?;
+            let rel_to_top = std::fs::canonicalize(&dir)
+                .ok()
+                .and_then(|d| {
+                    let top = std::fs::canonicalize(&root).ok()?;
+                    d.strip_prefix(&top).ok().map(Path::to_path_buf)
+                })
+                .unwrap_or_else(|| rel.clone());
+            let tree = git::worktree_tree_id(&root, &rel_to_top)
+                .map_err(|e| fail(Step::Pin)(e.to_string()))?;
+            (dir, tree)
+        }
+        Repo::Git(url) => {
+            let url =
+                if url.contains("://") || url.starts_with("git@") || Path::new(url).is_absolute() {
+                    url.clone()
+                } else {
+                    manifest.root().join(url).to_string_lossy().into_owned()
+                };
+            let src = scratch.path().join("src");
+            git::git(
+                scratch.path(),
+                [
+                    std::ffi::OsStr::new("clone"),
+                    "--quiet".as_ref(),
+                    url.as_ref(),
+                    src.as_os_str(),
+                ],
+            )
+            .map_err(|e| fail(Step::Clone)(e.to_string()))?;
+            let wanted = opts
+                .refs
+                .get(&cap.name)
+                .cloned()
+                .unwrap_or_else(|| "HEAD".into());
+            let commit = git::git(
+                &src,
+                ["rev-parse", "--verify", &format!("{wanted}^{{commit}}")],
+            )
+            .or_else(|_| {
+                git::git(
+                    &src,
+                    [
+                        "rev-parse",
+                        "--verify",
+                        &format!("origin/{wanted}^{{commit}}"),
+                    ],
+                )
+            })
+            .map_err(|e| fail(Step::Fetch)(format!("ref {wanted:?}: {e}")))?;
+            git::git(&src, ["checkout", "--quiet", "--detach", &commit])
+                .map_err(|e| fail(Step::Checkout)(e.to_string()))?;
+            (src, commit)
+        }
+    };
+
+    let output = scratch.path().join("artifact.wasm");
+    let req = BuildRequest {
+        name: cap.name.clone(),
+        checkout: source,
+        target: cap.target,
+        output: output.clone(),
+        target_dir: Some(scratch.path().join("target")),
+        log: scratch.path().join("build.log"),
+    };
+    build_cap(&req, &opts.host).map_err(|e| (Step::Build, e.to_string(), e.log_tail().to_vec()))?;
+    // `make` caps publish inside their checkout, not at `output`.
+    let built = if cap.target.rust_triple().is_some() {
+        output
+    } else {
+        req.checkout.join(&cap.artifact)
+    };
+    let digest =
+        sha256_file(&built).map_err(|e| fail(Step::Digest)(format!("{}: {e}", built.display())))?;
+    Ok(RegenChange {
+        name: cap.name.clone(),
+        old_rev: cap.rev.pinned().map(|r| r.to_string()),
+        new_rev,
+        old_sha256: cap.sha256.pinned().map(|s| s.to_string()),
+        new_sha256: digest.sha256.0.clone(),
+        size: digest.size,
+    })
+}
+
+/// Writes the successful pins (and the toolchain they were made with) into the
+/// manifest, preserving its comments and layout; one atomic write.
+pub fn apply_regen(
+    path: &Path,
+    report: &RegenReport,
+    rustc: Option<&str>,
+) -> Result<(), ManifestError> {
+    let (mut editor, _) = ManifestEditor::open(path)?;
+    for outcome in &report.caps {
+        if let RegenOutcome::Ok(change) = outcome {
+            let invalid = |field: &str, why: String| ManifestError::Write {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {field}: {why}", change.name),
+                ),
+            };
+            editor.set_cap(
+                &change.name,
+                &CapUpdate {
+                    rev: Rev::parse(&change.new_rev).map_err(|e| invalid("rev", e))?,
+                    sha256: Sha256::parse(&change.new_sha256).map_err(|e| invalid("sha256", e))?,
+                    size: change.size,
+                },
+            )?;
+        }
+    }
+    if let Some(rustc) = rustc {
+        editor.set_toolchain_rustc(rustc);
+    }
+    editor.save()
+}
+
+/// Convenience: the pinned digest, or the placeholder.
+pub fn pin_label(pin: &Pin<Sha256>) -> String {
+    match pin {
+        Pin::Pinned(d) => d.to_string(),
+        Pin::Placeholder => "placeholder".into(),
+    }
+}

@@ -1,0 +1,511 @@
+//! `caps-sync`: for every cap, get the pinned source, build it, and compare the
+//! artifact's sha256 with the manifest. One cap failing never stops the others.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use pylon_manifest::{Cap, Manifest, Repo};
+
+use crate::build::{build_cap, BuildRequest, HostPaths};
+use crate::digest::{sha256_file, FileDigest, Sha256Hex};
+use crate::git::{self, GitError};
+use crate::inspect::missing_exports;
+use crate::lock::lock_checkout;
+use crate::toolchain::mismatch_hints;
+
+/// What a sync run should do.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Where git caps are cloned (`~/git` by default).
+    pub caps_dir: PathBuf,
+    /// Only these caps (CAPS_ONLY); all when `None`.
+    pub only: Option<Vec<String>>,
+    /// Check out and compare, but build nothing (CAPS_SKIP_BUILD=1).
+    pub skip_build: bool,
+    /// Caps processed at once.
+    pub jobs: usize,
+    pub host: HostPaths,
+    /// `rustc -V` of this machine, for MISMATCH hints.
+    pub current_rustc: Option<String>,
+}
+
+/// The step a cap was at; named in FAIL lines and progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    Lock,
+    Clone,
+    Fetch,
+    Checkout,
+    Pin,
+    Build,
+    Digest,
+    Exports,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Lock => "lock",
+            Step::Clone => "clone",
+            Step::Fetch => "fetch",
+            Step::Checkout => "checkout",
+            Step::Pin => "pin",
+            Step::Build => "build",
+            Step::Digest => "digest",
+            Step::Exports => "exports",
+        }
+    }
+}
+
+/// The per-cap verdict, in the spec's words.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CapStatus {
+    /// The artifact's sha256 matches the manifest.
+    Ok { digest: FileDigest },
+    /// Placeholder rev or digest in the manifest: nothing was done.
+    Skip { reason: String },
+    /// Clone, checkout, pinning or build failed.
+    Fail {
+        step: Step,
+        message: String,
+        log: Option<PathBuf>,
+        log_tail: Vec<String>,
+    },
+    /// Built, but the bytes differ from the pinned digest.
+    Mismatch {
+        expected: Sha256Hex,
+        expected_size: Option<u64>,
+        actual: FileDigest,
+        hints: Vec<String>,
+    },
+}
+
+impl CapStatus {
+    pub fn label(&self) -> &'static str {
+        match self {
+            CapStatus::Ok { .. } => "OK",
+            CapStatus::Skip { .. } => "SKIP",
+            CapStatus::Fail { .. } => "FAIL",
+            CapStatus::Mismatch { .. } => "MISMATCH",
+        }
+    }
+    pub fn is_failure(&self) -> bool {
+        matches!(self, CapStatus::Fail { .. } | CapStatus::Mismatch { .. })
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CapOutcome {
+    pub name: String,
+    #[serde(flatten)]
+    pub status: CapStatus,
+    pub checkout: PathBuf,
+    pub artifact: PathBuf,
+    /// Whether a build ran (false with CAPS_SKIP_BUILD or for SKIP/early FAIL).
+    pub built: bool,
+    #[serde(serialize_with = "seconds")]
+    pub elapsed: Duration,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// Result of a sync run, caps in manifest order.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SyncReport {
+    pub caps: Vec<CapOutcome>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SyncCounts {
+    pub ok: usize,
+    pub skip: usize,
+    pub fail: usize,
+    pub mismatch: usize,
+}
+
+impl SyncReport {
+    pub fn counts(&self) -> SyncCounts {
+        let mut c = SyncCounts::default();
+        for cap in &self.caps {
+            match cap.status {
+                CapStatus::Ok { .. } => c.ok += 1,
+                CapStatus::Skip { .. } => c.skip += 1,
+                CapStatus::Fail { .. } => c.fail += 1,
+                CapStatus::Mismatch { .. } => c.mismatch += 1,
+            }
+        }
+        c
+    }
+    /// True when every cap is OK or SKIP.
+    pub fn success(&self) -> bool {
+        !self.caps.iter().any(|c| c.status.is_failure())
+    }
+}
+
+/// Progress notifications, for the CLI's display.
+#[derive(Debug, Clone)]
+pub enum SyncEvent<'a> {
+    Step { cap: &'a str, step: Step },
+    WaitingForLock { cap: &'a str, lock: &'a Path },
+    Finished(&'a CapOutcome),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("CAPS_ONLY names {name:?}, which is not in the manifest (caps: {known})")]
+    UnknownCap { name: String, known: String },
+}
+
+/// Selects the caps named in `only` (all when `None`), in manifest order.
+pub fn select_caps<'m>(
+    manifest: &'m Manifest,
+    only: Option<&[String]>,
+) -> Result<Vec<&'m Cap>, SyncError> {
+    let Some(only) = only else {
+        return Ok(manifest.caps.iter().collect());
+    };
+    for name in only {
+        if manifest.cap(name).is_none() {
+            return Err(SyncError::UnknownCap {
+                name: name.clone(),
+                known: manifest
+                    .caps
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(manifest
+        .caps
+        .iter()
+        .filter(|c| only.contains(&c.name))
+        .collect())
+}
+
+/// Where a cap's source lives on this machine.
+pub fn checkout_dir(manifest: &Manifest, cap: &Cap, caps_dir: &Path) -> PathBuf {
+    match &cap.repo {
+        Repo::InTree(rel) => manifest.root().join(rel),
+        Repo::Git(_) => caps_dir.join(cap.dir_name()),
+    }
+}
+
+/// Runs caps-sync over the selected caps, `opts.jobs` at a time.
+pub fn sync_caps(
+    manifest: &Manifest,
+    opts: &SyncOptions,
+    on_event: &(dyn Fn(SyncEvent<'_>) + Sync),
+) -> Result<SyncReport, SyncError> {
+    let caps = select_caps(manifest, opts.only.as_deref())?;
+    let results: Mutex<Vec<Option<CapOutcome>>> = Mutex::new(vec![None; caps.len()]);
+    let next = AtomicUsize::new(0);
+    let workers = opts.jobs.clamp(1, caps.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(cap) = caps.get(i) else { break };
+                let outcome = sync_one(manifest, cap, opts, on_event);
+                on_event(SyncEvent::Finished(&outcome));
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
+            });
+        }
+    });
+    let caps = results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect();
+    Ok(SyncReport { caps })
+}
+
+struct Failure {
+    step: Step,
+    message: String,
+    log: Option<PathBuf>,
+    log_tail: Vec<String>,
+}
+
+impl Failure {
+    fn new(step: Step, message: impl Into<String>) -> Self {
+        Failure {
+            step,
+            message: message.into(),
+            log: None,
+            log_tail: Vec::new(),
+        }
+    }
+    fn git(step: Step, e: GitError) -> Self {
+        Failure::new(step, e.to_string())
+    }
+}
+
+fn sync_one(
+    manifest: &Manifest,
+    cap: &Cap,
+    opts: &SyncOptions,
+    on_event: &(dyn Fn(SyncEvent<'_>) + Sync),
+) -> CapOutcome {
+    let start = Instant::now();
+    let checkout = checkout_dir(manifest, cap, &opts.caps_dir);
+    let artifact = checkout.join(&cap.artifact);
+    let mut built = false;
+    let status = if cap.is_placeholder() {
+        let what = if cap.rev.is_placeholder() {
+            "rev"
+        } else {
+            "sha256"
+        };
+        CapStatus::Skip {
+            reason: format!("placeholder {what} in manifest: clone, rev-parse and pin it (`pylon manifest regen {}`)", cap.name),
+        }
+    } else {
+        match sync_pinned(
+            manifest, cap, opts, &checkout, &artifact, &mut built, on_event,
+        ) {
+            Ok(status) => status,
+            Err(f) => CapStatus::Fail {
+                step: f.step,
+                message: f.message,
+                log: f.log,
+                log_tail: f.log_tail,
+            },
+        }
+    };
+    CapOutcome {
+        name: cap.name.clone(),
+        status,
+        checkout,
+        artifact,
+        built,
+        elapsed: start.elapsed(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sync_pinned(
+    manifest: &Manifest,
+    cap: &Cap,
+    opts: &SyncOptions,
+    checkout: &Path,
+    artifact: &Path,
+    built: &mut bool,
+    on_event: &(dyn Fn(SyncEvent<'_>) + Sync),
+) -> Result<CapStatus, Failure> {
+    let name = cap.name.as_str();
+    let step = |s: Step| on_event(SyncEvent::Step { cap: name, step: s });
+    // Both are pinned: placeholders were turned into SKIP by the caller.
+    let (Some(rev), Some(expected)) = (cap.rev.pinned(), cap.sha256.pinned()) else {
+        return Err(Failure::new(Step::Pin, "placeholder pin"));
+    };
+
+    step(Step::Lock);
+    let lock_path = match &cap.repo {
+        Repo::InTree(_) => checkout.join("target/pylon/sync.lock"),
+        Repo::Git(_) => opts
+            .caps_dir
+            .join(".pylon-locks")
+            .join(format!("{}.lock", cap.dir_name())),
+    };
+    let _lock = lock_checkout(&lock_path, || {
+        on_event(SyncEvent::WaitingForLock {
+            cap: name,
+            lock: &lock_path,
+        })
+    })
+    .map_err(|e| {
+        Failure::new(
+            Step::Lock,
+            format!("cannot lock {}: {e}", lock_path.display()),
+        )
+    })?;
+
+    match &cap.repo {
+        Repo::InTree(rel) => {
+            step(Step::Pin);
+            if !checkout.is_dir() {
+                return Err(Failure::new(
+                    Step::Pin,
+                    format!(
+                        "in-tree cap directory {} does not exist",
+                        checkout.display()
+                    ),
+                ));
+            }
+            let root = git::toplevel(manifest.root()).map_err(|e| Failure::git(Step::Pin, e))?;
+            let rel_to_top = relative_to(&root, checkout).unwrap_or_else(|| rel.clone());
+            let tree = git::worktree_tree_id(&root, &rel_to_top)
+                .map_err(|e| Failure::git(Step::Pin, e))?;
+            if tree != rev.as_str() {
+                return Err(Failure::new(
+                    Step::Pin,
+                    format!(
+                        "source drift: {} now has git tree {tree}, the manifest pins {rev}; \
+                         the cap was edited without re-pinning (run `pylon manifest regen {name}`)",
+                        rel.display()
+                    ),
+                ));
+            }
+        }
+        Repo::Git(url) => {
+            let url = resolve_url(manifest, url);
+            if !checkout.join(".git").exists() {
+                step(Step::Clone);
+                clone_atomically(&url, checkout).map_err(|e| Failure::git(Step::Clone, e))?;
+            }
+            if !git::has_commit(checkout, rev.as_str()) {
+                step(Step::Fetch);
+                let _ = git::git(checkout, ["fetch", "--quiet", "origin"]);
+                if !git::has_commit(checkout, rev.as_str()) {
+                    // Servers that allow fetching a commit by id.
+                    let direct = git::git(checkout, ["fetch", "--quiet", "origin", rev.as_str()]);
+                    if !git::has_commit(checkout, rev.as_str()) {
+                        let why = direct.err().map(|e| e.message).unwrap_or_default();
+                        return Err(Failure::new(
+                            Step::Fetch,
+                            format!("commit {rev} not found in {url} after fetching: {why}"),
+                        ));
+                    }
+                }
+            }
+            step(Step::Checkout);
+            // Always run: cheap, idempotent, and it also populates a fresh
+            // `--no-checkout` clone whose HEAD may already be the pinned commit.
+            git::git(checkout, ["checkout", "--quiet", "--detach", rev.as_str()])
+                .map_err(|e| Failure::git(Step::Checkout, e))?;
+            let dirty = git::git(checkout, ["status", "--porcelain", "--untracked-files=no"])
+                .map_err(|e| Failure::git(Step::Checkout, e))?;
+            if !dirty.is_empty() {
+                return Err(Failure::new(
+                    Step::Checkout,
+                    format!(
+                        "{} has local modifications, so it is not the pinned source: {}",
+                        checkout.display(),
+                        dirty.lines().take(5).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+
+    if !opts.skip_build {
+        step(Step::Build);
+        let log = checkout.join("target/pylon/build.log");
+        let req = BuildRequest {
+            name: name.to_string(),
+            checkout: checkout.to_path_buf(),
+            target: cap.target,
+            output: artifact.to_path_buf(),
+            target_dir: None,
+            log: log.clone(),
+        };
+        *built = true;
+        build_cap(&req, &opts.host).map_err(|e| Failure {
+            step: Step::Build,
+            message: e.to_string(),
+            log: Some(log.clone()),
+            log_tail: e.log_tail().to_vec(),
+        })?;
+    }
+
+    step(Step::Digest);
+    if !artifact.is_file() {
+        let why = if opts.skip_build {
+            " (CAPS_SKIP_BUILD=1: nothing was built; run caps-sync without it)"
+        } else {
+            ""
+        };
+        return Err(Failure::new(
+            Step::Digest,
+            format!("artifact {} is missing{why}", artifact.display()),
+        ));
+    }
+    let actual = sha256_file(artifact).map_err(|e| {
+        Failure::new(
+            Step::Digest,
+            format!("cannot read {}: {e}", artifact.display()),
+        )
+    })?;
+    if !actual.matches(expected) {
+        return Ok(CapStatus::Mismatch {
+            expected: expected.into(),
+            expected_size: cap.size,
+            hints: mismatch_hints(manifest, cap, opts.current_rustc.as_deref(), actual.size),
+            actual,
+        });
+    }
+
+    step(Step::Exports);
+    let bytes = std::fs::read(artifact).map_err(|e| {
+        Failure::new(
+            Step::Exports,
+            format!("cannot read {}: {e}", artifact.display()),
+        )
+    })?;
+    let missing = missing_exports(&bytes, &cap.exports)
+        .map_err(|e| Failure::new(Step::Exports, format!("{}: {e}", artifact.display())))?;
+    if !missing.is_empty() {
+        return Err(Failure::new(
+            Step::Exports,
+            format!(
+                "the component does not export {} declared in the manifest's `exports`",
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(CapStatus::Ok { digest: actual })
+}
+
+/// A relative `repo` path of a git cap is relative to the manifest's directory.
+fn resolve_url(manifest: &Manifest, url: &str) -> String {
+    if url.contains("://") || url.starts_with("git@") || Path::new(url).is_absolute() {
+        url.to_string()
+    } else {
+        manifest.root().join(url).to_string_lossy().into_owned()
+    }
+}
+
+/// Clones next to the destination and renames into place, so an interrupted clone
+/// never leaves a half-populated checkout that a later run would trust.
+fn clone_atomically(url: &str, dest: &Path) -> Result<(), GitError> {
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    let io_err = |message: String| GitError {
+        args: format!("clone {url}"),
+        dir: parent.to_path_buf(),
+        message,
+    };
+    std::fs::create_dir_all(parent).map_err(|e| io_err(e.to_string()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".pylon-tmp-clone-")
+        .tempdir_in(parent)
+        .map_err(|e| io_err(e.to_string()))?;
+    let into = tmp.path().join("repo");
+    git::git(
+        parent,
+        [
+            std::ffi::OsStr::new("clone"),
+            "--quiet".as_ref(),
+            "--no-checkout".as_ref(),
+            url.as_ref(),
+            into.as_os_str(),
+        ],
+    )?;
+    std::fs::rename(&into, dest)
+        .map_err(|e| io_err(format!("moving clone into {}: {e}", dest.display())))?;
+    Ok(())
+}
+
+fn relative_to(root: &Path, path: &Path) -> Option<PathBuf> {
+    let root = std::fs::canonicalize(root).ok()?;
+    let path = std::fs::canonicalize(path).ok()?;
+    path.strip_prefix(&root).ok().map(Path::to_path_buf)
+}

@@ -1,0 +1,204 @@
+//! Rendering reports: the spec's human lines, and versioned JSON for CI.
+//! Only this crate knows how reports look; the libraries return plain data.
+
+use std::path::Path;
+
+use pylon_caps::regen::{RegenOutcome, RegenReport};
+use pylon_caps::sync::{CapStatus, SyncReport};
+use pylon_caps::verify::{ArtifactStatus, VerifyReport};
+use serde_json::{json, Value};
+
+/// Version of every JSON document `pylon` prints; bumped on incompatible change.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+pub fn print_json(command: &str, body: &Value, success: bool) {
+    let mut doc = json!({
+        "format_version": JSON_FORMAT_VERSION,
+        "command": command,
+        "success": success,
+    });
+    if let (Some(doc), Some(body)) = (doc.as_object_mut(), body.as_object()) {
+        for (k, v) in body {
+            doc.insert(k.clone(), v.clone());
+        }
+    }
+    println!("{doc}");
+}
+
+pub fn sync_json(report: &SyncReport) -> Value {
+    json!({ "caps": report.caps, "counts": report.counts() })
+}
+
+pub fn verify_json(report: &VerifyReport) -> Value {
+    json!({
+        "caps": report.caps,
+        "counts": report.counts(),
+        "pylon": report.pylon,
+        "pylon_sha256_status": report.pylon_label(),
+    })
+}
+
+fn size(bytes: u64) -> String {
+    format!("{bytes} bytes")
+}
+
+pub fn print_sync(report: &SyncReport) {
+    for cap in &report.caps {
+        let label = cap.status.label();
+        match &cap.status {
+            CapStatus::Ok { digest } => println!(
+                "{label:<9} {:<12} sha256 {} ({}{})",
+                cap.name,
+                digest.sha256.0,
+                size(digest.size),
+                if cap.built { ", rebuilt" } else { "" }
+            ),
+            CapStatus::Skip { reason } => println!("{label:<9} {:<12} {reason}", cap.name),
+            CapStatus::Fail {
+                step,
+                message,
+                log,
+                log_tail,
+            } => {
+                println!(
+                    "{label:<9} {:<12} {} failed: {message}",
+                    cap.name,
+                    step.as_str()
+                );
+                if !log_tail.is_empty() {
+                    println!("{:22}--- last lines of the build log ---", "");
+                    for line in log_tail {
+                        println!("{:22}| {line}", "");
+                    }
+                }
+                if let Some(log) = log {
+                    println!("{:22}full log: {}", "", log.display());
+                }
+            }
+            CapStatus::Mismatch {
+                expected,
+                expected_size,
+                actual,
+                hints,
+            } => {
+                println!(
+                    "{label:<9} {:<12} artifact {}",
+                    cap.name,
+                    cap.artifact.display()
+                );
+                println!(
+                    "{:22}expected sha256 {}{}",
+                    "",
+                    expected.0,
+                    expected_size
+                        .map(|s| format!(" ({})", size(s)))
+                        .unwrap_or_default()
+                );
+                println!(
+                    "{:22}actual   sha256 {} ({})",
+                    "",
+                    actual.sha256.0,
+                    size(actual.size)
+                );
+                for hint in hints {
+                    println!("{:22}hint: {hint}", "");
+                }
+            }
+        }
+    }
+    let c = report.counts();
+    println!(
+        "caps-sync: {} OK, {} SKIP, {} FAIL, {} MISMATCH",
+        c.ok, c.skip, c.fail, c.mismatch
+    );
+}
+
+pub fn print_verify(report: &VerifyReport) {
+    for check in report.caps.iter().chain(std::iter::once(&report.pylon)) {
+        match &check.status {
+            ArtifactStatus::Drifted {
+                expected,
+                expected_size,
+                actual,
+            } => {
+                println!("DRIFTED  {:<12} {}", check.name, check.path.display());
+                println!(
+                    "{:22}expected sha256 {}{}",
+                    "",
+                    expected.0,
+                    expected_size
+                        .map(|s| format!(" ({})", size(s)))
+                        .unwrap_or_default()
+                );
+                println!(
+                    "{:22}actual   sha256 {} ({})",
+                    "",
+                    actual.sha256.0,
+                    size(actual.size)
+                );
+            }
+            ArtifactStatus::Missing { reason } => {
+                println!(
+                    "MISSING  {:<12} {}: {reason}",
+                    check.name,
+                    check.path.display()
+                );
+            }
+            ArtifactStatus::Ok { .. } | ArtifactStatus::Placeholder => {}
+        }
+    }
+    let c = report.counts();
+    println!("caps OK: {}", c.ok);
+    println!("caps placeholder: {}", c.placeholder);
+    println!("caps missing: {}", c.missing);
+    println!("caps drifted: {}", c.drifted);
+    println!();
+    println!("pylon_sha256 status: {}", report.pylon_label());
+}
+
+pub fn print_regen(report: &RegenReport, manifest: &Path, written: bool) {
+    for outcome in &report.caps {
+        match outcome {
+            RegenOutcome::Ok(change) => {
+                if change.changed() {
+                    println!(
+                        "{:<12} rev    {} -> {}",
+                        change.name,
+                        change.old_rev.as_deref().unwrap_or("placeholder"),
+                        change.new_rev
+                    );
+                    println!(
+                        "{:<12} sha256 {} -> {}",
+                        "",
+                        change.old_sha256.as_deref().unwrap_or("placeholder"),
+                        change.new_sha256
+                    );
+                    println!("{:<12} size   {}", "", size(change.size));
+                } else {
+                    println!(
+                        "{:<12} unchanged (rev {}, sha256 {})",
+                        change.name, change.new_rev, change.new_sha256
+                    );
+                }
+            }
+            RegenOutcome::Fail {
+                name,
+                step,
+                message,
+                log_tail,
+            } => {
+                println!("{name:<12} FAIL {} failed: {message}", step.as_str());
+                for line in log_tail {
+                    println!("{:12} | {line}", "");
+                }
+            }
+        }
+    }
+    if written {
+        println!("wrote {}", manifest.display());
+    } else if report.success() {
+        println!("dry run: {} not written", manifest.display());
+    } else {
+        println!("some caps failed: {} not written", manifest.display());
+    }
+}

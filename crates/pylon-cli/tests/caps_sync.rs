@@ -1,0 +1,499 @@
+//! `pylon caps-sync` and `pylon manifest regen` end to end: real git repositories,
+//! real cargo builds of tiny caps, the real binary.
+
+mod common;
+
+use std::fs;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Pins a git cap with `manifest regen`, the way a maintainer would.
+fn pinned_sandbox(names: &[&str]) -> Sandbox {
+    let sb = Sandbox::new();
+    let entries: Vec<CapEntry> = names
+        .iter()
+        .map(|n| {
+            let (repo, _) = sb.cap_repo(n, "");
+            CapEntry::git(n, &repo, ZERO_REV)
+        })
+        .collect();
+    sb.write_manifest(&entries);
+    let regen = sb.run(&["manifest", "regen"]);
+    assert_eq!(
+        regen.code, 0,
+        "regen failed: {}{}",
+        regen.stdout, regen.stderr
+    );
+    sb
+}
+
+#[test]
+fn regen_pins_then_sync_reports_ok_and_second_run_is_idempotent() {
+    let sb = pinned_sandbox(&["alpha"]);
+    let text = fs::read_to_string(sb.manifest()).unwrap();
+    assert!(
+        text.starts_with("# test manifest\n"),
+        "comments preserved:\n{text}"
+    );
+    assert!(
+        !text.contains(&format!("rev = \"{ZERO_REV}\"")),
+        "rev pinned:\n{text}"
+    );
+    assert!(text.contains("size = "), "size recorded:\n{text}");
+    assert!(
+        text.contains("rustc = \"rustc "),
+        "toolchain recorded:\n{text}"
+    );
+
+    let (code, report) = sb.sync_json(&[]);
+    assert_eq!(code, 0, "{report}");
+    let alpha = status_of(&report, "alpha");
+    assert_eq!(alpha["status"], "OK", "{report}");
+    assert_eq!(alpha["built"], true);
+    assert_eq!(report["format_version"], 1);
+    let artifact = sb.caps_dir().join("alpha/target/component/alpha.wasm");
+    assert_eq!(alpha["digest"]["sha256"], sha256sum(&artifact));
+    assert!(text.contains(&sha256sum(&artifact)));
+
+    // Second run: the commit is present, so no fetch is needed — prove it by
+    // removing the remote entirely.
+    fs::rename(sb.path().join("remotes"), sb.path().join("remotes-gone")).unwrap();
+    let (code, report) = sb.sync_json(&[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(status_of(&report, "alpha")["status"], "OK");
+}
+
+#[test]
+fn placeholder_is_skipped_and_nothing_is_cloned() {
+    let sb = Sandbox::new();
+    let (repo, rev) = sb.cap_repo("beta", "");
+    let mut entry = CapEntry::git("beta", &repo, &rev);
+    entry.sha256 = ZERO_SHA256.into();
+    sb.write_manifest(&[entry]);
+    let run = sb.run(&["caps-sync"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("SKIP      beta"), "{}", run.stdout);
+    assert!(run
+        .stdout
+        .contains("caps-sync: 0 OK, 1 SKIP, 0 FAIL, 0 MISMATCH"));
+    assert!(!sb.caps_dir().join("beta").exists());
+}
+
+#[test]
+fn failures_name_their_step_and_do_not_stop_other_caps() {
+    let sb = Sandbox::new();
+    let (good_repo, _) = sb.cap_repo("good", "");
+    let (broken_repo, _) = sb.cap_repo("broken", "fn oops( {}");
+    let (badrev_repo, _) = sb.cap_repo("badrev", "");
+    let entries = [
+        CapEntry::git("good", &good_repo, ZERO_REV),
+        CapEntry::git("broken", &broken_repo, ZERO_REV),
+        CapEntry::git("badrev", &badrev_repo, ZERO_REV),
+        CapEntry::git(
+            "missing",
+            &sb.path().join("remotes/does-not-exist"),
+            ZERO_REV,
+        ),
+    ];
+    sb.write_manifest(&entries[..1]);
+    assert_eq!(sb.run(&["manifest", "regen"]).code, 0);
+    // Pin the others by hand: a real commit that fails to build, a commit that
+    // does not exist, and a repository that does not exist.
+    let pinned = fs::read_to_string(sb.manifest()).unwrap();
+    let mut text = pinned.clone();
+    let fake_digest = "ab".repeat(32);
+    let broken_rev = git(&broken_repo, &["rev-parse", "HEAD"]);
+    for (entry, rev) in [
+        (&entries[1], broken_rev.as_str()),
+        (&entries[2], "1234567890abcdef1234567890abcdef12345678"),
+        (&entries[3], "1234567890abcdef1234567890abcdef12345678"),
+    ] {
+        let mut e = CapEntry::git(&entry.name, std::path::Path::new("/x"), rev);
+        e.repo = entry.repo.clone();
+        e.sha256 = fake_digest.clone();
+        text.push_str(&e.toml());
+    }
+    fs::write(sb.manifest(), &text).unwrap();
+
+    let (code, report) = sb.sync_json(&[("PYLON_JOBS", "2")]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(status_of(&report, "good")["status"], "OK", "{report}");
+
+    let broken = status_of(&report, "broken");
+    assert_eq!(broken["status"], "FAIL");
+    assert_eq!(broken["step"], "build");
+    let tail = broken["log_tail"].to_string();
+    assert!(
+        tail.contains("error"),
+        "log tail shows the compiler error: {tail}"
+    );
+    let log = broken["log"].as_str().unwrap();
+    assert!(fs::read_to_string(log).unwrap().contains("oops"));
+
+    let badrev = status_of(&report, "badrev");
+    assert_eq!(badrev["status"], "FAIL");
+    assert_eq!(badrev["step"], "fetch");
+    assert!(badrev["message"]
+        .as_str()
+        .unwrap()
+        .contains("1234567890abcdef"));
+
+    let missing = status_of(&report, "missing");
+    assert_eq!(missing["status"], "FAIL");
+    assert_eq!(missing["step"], "clone");
+    assert!(
+        !sb.caps_dir().join("missing").exists(),
+        "no half clone left"
+    );
+
+    // The human report says the same, with the log path and its tail.
+    let run = sb.run(&["caps-sync"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("FAIL      broken       build failed"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("full log: "));
+    assert!(
+        run.stdout
+            .contains("caps-sync: 1 OK, 0 SKIP, 3 FAIL, 0 MISMATCH"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn edited_digest_is_a_mismatch_with_both_digests_and_sizes() {
+    let sb = pinned_sandbox(&["gamma"]);
+    let text = fs::read_to_string(sb.manifest()).unwrap();
+    let (code, report) = sb.sync_json(&[]);
+    assert_eq!(code, 0, "{report}");
+    let real = status_of(&report, "gamma")["digest"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let edited_digest = "cd".repeat(32);
+    fs::write(sb.manifest(), text.replace(&real, &edited_digest)).unwrap();
+
+    let run = sb.run(&["caps-sync"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("MISMATCH  gamma"), "{}", run.stdout);
+    assert!(run
+        .stdout
+        .contains(&format!("expected sha256 {edited_digest}")));
+    assert!(run.stdout.contains(&format!("actual   sha256 {real}")));
+    assert!(
+        run.stdout.contains("same size"),
+        "size hint: {}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("pylon manifest regen gamma"));
+
+    // A different recorded rustc is named as the likely cause.
+    let text = fs::read_to_string(sb.manifest()).unwrap();
+    let other = text.replace("rustc = \"rustc ", "rustc = \"rustc 0.0.1-other ");
+    fs::write(sb.manifest(), other).unwrap();
+    let run = sb.run(&["caps-sync"]);
+    assert!(run.stdout.contains("your rustc differs"), "{}", run.stdout);
+}
+
+#[test]
+fn caps_only_and_caps_skip_build() {
+    let sb = pinned_sandbox(&["one", "two"]);
+    let (code, report) = sb.sync_json(&[("CAPS_ONLY", "two")]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["caps"].as_array().unwrap().len(), 1);
+    assert_eq!(status_of(&report, "two")["status"], "OK");
+    assert!(
+        !sb.caps_dir().join("one").exists(),
+        "CAPS_ONLY left other caps alone"
+    );
+
+    // Skip-build on a cap that was never built: checked out, artifact missing.
+    let (code, report) = sb.sync_json(&[("CAPS_SKIP_BUILD", "1")]);
+    assert_eq!(code, 1, "{report}");
+    let one = status_of(&report, "one");
+    assert_eq!(one["status"], "FAIL");
+    assert_eq!(one["step"], "digest");
+    assert!(one["message"].as_str().unwrap().contains("CAPS_SKIP_BUILD"));
+    assert!(sb.caps_dir().join("one/src/lib.rs").exists(), "checked out");
+    let two = status_of(&report, "two");
+    assert_eq!(two["status"], "OK");
+    assert_eq!(two["built"], false);
+
+    // Unknown names and bad flag values are usage errors.
+    let (code, report) = sb.sync_json(&[("CAPS_ONLY", "nope")]);
+    assert_eq!(code, 2);
+    assert_eq!(report["success"], false);
+    assert!(
+        report["error"].as_str().unwrap().contains("\"nope\""),
+        "{report}"
+    );
+    let run = sb.run(&["caps-sync", "--only", "nope"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("\"nope\""), "{}", run.stderr);
+    let mut cmd = sb.pylon();
+    let out = cmd
+        .args(["caps-sync"])
+        .env("CAPS_SKIP_BUILD", "maybe")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn concurrent_syncs_of_the_same_checkout_both_succeed() {
+    let sb = pinned_sandbox(&["delta"]);
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            sb.pylon()
+                .args(["caps-sync", "--json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let run = Run::from(child.wait_with_output().unwrap());
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert_eq!(status_of(&run.json(), "delta")["status"], "OK");
+    }
+}
+
+#[test]
+fn killed_mid_build_leaves_no_artifact_and_next_run_recovers() {
+    let sb = Sandbox::new();
+    // A build script that takes long enough to be killed in the middle.
+    let (repo, _) = sb.cap_repo("slow", "");
+    fs::write(
+        repo.join("build.rs"),
+        "fn main() {\n    let marker = std::path::Path::new(env!(\"CARGO_MANIFEST_DIR\")).join(\"build-started\");\n    std::fs::write(marker, b\"\").unwrap();\n    std::thread::sleep(std::time::Duration::from_secs(60));\n}\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "slow build"]);
+    let rev = git(&repo, &["rev-parse", "HEAD"]);
+    let mut entry = CapEntry::git("slow", &repo, &rev);
+    entry.sha256 = "ef".repeat(32);
+    sb.write_manifest(&[entry]);
+
+    use std::os::unix::process::CommandExt;
+    let mut child = sb
+        .pylon()
+        .arg("caps-sync")
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let marker = sb.caps_dir().join("slow/build-started");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !marker.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "build never reached the build script"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Kill pylon and cargo together, as Ctrl-C or a CI timeout would.
+    let pgid = child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+
+    let component_dir = sb.caps_dir().join("slow/target/component");
+    let leftovers: Vec<_> = fs::read_dir(&component_dir)
+        .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        leftovers.is_empty(),
+        "nothing published or half-written: {leftovers:?}"
+    );
+
+    // The next run takes the lock (released by the kill) and builds; the digest is
+    // deliberately wrong, so it ends in MISMATCH — but with a complete artifact.
+    fs::write(repo.join("build.rs"), "fn main() {}\n").unwrap();
+    fs::remove_file(&marker).unwrap();
+    let text = fs::read_to_string(sb.manifest()).unwrap();
+    git(&repo, &["commit", "-qam", "fast build"]);
+    let fast = git(&repo, &["rev-parse", "HEAD"]);
+    fs::write(sb.manifest(), text.replace(&rev, &fast)).unwrap();
+    let (code, report) = sb.sync_json(&[]);
+    assert_eq!(code, 1, "{report}");
+    let slow = status_of(&report, "slow");
+    assert_eq!(slow["status"], "MISMATCH", "{report}");
+    assert_eq!(
+        slow["actual"]["sha256"],
+        sha256sum(&component_dir.join("slow.wasm"))
+    );
+}
+
+#[test]
+fn in_tree_cap_is_pinned_by_its_tree_and_edits_are_drift() {
+    let sb = Sandbox::new();
+    let root = sb.path().join("repo");
+    fs::create_dir_all(&root).unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    write_files(&root.join("caps/local"), &cap_sources("local", ""));
+    fs::write(root.join(".gitignore"), "target/\n").unwrap();
+    let mut entry = CapEntry::git("local", &root, ZERO_REV);
+    entry.repo = "caps/local".into();
+    let manifest = root.join("caps-manifest.toml");
+    fs::write(
+        &manifest,
+        format!(
+            "schema = 1\npylon_sha256 = \"{ZERO_SHA256}\"\n\n{}",
+            entry.toml()
+        ),
+    )
+    .unwrap();
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-q", "-m", "init"]);
+
+    let pylon = |args: &[&str]| {
+        Run::from(
+            std::process::Command::new(env!("CARGO_BIN_EXE_pylon"))
+                .args(args)
+                .current_dir(&root)
+                .env("PYLON_CAPS_DIR", sb.caps_dir())
+                .env_remove("PYLON_MANIFEST")
+                .output()
+                .unwrap(),
+        )
+    };
+    let regen = pylon(&["manifest", "regen"]);
+    assert_eq!(regen.code, 0, "{}{}", regen.stdout, regen.stderr);
+    let tree = git(&root, &["rev-parse", "HEAD:caps/local"]);
+    assert!(
+        fs::read_to_string(&manifest).unwrap().contains(&tree),
+        "rev is the directory's tree id"
+    );
+
+    let run = pylon(&["caps-sync"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("OK        local"));
+    assert!(root
+        .join("caps/local/target/component/local.wasm")
+        .is_file());
+
+    // Edit the cap without re-pinning: drift, and nothing is built.
+    let lib = root.join("caps/local/src/lib.rs");
+    let artifact = root.join("caps/local/target/component/local.wasm");
+    let before = sha256sum(&artifact);
+    fs::write(
+        &lib,
+        fs::read_to_string(&lib).unwrap() + "\npub fn extra() {}\n",
+    )
+    .unwrap();
+    let run = pylon(&["caps-sync"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("pin failed: source drift"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        sha256sum(&artifact),
+        before,
+        "the edited source was not built"
+    );
+}
+
+#[test]
+fn bad_manifest_is_exit_2_with_file_line_and_field_and_regen_writes_nothing() {
+    let sb = Sandbox::new();
+    let cases: &[(&str, &str, &str)] = &[
+        ("malformed toml", "schema = 1\npylon_sha256 = [\n", ":2:"),
+        ("unknown key", "schema = 1\npylon_sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\ncolour = 1\n", "3:1: colour: unknown key"),
+        ("short digest", "schema = 1\npylon_sha256 = \"abc\"\n", "2:16: pylon_sha256: invalid sha256: expected 64 hex digits, found 3"),
+        ("non-hex digest", &format!("schema = 1\npylon_sha256 = \"{}\"\n", "g".repeat(64)), "pylon_sha256: invalid sha256: expected 64 hex digits, found 'g' at position 1"),
+    ];
+    for (what, text, expected) in cases {
+        fs::write(sb.manifest(), text).unwrap();
+        for args in [
+            &["verify"][..],
+            &["caps-sync"],
+            &["manifest", "regen"],
+            &["manifest", "check"],
+        ] {
+            let run = sb.run(args);
+            assert_eq!(run.code, 2, "{what} / {args:?}: {}", run.stderr);
+            assert!(
+                run.stderr.contains(expected),
+                "{what} / {args:?}: want {expected:?} in\n{}",
+                run.stderr
+            );
+            assert!(
+                run.stderr.contains("caps-manifest.toml:"),
+                "file named: {}",
+                run.stderr
+            );
+            assert_eq!(
+                &fs::read_to_string(sb.manifest()).unwrap(),
+                text,
+                "nothing written"
+            );
+        }
+    }
+    let base = format!("schema = 1\npylon_sha256 = \"{ZERO_SHA256}\"\n");
+    let cap = |fields: &str| format!("{base}[[cap]]\n{fields}");
+    let good = "name = \"z\"\nrepo = \"https://example.invalid/z.git\"\nrev = \"0000000000000000000000000000000000000000\"\ntarget = \"wasm32-wasip2\"\nartifact = \"a.wasm\"\nsha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\nexports = []\n";
+    let cap_cases = [
+        (
+            "unknown target",
+            good.replace("wasm32-wasip2", "wasm64-wasi"),
+            "7:10: cap \"z\".target: unknown target \"wasm64-wasi\"",
+        ),
+        (
+            "short rev",
+            good.replace(
+                "rev = \"0000000000000000000000000000000000000000\"",
+                "rev = \"abc123\"",
+            ),
+            "6:7: cap \"z\".rev: invalid git revision",
+        ),
+        (
+            "wrong digest length",
+            good.replace(ZERO_SHA256, &"a".repeat(63)),
+            "9:10: cap \"z\".sha256: invalid sha256: expected 64 hex digits, found 63",
+        ),
+        (
+            "duplicate name",
+            format!("{good}[[cap]]\n{good}"),
+            "12:8: cap \"z\".name: duplicate cap name (first defined by the [[cap]] at line 3)",
+        ),
+        (
+            "unknown cap key",
+            format!("{good}flavour = \"x\"\n"),
+            "11:1: cap \"z\".flavour: unknown key",
+        ),
+        (
+            "missing field",
+            good.replace("artifact = \"a.wasm\"\n", ""),
+            "cap \"z\".artifact: missing required field",
+        ),
+    ];
+    for (what, fields, expected) in cap_cases {
+        let text = cap(&fields);
+        fs::write(sb.manifest(), &text).unwrap();
+        let run = sb.run(&["manifest", "regen"]);
+        assert_eq!(run.code, 2, "{what}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(expected),
+            "{what}: want {expected:?} in\n{}",
+            run.stderr
+        );
+        assert_eq!(
+            fs::read_to_string(sb.manifest()).unwrap(),
+            text,
+            "{what}: nothing written"
+        );
+    }
+}

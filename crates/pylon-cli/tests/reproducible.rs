@@ -1,0 +1,183 @@
+//! Cap builds are reproducible: the same source built in two different absolute
+//! paths, under different HOME, TZ, LC_ALL and umask, gives the same bytes.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// Runs `pylon caps-sync --json` through `sh` so the umask can be set, with a
+/// foreign HOME/TZ/locale (cargo and rustup homes stay where the toolchain is).
+fn sync_in_env(
+    sb: &Sandbox,
+    home: &Path,
+    tz: &str,
+    locale: &str,
+    umask: &str,
+) -> serde_json::Value {
+    let cargo_home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
+    let rustup_home = std::env::var("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".rustup"));
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" caps-sync --json"))
+        .arg(env!("CARGO_BIN_EXE_pylon"))
+        .current_dir(sb.path())
+        .env("PYLON_MANIFEST", sb.manifest())
+        .env("PYLON_CAPS_DIR", sb.caps_dir())
+        .env("HOME", home)
+        .env("CARGO_HOME", cargo_home)
+        .env("RUSTUP_HOME", rustup_home)
+        .env("TZ", tz)
+        .env("LC_ALL", locale)
+        .env("LANG", locale)
+        .env_remove("CAPS_ONLY")
+        .env_remove("CAPS_SKIP_BUILD")
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    run.json()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Builds the same cap source in two sandboxes (different paths, HOME, TZ, locale
+/// and umask) and returns both artifacts' bytes and the sandbox roots. With a
+/// digest, both builds must match it; without, they are compared only with each other.
+fn build_twice(
+    files: &[(String, String)],
+    name: &str,
+    target: &str,
+    artifact: &str,
+    digest: Option<&str>,
+) -> (Vec<u8>, Vec<u8>, Vec<PathBuf>) {
+    let mut outputs = Vec::new();
+    let mut roots = Vec::new();
+    let variants = [("UTC", "C", "022"), ("Pacific/Chatham", "C.UTF-8", "077")];
+    for (i, (tz, locale, umask)) in variants.into_iter().enumerate() {
+        let sb = Sandbox::new();
+        // Different depth and directory names on each side.
+        let repo = sb
+            .path()
+            .join(format!("nested-{i}/{}/{name}-src", "deeper/".repeat(i)));
+        fs::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        write_files(&repo, files);
+        fs::write(repo.join(".gitignore"), "/target\n").unwrap();
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "cap"]);
+        let rev = git(&repo, &["rev-parse", "HEAD"]);
+        let mut entry = CapEntry::git(name, &repo, &rev);
+        entry.target = target.to_string();
+        entry.artifact = artifact.to_string();
+        // Without a known digest, pin a wrong one: the build runs and reports MISMATCH.
+        entry.sha256 = digest.map_or_else(|| "ab".repeat(32), str::to_string);
+        sb.write_manifest(&[entry]);
+        let home = sb.path().join(format!("home-{i}"));
+        fs::create_dir_all(&home).unwrap();
+        let report = sync_in_env(&sb, &home, tz, locale, umask);
+        let status = status_of(&report, name);
+        let expected = if digest.is_some() { "OK" } else { "MISMATCH" };
+        assert_eq!(
+            status["status"],
+            expected,
+            "{name} built in {}: {report}",
+            repo.display()
+        );
+        outputs.push(fs::read(status["artifact"].as_str().unwrap()).unwrap());
+        roots.push(sb.path().to_path_buf());
+    }
+    let b = outputs.pop().unwrap();
+    let a = outputs.pop().unwrap();
+    (a, b, roots)
+}
+
+#[test]
+fn tiny_cap_is_bit_identical_across_paths_home_tz_locale_and_umask() {
+    let (a, b, roots) = build_twice(
+        &cap_sources("repro", ""),
+        "repro",
+        "wasm32-wasip2",
+        "target/component/repro.wasm",
+        None,
+    );
+    assert!(
+        a == b,
+        "two builds differ ({} vs {} bytes)",
+        a.len(),
+        b.len()
+    );
+    for root in &roots {
+        assert!(
+            !contains(&a, root.to_string_lossy().as_bytes()),
+            "artifact embeds the build path {}",
+            root.display()
+        );
+    }
+}
+
+/// The real caps of this repository, built from two other paths, reproduce the
+/// digests committed in caps-manifest.toml. Slow (cold builds): set PYLON_SLOW_TESTS=1.
+#[test]
+fn default_caps_reproduce_the_committed_digests_from_other_paths() {
+    if std::env::var_os("PYLON_SLOW_TESTS").is_none() {
+        eprintln!("skipped: set PYLON_SLOW_TESTS=1 to build the default caps twice");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let manifest = pylon_manifest::read_manifest(&root.join("caps-manifest.toml")).unwrap();
+    for cap in &manifest.caps {
+        let Some(pinned) = cap.sha256.pinned() else {
+            panic!(
+                "cap {} has a placeholder digest in the default manifest",
+                cap.name
+            );
+        };
+        let src = root.join("caps").join(&cap.name);
+        let out = Command::new("git")
+            .args(["ls-files", "-co", "--exclude-standard"])
+            .current_dir(&src)
+            .output()
+            .unwrap();
+        let files: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|rel| !rel.starts_with("target/"))
+            .map(|rel| (rel.to_string(), fs::read_to_string(src.join(rel)).unwrap()))
+            .collect();
+        let (a, b, roots) = build_twice(
+            &files,
+            &cap.name,
+            cap.target.as_str(),
+            &cap.artifact.to_string_lossy(),
+            Some(pinned.as_str()),
+        );
+        assert!(a == b, "{}: two builds differ", cap.name);
+        // Dependencies' panic locations live under CARGO_HOME: remapped, never absolute.
+        let cargo_home = pylon_caps_home();
+        assert!(
+            !contains(&a, cargo_home.as_bytes()),
+            "{} embeds CARGO_HOME {cargo_home}",
+            cap.name
+        );
+        for root in &roots {
+            assert!(
+                !contains(&a, root.to_string_lossy().as_bytes()),
+                "{} embeds its build path",
+                cap.name
+            );
+        }
+    }
+}
+
+fn pylon_caps_home() -> String {
+    std::env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap()))
+}

@@ -1,0 +1,125 @@
+//! `pylon verify`: read-only digest checks, the spec's summary and exit codes.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+/// A manifest over artifacts that already sit in checkouts (verify never builds,
+/// so plain files stand in for components).
+fn sandbox_with_artifacts() -> (Sandbox, Vec<(String, String)>) {
+    let sb = Sandbox::new();
+    let mut entries = Vec::new();
+    let mut digests = Vec::new();
+    for (i, name) in ["ok1", "ok2", "gone", "drift", "later"].iter().enumerate() {
+        let dir = sb.caps_dir().join(name).join("target/component");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.wasm"));
+        fs::write(&path, format!("artifact {i}").repeat(1000)).unwrap();
+        let digest = sha256sum(&path);
+        digests.push((name.to_string(), digest.clone()));
+        let mut e = CapEntry::git(name, &sb.path().join("unused"), &"1".repeat(40));
+        e.sha256 = digest;
+        entries.push(e);
+    }
+    fs::remove_file(sb.caps_dir().join("gone/target/component/gone.wasm")).unwrap();
+    fs::write(
+        sb.caps_dir().join("drift/target/component/drift.wasm"),
+        "changed",
+    )
+    .unwrap();
+    entries[4].sha256 = ZERO_SHA256.into();
+    sb.write_manifest(&entries);
+    (sb, digests)
+}
+
+#[test]
+fn verify_counts_each_state_and_lists_drift_with_both_digests() {
+    let (sb, digests) = sandbox_with_artifacts();
+    let before: Vec<_> = walk(sb.path());
+    let run = sb.run(&["verify"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let drift_expected = &digests[3].1;
+    let drift_actual = sha256sum(&sb.caps_dir().join("drift/target/component/drift.wasm"));
+    assert!(run.stdout.contains("DRIFTED  drift"), "{}", run.stdout);
+    assert!(run
+        .stdout
+        .contains(&format!("expected sha256 {drift_expected}")));
+    assert!(run
+        .stdout
+        .contains(&format!("actual   sha256 {drift_actual} (7 bytes)")));
+    assert!(run.stdout.contains("MISSING  gone"));
+    assert!(run.stdout.ends_with(
+        "caps OK: 2\ncaps placeholder: 1\ncaps missing: 1\ncaps drifted: 1\n\npylon_sha256 status: PLACEHOLDER\n"
+    ), "spec summary:\n{}", run.stdout);
+    assert_eq!(walk(sb.path()), before, "verify wrote nothing");
+
+    let json = sb.run(&["verify", "--json"]);
+    assert_eq!(json.code, 1);
+    let v = json.json();
+    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["counts"]["ok"], 2);
+    assert_eq!(v["counts"]["drifted"], 1);
+    assert_eq!(v["pylon_sha256_status"], "PLACEHOLDER");
+    assert_eq!(v["success"], false);
+}
+
+#[test]
+fn verify_checks_pylon_sha256() {
+    let sb = Sandbox::new();
+    sb.write_manifest(&[]);
+    let wasm = sb.path().join("build/pylon.wasm");
+    fs::create_dir_all(wasm.parent().unwrap()).unwrap();
+    fs::write(&wasm, b"\0asm pretend").unwrap();
+    let digest = sha256sum(&wasm);
+    let text = fs::read_to_string(sb.manifest()).unwrap();
+
+    // Placeholder: OK to exit 0.
+    let run = sb.run(&["verify"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("pylon_sha256 status: PLACEHOLDER"));
+
+    fs::write(sb.manifest(), text.replace(ZERO_SHA256, &digest)).unwrap();
+    let run = sb.run(&["verify"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("pylon_sha256 status: OK"));
+
+    fs::write(&wasm, b"\0asm other bytes").unwrap();
+    let run = sb.run(&["verify"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("pylon_sha256 status: MISMATCH"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(&format!("expected sha256 {digest}")));
+
+    fs::remove_file(&wasm).unwrap();
+    let run = sb.run(&["verify"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("pylon_sha256 status: MISSING"));
+    let run = sb.run(&[
+        "verify",
+        "--pylon-wasm",
+        sb.path().join("elsewhere.wasm").to_str().unwrap(),
+    ]);
+    assert!(run.stdout.contains("elsewhere.wasm"));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), e.metadata().unwrap().len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}

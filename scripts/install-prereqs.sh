@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing Pylon needs on a fresh Debian/Ubuntu machine
+# with rustup: the wasm targets of the pinned Rust toolchain, and git/make.
+# Idempotent; safe to run on every CI job.
+set -euo pipefail
+
+need_apt=()
+command -v git >/dev/null 2>&1 || need_apt+=(git)
+command -v make >/dev/null 2>&1 || need_apt+=(make)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  $sudo_cmd apt-get install -y -q "${need_apt[@]}"
+fi
+
+# Caps build for these targets; rustc 1.95 ships wasm-component-ld for wasip2.
+installed=$(rustup target list --installed)
+for target in wasm32-wasip1 wasm32-wasip2; do
+  grep -qx "$target" <<<"$installed" || rustup target add "$target"
+done
+
+rustc -V
