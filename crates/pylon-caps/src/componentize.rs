@@ -46,6 +46,11 @@ pub fn adapter_kind(module: &[u8]) -> Result<AdapterKind, ComponentizeError> {
 /// Wraps a preview1 core module into a component. Deterministic: the same module
 /// bytes give the same component bytes.
 pub fn module_to_component(module: &[u8]) -> Result<Vec<u8>, ComponentizeError> {
+    // wit-component assumes a well-formed module (it can panic on truncated custom
+    // sections), so malformed input is rejected here first, as a clear error.
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(module)
+        .map_err(|e| ComponentizeError::InvalidModule(e.to_string()))?;
     let adapter = match adapter_kind(module)? {
         AdapterKind::Command => WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
         AdapterKind::Reactor => WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
