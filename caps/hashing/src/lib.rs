@@ -30,11 +30,10 @@ pub struct HasherResource {
 }
 
 impl GuestHasher for HasherResource {
-    fn new(algorithm: Algorithm) -> Result<Hasher, Error> {
-        let state = hashers::HashState::new(&algorithm)?;
-        Ok(Hasher::new(HasherResource {
-            state: RefCell::new(state),
-        }))
+    fn new(algorithm: Algorithm) -> Result<Self, Error> {
+        Ok(HasherResource {
+            state: RefCell::new(hashers::HashState::new(&algorithm)?),
+        })
     }
 
     fn update(&self, data: Vec<u8>) {
@@ -117,6 +116,11 @@ impl KdfGuest for Component {
     }
 }
 
+// The export glue names its symbols after the WIT functions
+// (`pylon:hashing/hashing@0.1.0#hash`), which a native linker's version script
+// rejects. Natively the crate is only used by `cargo test` through the plain
+// Rust API, so the glue is emitted for wasm only.
+#[cfg(target_arch = "wasm32")]
 export!(Component);
 
 /// Error constructors shared by [`hashers`] and [`kdf`].

@@ -191,6 +191,9 @@ fn cargo_build(req: &BuildRequest, triple: &str, host: &HostPaths) -> Result<Pat
     let target_dir = fs::canonicalize(&target_dir).unwrap_or(target_dir);
 
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // Scrub inherited flags first, then set ours (the scrub list includes
+    // CARGO_ENCODED_RUSTFLAGS, which carries the remapping).
+    pin_environment(&mut cmd);
     cmd.current_dir(&checkout)
         .args(["build", "--release", "--locked", "--target", triple])
         .arg("--message-format=json-render-diagnostics")
@@ -202,7 +205,6 @@ fn cargo_build(req: &BuildRequest, triple: &str, host: &HostPaths) -> Result<Pat
             remap_flags(&checkout, &target_dir, &req.name, host),
         )
         .env("CARGO_TERM_COLOR", "never");
-    pin_environment(&mut cmd);
     let stdout = run_logged(cmd, "cargo build", &req.log)?;
 
     // The compiler-artifact message of the cdylib names the .wasm file.

@@ -102,8 +102,27 @@ fn build_twice(
 
 #[test]
 fn tiny_cap_is_bit_identical_across_paths_home_tz_locale_and_umask() {
+    // Code generated into OUT_DIR (inside the cargo target dir, an absolute path)
+    // panics with its location: without remapping, the build path would leak.
+    let mut files = cap_sources(
+        "repro",
+        "include!(concat!(env!(\"OUT_DIR\"), \"/gen.rs\"));",
+    );
+    files.push((
+        "build.rs".into(),
+        r##"fn main() {
+    let out = std::env::var("OUT_DIR").unwrap();
+    std::fs::write(
+        std::path::Path::new(&out).join("gen.rs"),
+        "#[no_mangle] pub extern \"C\" fn gen_pick(i: usize) -> u32 { [7u32, 8][i] }",
+    )
+    .unwrap();
+}
+"##
+        .into(),
+    ));
     let (a, b, roots) = build_twice(
-        &cap_sources("repro", ""),
+        &files,
         "repro",
         "wasm32-wasip2",
         "target/component/repro.wasm",
@@ -122,6 +141,10 @@ fn tiny_cap_is_bit_identical_across_paths_home_tz_locale_and_umask() {
             root.display()
         );
     }
+    assert!(
+        contains(&a, b"/caps/repro/target/"),
+        "the generated file's location is remapped into /caps/repro/target"
+    );
 }
 
 /// The real caps of this repository, built from two other paths, reproduce the
