@@ -2,8 +2,8 @@
 //!
 //! `cap_component(name)` builds the cap from `caps/<name>/` with the same code
 //! `pylon caps-sync` runs (`pylon_caps::build::build_cap`, target taken from the
-//! repository's `caps-manifest.toml`), once per test process, into this workspace's
-//! `target/cap-tests/`, and returns the component's path. The tests in `tests/`
+//! repository's `caps-manifest.toml`), once per test process, publishes it into this
+//! workspace's `target/cap-tests/`, and returns the component's path. The tests in `tests/`
 //! then call the component's exports through `wasmtime::component::bindgen!`.
 
 use std::collections::HashMap;
@@ -45,7 +45,9 @@ pub fn cap_component(name: &str) -> PathBuf {
         checkout: root.join("caps").join(name),
         target: cap.target,
         output: out_dir.join(format!("{name}.wasm")),
-        target_dir: Some(out_dir.join("cargo")),
+        // The checkout's own target dir, which caps-sync uses too: after a sync the
+        // build is a cargo no-op (same flags), and cargo's lock serialises the two.
+        target_dir: None,
         log: out_dir.join("build.log"),
     };
     if let Err(e) = build_cap(&req, &HostPaths::detect()) {

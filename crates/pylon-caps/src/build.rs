@@ -157,8 +157,12 @@ pub fn build_cap(req: &BuildRequest, host: &HostPaths) -> Result<(), BuildError>
     Ok(())
 }
 
-/// Writes the artifact by temp file + rename.
+/// Writes the artifact by temp file + rename. An identical file is left alone, so a
+/// no-op sync does not rewrite artifacts.
 fn publish(artifact: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    if fs::read(artifact).is_ok_and(|existing| existing == bytes) {
+        return Ok(());
+    }
     if let Some(dir) = artifact.parent() {
         fs::create_dir_all(dir).map_err(|source| BuildError::Io {
             what: "creating artifact directory",

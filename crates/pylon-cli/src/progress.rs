@@ -4,14 +4,16 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use std::time::Instant;
 
 use pylon_caps::sync::SyncEvent;
 
 pub struct Progress {
     mode: Mode,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
+    ticker: Option<std::thread::JoinHandle<()>>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -22,6 +24,7 @@ enum Mode {
 }
 
 struct State {
+    finished: bool,
     start: Instant,
     running: BTreeMap<String, &'static str>,
     done: usize,
@@ -36,13 +39,28 @@ impl Progress {
         } else {
             Mode::Lines
         };
+        let state = Arc::new(Mutex::new(State {
+            finished: false,
+            start: Instant::now(),
+            running: BTreeMap::new(),
+            done: 0,
+        }));
+        // Builds take minutes with no events in between: keep the clock moving.
+        let ticker = (mode == Mode::Terminal).then(|| {
+            let state = Arc::clone(&state);
+            std::thread::spawn(move || loop {
+                std::thread::sleep(Duration::from_millis(500));
+                let st = state.lock().unwrap_or_else(|e| e.into_inner());
+                if st.finished {
+                    break;
+                }
+                draw(&st);
+            })
+        });
         Progress {
             mode,
-            state: Mutex::new(State {
-                start: Instant::now(),
-                running: BTreeMap::new(),
-                done: 0,
-            }),
+            state,
+            ticker,
         }
     }
 
@@ -84,30 +102,44 @@ impl Progress {
                 }
             }
         }
+        drop(err);
         if self.mode == Mode::Terminal {
-            let running: Vec<String> = st
-                .running
-                .iter()
-                .map(|(c, s)| format!("{c} ({s})"))
-                .collect();
-            let _ = write!(
-                err,
-                "\r\x1b[K[{:>4.0}s] {} done; {}",
-                st.start.elapsed().as_secs_f64(),
-                st.done,
-                if running.is_empty() {
-                    "…".to_string()
-                } else {
-                    running.join(", ")
-                }
-            );
-            let _ = err.flush();
+            draw(&st);
         }
     }
 
-    pub fn finish(&self) {
+    pub fn finish(mut self) {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .finished = true;
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
         if self.mode == Mode::Terminal {
             let _ = write!(std::io::stderr(), "\r\x1b[K");
         }
     }
+}
+
+/// Redraws the single status line: elapsed time, caps done, caps running and their step.
+fn draw(st: &State) {
+    let running: Vec<String> = st
+        .running
+        .iter()
+        .map(|(c, s)| format!("{c} ({s})"))
+        .collect();
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "\r\x1b[K[{:>4.0}s] {} done; {}",
+        st.start.elapsed().as_secs_f64(),
+        st.done,
+        if running.is_empty() {
+            "…".to_string()
+        } else {
+            running.join(", ")
+        }
+    );
+    let _ = err.flush();
 }
