@@ -51,7 +51,7 @@ pub fn print_sync(report: &SyncReport) {
                 cap.name,
                 digest.sha256.0,
                 size(digest.size),
-                if cap.built { ", rebuilt" } else { "" }
+                if cap.built { ", built" } else { ", not built" }
             ),
             CapStatus::Skip { reason } => println!("{label:<9} {:<12} {reason}", cap.name),
             CapStatus::Fail {
