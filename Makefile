@@ -7,8 +7,17 @@
 CARGO ?= cargo
 PYLON := target/release/pylon
 
-# Passed to pylon through the environment, exactly as the spec spells them.
-export CAPS_ONLY CAPS_SKIP_BUILD PYLON_CAPS_DIR
+# Passed to pylon through the environment, exactly as the spec spells them
+# (`make caps-sync CAPS_ONLY=zlib` as well as `CAPS_ONLY=zlib make caps-sync`).
+ifdef CAPS_ONLY
+export CAPS_ONLY
+endif
+ifdef CAPS_SKIP_BUILD
+export CAPS_SKIP_BUILD
+endif
+ifdef PYLON_CAPS_DIR
+export PYLON_CAPS_DIR
+endif
 
 .PHONY: all tools caps-sync verify regen-manifest test lint prereqs
 

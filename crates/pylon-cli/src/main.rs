@@ -152,7 +152,22 @@ impl Cli {
     }
 }
 
+/// Variables read by clap; `VAR=` (empty) means "unset", as for make and the shell.
+const ENV_VARS: &[&str] = &[
+    "PYLON_MANIFEST",
+    "PYLON_CAPS_DIR",
+    "PYLON_JOBS",
+    "CAPS_ONLY",
+    "CAPS_SKIP_BUILD",
+];
+
 fn main() -> ExitCode {
+    for var in ENV_VARS {
+        if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+            // Single-threaded here: nothing else reads the environment yet.
+            std::env::remove_var(var);
+        }
+    }
     let cli = Cli::parse();
     let json_command = cli.json_command();
     match run(cli) {

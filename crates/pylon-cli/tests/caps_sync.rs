@@ -224,6 +224,11 @@ fn caps_only_and_caps_skip_build() {
     assert_eq!(two["status"], "OK");
     assert_eq!(two["built"], false);
 
+    // Empty variables mean unset, as `make caps-sync CAPS_ONLY=` passes them.
+    let (code, report) = sb.sync_json(&[("CAPS_ONLY", ""), ("CAPS_SKIP_BUILD", "")]);
+    assert_eq!(report["caps"].as_array().unwrap().len(), 2, "{report}");
+    assert_eq!(code, 0, "{report}");
+
     // Unknown names and bad flag values are usage errors.
     let (code, report) = sb.sync_json(&[("CAPS_ONLY", "nope")]);
     assert_eq!(code, 2);

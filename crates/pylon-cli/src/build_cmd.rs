@@ -1,0 +1,297 @@
+//! `pylon build`: CPython for wasm32-wasip2 from the profile's pinned inputs
+//! (`pylon_cpython`), with stage progress on stderr, the result on stdout (text, or one
+//! JSON document with `--json`) and the exit codes of the other commands: 0 built or
+//! cached (and matching `profiles/expected/<profile>.toml` when present), 1 a stage,
+//! a fetch or the expected digests failed, 2 a usage, profile or toolchain problem.
+//!
+//! Errors are rendered here (not returned), so `main` only maps the returned code.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use pylon_cpython::build::BuildReport;
+use pylon_cpython::fetch::{default_cache_root, FetchEvent};
+use pylon_cpython::toolchain::Layout;
+use pylon_cpython::{explain_modules, load_profile, BuildEvent, BuildOptions};
+
+#[derive(clap::Args, Debug, Clone)]
+#[command(
+    after_help = "Examples:\n  pylon build                       # the default profile (profiles/default)\n  pylon build --profile cp314 --cpython-tarball ~/python3.14_3.14.10.orig.tar.xz\n  pylon build --explain-modules\n\nExit status: 0 built or cached, 1 a stage or fetch failed or the outputs differ from\nprofiles/expected/<profile>.toml, 2 usage, profile or toolchain error."
+)]
+pub struct BuildArgs {
+    /// Profile name (profiles/<NAME>.toml) or path; default: the name in profiles/default.
+    #[arg(long, env = "PYLON_PROFILE")]
+    pub profile: Option<String>,
+    /// Directory holding the profiles, patches/ and expected/.
+    #[arg(long, default_value = "profiles")]
+    pub profiles_dir: PathBuf,
+    /// A local copy of the profile's CPython tarball; checked against its pinned sha256.
+    #[arg(long, env = "PYLON_CPYTHON_TARBALL")]
+    pub cpython_tarball: Option<PathBuf>,
+    /// Where to publish python.wasm, stdlib.zip and record.json (default build/<profile>).
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// Cache root (default ${XDG_CACHE_HOME:-~/.cache}/pylon).
+    #[arg(long, env = "PYLON_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Parallel make jobs (default: CPU count).
+    #[arg(short, long, env = "PYLON_JOBS")]
+    pub jobs: Option<usize>,
+    /// Rebuild even if the inputs' digest is cached.
+    #[arg(long)]
+    pub force: bool,
+    /// Keep the work tree (~/.cache/pylon/cpython/work/<key>) after a successful build.
+    #[arg(long)]
+    pub keep_work: bool,
+    /// List the C-extension modules the profile disables (and why) and those wired from
+    /// cpython-ext/, then exit without building.
+    #[arg(long)]
+    pub explain_modules: bool,
+    /// Print a versioned JSON document on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const EXIT_USAGE: u8 = 2;
+
+/// Runs `pylon build`; the returned value is the process exit code.
+pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
+    let profile = match load_profile(&args.profiles_dir, args.profile.as_deref()) {
+        Ok(p) => p,
+        // Unknown, unreadable or invalid: all for the user to fix.
+        Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
+    };
+    let repo_root = args
+        .profiles_dir
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        })
+        .unwrap_or_else(|| PathBuf::from("."));
+    // Absolute, because the build runs commands in other directories.
+    let repo_root = std::fs::canonicalize(&repo_root).unwrap_or(repo_root);
+
+    if args.explain_modules {
+        let ext = match pylon_cpython::ext::scan_ext_modules(&repo_root.join("cpython-ext")) {
+            Ok(m) => m,
+            Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
+        };
+        let rows = explain_modules(&profile, &ext);
+        if args.json {
+            crate::render::print_json(
+                "build-explain-modules",
+                &serde_json::json!({"profile": profile.name, "modules": rows}),
+                true,
+            );
+        } else {
+            println!(
+                "{} (CPython {}): C-extension modules not built from CPython's defaults:",
+                profile.name, profile.version
+            );
+            let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+            for r in &rows {
+                println!("  {:width$}  {:11}  {}", r.name, r.state, r.reason);
+            }
+            println!("Every other module of Modules/Setup.stdlib is built from CPython's bundled sources.");
+        }
+        return Ok(0);
+    }
+
+    let Some(cache_root) = args.cache_dir.clone().or_else(default_cache_root) else {
+        return Ok(fail(
+            &args,
+            "no cache directory: set HOME, XDG_CACHE_HOME or --cache-dir",
+            &[],
+            EXIT_USAGE,
+        ));
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        return Ok(fail(&args, "--jobs must be at least 1", &[], EXIT_USAGE));
+    }
+    if let Some(t) = &args.cpython_tarball {
+        if !t.is_file() {
+            let msg = format!("--cpython-tarball {}: no such file", t.display());
+            return Ok(fail(&args, &msg, &[], EXIT_USAGE));
+        }
+    }
+    let out_dir = args
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| repo_root.join("build").join(&profile.name));
+    let opts = BuildOptions {
+        layout: Layout::debian(&profile.build.host_triple),
+        repo_root,
+        profile,
+        cache_root,
+        out_dir,
+        local_tarball: args.cpython_tarball.clone(),
+        apt_root: PathBuf::from("/etc/apt"),
+        jobs,
+        force: args.force,
+        keep_work: args.keep_work,
+    };
+
+    let progress = StageProgress::new(args.json);
+    let result = pylon_cpython::build(&opts, &|ev| progress.event(ev));
+    progress.clear();
+    match result {
+        Ok(report) => {
+            let ok = report.success();
+            if args.json {
+                crate::render::print_json("build", &serde_json::json!({ "build": report }), ok);
+            } else {
+                print_report(&report);
+            }
+            Ok(if ok { 0 } else { 1 })
+        }
+        Err(e) => {
+            let code = e.exit_code();
+            Ok(fail(&args, &e.to_string(), e.log_tail(), code))
+        }
+    }
+}
+
+/// Reports an error (stderr, or a JSON document) and returns the exit code.
+fn fail(args: &BuildArgs, message: &str, tail: &[String], code: u8) -> u8 {
+    if args.json {
+        crate::render::print_json(
+            "build",
+            &serde_json::json!({"error": message, "log_tail": tail, "exit_code": code}),
+            false,
+        );
+    } else {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "error: {message}");
+        if !tail.is_empty() {
+            let _ = writeln!(err, "--- last lines of the log ---");
+            for line in tail {
+                let _ = writeln!(err, "  {line}");
+            }
+        }
+    }
+    code
+}
+
+fn print_report(r: &BuildReport) {
+    println!(
+        "{} (CPython {}): {}",
+        r.profile,
+        r.cpython,
+        if r.cached {
+            "CACHED (nothing to do)"
+        } else {
+            "BUILT"
+        }
+    );
+    println!(
+        "  python.wasm  {}  {} bytes",
+        r.python_wasm.sha256, r.python_wasm.size
+    );
+    println!(
+        "  stdlib.zip   {}  {} bytes  (guest path {})",
+        r.stdlib_zip.sha256, r.stdlib_zip.size, r.stdlib_zip_guest_path
+    );
+    println!("  published in {}", r.out_dir.display());
+    println!("  inputs key   {}", r.key);
+    if !r.cached {
+        println!("  logs         {}", r.logs.display());
+    }
+    if let Some(x) = &r.expected {
+        if x.matches {
+            println!("  expected digests ({}): OK", x.path.display());
+        } else {
+            println!("  expected digests ({}): MISMATCH", x.path.display());
+            if let Some(d) = &x.python_wasm {
+                println!("    python.wasm expected {d}");
+            }
+            if let Some(d) = &x.stdlib_zip {
+                println!("    stdlib.zip  expected {d}");
+            }
+        }
+    }
+}
+
+/// Stage lines on stderr; on a terminal the running stage shows with its elapsed
+/// time when it ends. Quiet with --json.
+struct StageProgress {
+    quiet: bool,
+    tty: bool,
+    start: Instant,
+    current: Mutex<Option<Instant>>,
+}
+
+impl StageProgress {
+    fn new(json: bool) -> Self {
+        StageProgress {
+            quiet: json,
+            tty: std::io::stderr().is_terminal(),
+            start: Instant::now(),
+            current: Mutex::new(None),
+        }
+    }
+
+    fn event(&self, ev: BuildEvent<'_>) {
+        if self.quiet {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        let clock = self.start.elapsed().as_secs_f64();
+        match ev {
+            BuildEvent::Start(stage) => {
+                *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                if self.tty {
+                    let _ = write!(err, "\r\x1b[K[{clock:>5.0}s] build: {} …", stage.as_str());
+                    let _ = err.flush();
+                }
+            }
+            BuildEvent::Done(stage, took) => {
+                let _ = writeln!(
+                    err,
+                    "{}[{clock:>5.0}s] build: {} done ({:.1}s)",
+                    if self.tty { "\r\x1b[K" } else { "" },
+                    stage.as_str(),
+                    took.as_secs_f64()
+                );
+            }
+            BuildEvent::Cached(stage, key) => {
+                let _ = writeln!(
+                    err,
+                    "{}[{clock:>5.0}s] build: {} cached ({})",
+                    if self.tty { "\r\x1b[K" } else { "" },
+                    stage.as_str(),
+                    &key[..key.len().min(16)]
+                );
+            }
+            BuildEvent::Fetch(FetchEvent::Downloading { url }) => {
+                let _ = writeln!(
+                    err,
+                    "{}build: fetching {url}",
+                    if self.tty { "\r\x1b[K" } else { "" }
+                );
+            }
+            BuildEvent::Fetch(FetchEvent::Failed { url, error }) => {
+                let _ = writeln!(
+                    err,
+                    "{}build: {url}: {error}",
+                    if self.tty { "\r\x1b[K" } else { "" }
+                );
+            }
+            BuildEvent::Fetch(FetchEvent::Cached { .. }) => {}
+        }
+    }
+
+    fn clear(&self) {
+        if !self.quiet && self.tty {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+    }
+}
