@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use pylon_manifest::{CapUpdate, Manifest, ManifestEditor, ManifestError, Pin, Repo, Rev, Sha256};
+use pylon_manifest::{CapUpdate, Manifest, ManifestEditor, ManifestError, Repo, Rev, Sha256};
 
 use crate::build::{build_cap, BuildRequest, HostPaths};
 use crate::digest::sha256_file;
@@ -228,12 +228,4 @@ pub fn apply_regen(
         editor.set_toolchain_rustc(rustc);
     }
     editor.save()
-}
-
-/// Convenience: the pinned digest, or the placeholder.
-pub fn pin_label(pin: &Pin<Sha256>) -> String {
-    match pin {
-        Pin::Pinned(d) => d.to_string(),
-        Pin::Placeholder => "placeholder".into(),
-    }
 }

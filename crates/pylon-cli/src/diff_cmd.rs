@@ -47,7 +47,10 @@ pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
                 pylon_diagnose::Side::A => &args.a,
                 pylon_diagnose::Side::B => &args.b,
             };
-            return Ok(cannot_compare(&args, format!("{}: {}", path.display(), e.reason())));
+            return Ok(cannot_compare(
+                &args,
+                format!("{}: {}", path.display(), e.reason()),
+            ));
         }
     };
     let code = if report.identical {
@@ -135,7 +138,11 @@ fn print_difference(d: &Difference, max: usize) {
             ..
         } => {
             for f in functions.iter().take(max) {
-                let name = f.name.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default();
+                let name = f
+                    .name
+                    .as_deref()
+                    .map(|n| format!(" `{n}`"))
+                    .unwrap_or_default();
                 let renamed = f
                     .name_b
                     .as_deref()
@@ -166,7 +173,8 @@ fn print_difference(d: &Difference, max: usize) {
                     s.index, s.len_a, s.len_b
                 );
                 for range in s.ranges.iter().take(max) {
-                    print_range(range);
+                    // Moved pointers are binary noise; their count says enough.
+                    print_range(range, !d.knock_on);
                 }
                 more(s.ranges.len() + s.more_ranges, max, "ranges");
             }
@@ -178,7 +186,7 @@ fn print_difference(d: &Difference, max: usize) {
             ..
         } => {
             for range in ranges.iter().take(max) {
-                print_range(range);
+                print_range(range, true);
             }
             more(ranges.len() + more_ranges, max, "ranges");
         }
@@ -211,7 +219,7 @@ fn print_difference(d: &Difference, max: usize) {
     }
 }
 
-fn print_range(r: &ByteRange) {
+fn print_range(r: &ByteRange, context: bool) {
     let address = r
         .address
         .map(|a| format!(", address {a:#x}"))
@@ -220,12 +228,18 @@ fn print_range(r: &ByteRange) {
         "        +{:#x}{address}: {} vs {} bytes (file {:#x} / {:#x})",
         r.offset, r.len_a, r.len_b, r.file_offset_a, r.file_offset_b
     );
-    println!("          A: {:?}", r.context_a);
-    println!("          B: {:?}", r.context_b);
+    // The library already escaped non-printable bytes; quote, don't re-escape.
+    if context {
+        println!("          A: \"{}\"", r.context_a);
+        println!("          B: \"{}\"", r.context_b);
+    }
 }
 
 fn more(total: usize, shown: usize, what: &str) {
     if total > shown {
-        println!("    … {} more {what} (--max-items, or --json)", total - shown);
+        println!(
+            "    … {} more {what} (--max-items, or --json)",
+            total - shown
+        );
     }
 }

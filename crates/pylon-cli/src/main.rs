@@ -3,6 +3,7 @@
 //! versioned JSON on stdout with `--json`) and maps it to an exit code:
 //! 0 success, 1 a cap failed or drifted, 2 usage or manifest error.
 
+mod diff_cmd;
 mod progress;
 mod render;
 
@@ -50,6 +51,10 @@ enum Command {
     /// Inspect or rewrite caps-manifest.toml.
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Explain why two wasm artifacts differ: where (nested component, section,
+    /// function, data range) and why (toolchain, embedded path, timestamp, …).
+    #[command(after_help = "Exit status: 0 identical, 1 different, 2 could not compare.")]
+    Diff(diff_cmd::DiffArgs),
 }
 
 #[derive(Subcommand)]
@@ -197,6 +202,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::CapsSync(args) => caps_sync(args),
         Command::Verify(args) => verify(args),
         Command::Manifest(ManifestCommand::Regen(args)) => regen(args),
+        Command::Diff(args) => diff_cmd::run(args),
         Command::Manifest(ManifestCommand::Check(args)) => {
             let manifest = load(&args.manifest)?;
             if args.json {
