@@ -29,6 +29,9 @@ pub struct SyncOptions {
     pub host: HostPaths,
     /// `rustc -V` of this machine, for MISMATCH hints.
     pub current_rustc: Option<String>,
+    /// Reference artifacts for diagnosing a MISMATCH: `<dir>/<artifact file name>`
+    /// (`--reference DIR`); otherwise the last artifact that matched the pin.
+    pub reference_dir: Option<PathBuf>,
 }
 
 /// The step a cap was at; named in FAIL lines and progress.
@@ -81,6 +84,8 @@ pub enum CapStatus {
         expected_size: Option<u64>,
         actual: FileDigest,
         hints: Vec<String>,
+        /// An artifact that matched the pin, to diff the new one against.
+        reference: Option<PathBuf>,
     },
 }
 
@@ -398,6 +403,9 @@ fn sync_pinned(
     }
 
     if !opts.skip_build {
+        // The build replaces the artifact: keep the one that matched the pin, so a
+        // MISMATCH can be diffed against it.
+        keep_reference(artifact, expected);
         step(Step::Build);
         let log = checkout.join("target/pylon/build.log");
         let req = BuildRequest {
@@ -441,6 +449,7 @@ fn sync_pinned(
             expected_size: cap.size,
             hints: mismatch_hints(manifest, cap, opts.current_rustc.as_deref(), actual.size),
             actual,
+            reference: find_reference(artifact, expected, opts.reference_dir.as_deref()),
         });
     }
 
@@ -463,6 +472,48 @@ fn sync_pinned(
         ));
     }
     Ok(CapStatus::Ok { digest: actual })
+}
+
+/// Where the last artifact that matched its pin is kept, next to the build log.
+pub fn reference_path(artifact: &Path) -> Option<PathBuf> {
+    let file = artifact.file_name()?;
+    let component_dir = artifact.parent()?;
+    Some(component_dir.join(".pylon-reference").join(file))
+}
+
+/// Copies the artifact aside when it matches the pin (best effort: a failure only
+/// costs the diagnosis, never the sync).
+fn keep_reference(artifact: &Path, pinned: &pylon_manifest::Sha256) {
+    let Some(dest) = reference_path(artifact) else {
+        return;
+    };
+    if !sha256_file(artifact).is_ok_and(|d| d.matches(pinned)) {
+        return;
+    }
+    if sha256_file(&dest).is_ok_and(|d| d.matches(pinned)) {
+        return;
+    }
+    if let Ok(bytes) = std::fs::read(artifact) {
+        let _ = dest
+            .parent()
+            .map(std::fs::create_dir_all)
+            .transpose()
+            .map(|_| pylon_manifest::write_atomic(&dest, &bytes));
+    }
+}
+
+/// A reference artifact for a drifted one: `--reference DIR` first, then the kept
+/// copy — either only if its digest really is the pinned one.
+pub fn find_reference(
+    artifact: &Path,
+    pinned: &pylon_manifest::Sha256,
+    reference_dir: Option<&Path>,
+) -> Option<PathBuf> {
+    let given = reference_dir.and_then(|d| artifact.file_name().map(|f| d.join(f)));
+    given
+        .into_iter()
+        .chain(reference_path(artifact))
+        .find(|p| sha256_file(p).is_ok_and(|d| d.matches(pinned)))
 }
 
 /// A relative `repo` path of a git cap is relative to the manifest's directory.

@@ -6,13 +6,15 @@ use std::path::{Path, PathBuf};
 use pylon_manifest::{Manifest, Pin};
 
 use crate::digest::{sha256_file, FileDigest, Sha256Hex};
-use crate::sync::checkout_dir;
+use crate::sync::{checkout_dir, find_reference};
 
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub caps_dir: PathBuf,
     /// The composed artifact checked against `pylon_sha256`.
     pub pylon_wasm: PathBuf,
+    /// Reference artifacts for diagnosing drift (`--reference DIR`).
+    pub reference_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -32,6 +34,8 @@ pub enum ArtifactStatus {
         expected: Sha256Hex,
         expected_size: Option<u64>,
         actual: FileDigest,
+        /// An artifact with the pinned digest, to diff the drifted one against.
+        reference: Option<PathBuf>,
     },
 }
 
@@ -114,10 +118,11 @@ pub fn verify_artifacts(manifest: &Manifest, opts: &VerifyOptions) -> VerifyRepo
         let handles: Vec<_> = jobs
             .iter()
             .map(|(name, path, pin, size)| {
+                let reference_dir = opts.reference_dir.as_deref();
                 scope.spawn(move || ArtifactCheck {
                     name: name.clone(),
                     path: path.clone(),
-                    status: check_artifact(path, pin, *size),
+                    status: check_artifact(path, pin, *size, reference_dir),
                 })
             })
             .collect();
@@ -146,6 +151,7 @@ fn check_artifact(
     path: &Path,
     pin: &Pin<pylon_manifest::Sha256>,
     size: Option<u64>,
+    reference_dir: Option<&Path>,
 ) -> ArtifactStatus {
     let Pin::Pinned(expected) = pin else {
         return ArtifactStatus::Placeholder;
@@ -156,6 +162,7 @@ fn check_artifact(
             expected: expected.into(),
             expected_size: size,
             actual,
+            reference: find_reference(path, expected, reference_dir),
         },
         Err(e) => ArtifactStatus::Missing {
             reason: e.to_string(),

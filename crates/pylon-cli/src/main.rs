@@ -4,6 +4,7 @@
 //! 0 success, 1 a cap failed or drifted, 2 usage or manifest error.
 
 mod diff_cmd;
+mod drift;
 mod progress;
 mod render;
 
@@ -94,6 +95,10 @@ struct SyncArgs {
     /// Caps processed at once (each cargo build uses every core already).
     #[arg(short, long, env = "PYLON_JOBS")]
     jobs: Option<usize>,
+    /// Directory of reference artifacts (`<DIR>/<artifact file name>`) to diff a
+    /// MISMATCH against; by default the last artifact that matched its pin.
+    #[arg(long, value_name = "DIR")]
+    reference: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -104,6 +109,10 @@ struct VerifyArgs {
     /// next to the manifest).
     #[arg(long)]
     pylon_wasm: Option<PathBuf>,
+    /// Directory of reference artifacts (`<DIR>/<artifact file name>`, `<DIR>/pylon.wasm`)
+    /// to diff a drifted artifact against.
+    #[arg(long, value_name = "DIR")]
+    reference: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -251,6 +260,7 @@ fn caps_sync(args: SyncArgs) -> anyhow::Result<u8> {
         return Err(usage(anyhow::anyhow!("--jobs must be at least 1")));
     }
     let opts = SyncOptions {
+        reference_dir: args.reference,
         caps_dir: caps_dir(args.common.caps_dir)?,
         only: (!only.is_empty()).then_some(only),
         skip_build: args.skip_build,
@@ -261,10 +271,15 @@ fn caps_sync(args: SyncArgs) -> anyhow::Result<u8> {
     let progress = progress::Progress::new(args.common.json);
     let report = sync_caps(&manifest, &opts, &|ev| progress.event(ev)).map_err(usage)?;
     progress.finish();
+    let diagnoses = drift::for_sync(&report, &drift::context(&manifest, &opts.caps_dir));
     if args.common.json {
-        render::print_json("caps-sync", &render::sync_json(&report), report.success());
+        render::print_json(
+            "caps-sync",
+            &render::sync_json(&report, &diagnoses),
+            report.success(),
+        );
     } else {
-        render::print_sync(&report);
+        render::print_sync(&report, &diagnoses);
     }
     Ok(if report.success() { 0 } else { 1 })
 }
@@ -272,16 +287,22 @@ fn caps_sync(args: SyncArgs) -> anyhow::Result<u8> {
 fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
     let manifest = load(&args.common.manifest)?;
     let opts = VerifyOptions {
+        reference_dir: args.reference,
         caps_dir: caps_dir(args.common.caps_dir)?,
         pylon_wasm: args
             .pylon_wasm
             .unwrap_or_else(|| manifest.root().join("build/pylon.wasm")),
     };
     let report = verify_artifacts(&manifest, &opts);
+    let diagnoses = drift::for_verify(&report, &drift::context(&manifest, &opts.caps_dir));
     if args.common.json {
-        render::print_json("verify", &render::verify_json(&report), report.success());
+        render::print_json(
+            "verify",
+            &render::verify_json(&report, &diagnoses),
+            report.success(),
+        );
     } else {
-        render::print_verify(&report);
+        render::print_verify(&report, &diagnoses);
     }
     Ok(if report.success() { 0 } else { 1 })
 }

@@ -3,10 +3,13 @@
 
 use std::path::Path;
 
+use pylon_caps::digest::{FileDigest, Sha256Hex};
 use pylon_caps::regen::{RegenOutcome, RegenReport};
 use pylon_caps::sync::{CapStatus, SyncReport};
 use pylon_caps::verify::{ArtifactStatus, VerifyReport};
+use pylon_diagnose::Diagnosis;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// Version of every JSON document `pylon` prints; bumped on incompatible change.
 pub const JSON_FORMAT_VERSION: u32 = 1;
@@ -25,24 +28,66 @@ pub fn print_json(command: &str, body: &Value, success: bool) {
     println!("{doc}");
 }
 
-pub fn sync_json(report: &SyncReport) -> Value {
-    json!({ "caps": report.caps, "counts": report.counts() })
+/// Adds `"diagnosis"` to the entries (by `name`) that have one.
+fn with_diagnoses(mut entries: Value, diagnoses: &BTreeMap<String, Diagnosis>) -> Value {
+    if let Some(list) = entries.as_array_mut() {
+        for entry in list {
+            let name = entry["name"].as_str().unwrap_or_default().to_string();
+            if let (Some(d), Some(obj)) = (diagnoses.get(&name), entry.as_object_mut()) {
+                obj.insert("diagnosis".into(), json!(d));
+            }
+        }
+    }
+    entries
 }
 
-pub fn verify_json(report: &VerifyReport) -> Value {
+pub fn sync_json(report: &SyncReport, diagnoses: &BTreeMap<String, Diagnosis>) -> Value {
     json!({
-        "caps": report.caps,
+        "caps": with_diagnoses(json!(report.caps), diagnoses),
         "counts": report.counts(),
-        "pylon": report.pylon,
+    })
+}
+
+pub fn verify_json(report: &VerifyReport, diagnoses: &BTreeMap<String, Diagnosis>) -> Value {
+    let mut pylon = json!([report.pylon]);
+    pylon = with_diagnoses(pylon, diagnoses);
+    json!({
+        "caps": with_diagnoses(json!(report.caps), diagnoses),
+        "counts": report.counts(),
+        "pylon": pylon[0],
         "pylon_sha256_status": report.pylon_label(),
     })
+}
+
+fn print_digests(expected: &Sha256Hex, expected_size: Option<u64>, actual: &FileDigest) {
+    let pinned_size = expected_size
+        .map(|s| format!(" ({})", size(s)))
+        .unwrap_or_default();
+    println!("{:22}expected sha256 {}{pinned_size}", "", expected.0);
+    println!(
+        "{:22}actual   sha256 {} ({})",
+        "",
+        actual.sha256.0,
+        size(actual.size)
+    );
+}
+
+/// The diagnosis under a MISMATCH/DRIFTED line, ending with the next step.
+fn print_diagnosis(diagnosis: Option<&Diagnosis>) {
+    let Some(d) = diagnosis else { return };
+    for line in d.lines() {
+        println!("{:22}diagnosis: {line}", "");
+    }
+    if let Some(next) = d.next_step() {
+        println!("{:22}next: {next}", "");
+    }
 }
 
 fn size(bytes: u64) -> String {
     format!("{bytes} bytes")
 }
 
-pub fn print_sync(report: &SyncReport) {
+pub fn print_sync(report: &SyncReport, diagnoses: &BTreeMap<String, Diagnosis>) {
     for cap in &report.caps {
         let label = cap.status.label();
         match &cap.status {
@@ -80,29 +125,18 @@ pub fn print_sync(report: &SyncReport) {
                 expected_size,
                 actual,
                 hints,
+                reference: _,
             } => {
                 println!(
                     "{label:<9} {:<12} artifact {}",
                     cap.name,
                     cap.artifact.display()
                 );
-                println!(
-                    "{:22}expected sha256 {}{}",
-                    "",
-                    expected.0,
-                    expected_size
-                        .map(|s| format!(" ({})", size(s)))
-                        .unwrap_or_default()
-                );
-                println!(
-                    "{:22}actual   sha256 {} ({})",
-                    "",
-                    actual.sha256.0,
-                    size(actual.size)
-                );
+                print_digests(expected, *expected_size, actual);
                 for hint in hints {
                     println!("{:22}hint: {hint}", "");
                 }
+                print_diagnosis(diagnoses.get(&cap.name));
             }
         }
     }
@@ -113,29 +147,18 @@ pub fn print_sync(report: &SyncReport) {
     );
 }
 
-pub fn print_verify(report: &VerifyReport) {
+pub fn print_verify(report: &VerifyReport, diagnoses: &BTreeMap<String, Diagnosis>) {
     for check in report.caps.iter().chain(std::iter::once(&report.pylon)) {
         match &check.status {
             ArtifactStatus::Drifted {
                 expected,
                 expected_size,
                 actual,
+                reference: _,
             } => {
                 println!("DRIFTED  {:<12} {}", check.name, check.path.display());
-                println!(
-                    "{:22}expected sha256 {}{}",
-                    "",
-                    expected.0,
-                    expected_size
-                        .map(|s| format!(" ({})", size(s)))
-                        .unwrap_or_default()
-                );
-                println!(
-                    "{:22}actual   sha256 {} ({})",
-                    "",
-                    actual.sha256.0,
-                    size(actual.size)
-                );
+                print_digests(expected, *expected_size, actual);
+                print_diagnosis(diagnoses.get(&check.name));
             }
             ArtifactStatus::Missing { reason } => {
                 println!(

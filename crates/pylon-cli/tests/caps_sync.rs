@@ -502,3 +502,123 @@ fn bad_manifest_is_exit_2_with_file_line_and_field_and_regen_writes_nothing() {
         );
     }
 }
+
+/// A build script that writes the wall-clock time into the code, every build.
+const CLOCK_BUILD_RS: &str = r##"fn main() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let out = std::env::var("OUT_DIR").unwrap();
+    std::fs::write(
+        std::path::Path::new(&out).join("stamp.rs"),
+        format!("#[no_mangle] pub static STAMP: &str = \"built at {now}\";"),
+    )
+    .unwrap();
+    // A file that never exists: cargo reruns this script on every build.
+    println!("cargo:rerun-if-changed=always-rerun");
+}
+"##;
+
+#[test]
+fn mismatch_is_diagnosed_against_the_kept_reference_and_by_verify() {
+    let sb = Sandbox::new();
+    let (repo, _) = sb.cap_repo(
+        "clock",
+        "include!(concat!(env!(\"OUT_DIR\"), \"/stamp.rs\"));",
+    );
+    fs::write(repo.join("build.rs"), CLOCK_BUILD_RS).unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "embed the build time"]);
+    let rev = git(&repo, &["rev-parse", "HEAD"]);
+    let mut entry = CapEntry::git("clock", &repo, &rev);
+    entry.sha256 = "ab".repeat(32);
+    sb.write_manifest(&[entry]);
+
+    // First build: no reference yet, so the artifact alone is scanned.
+    let (code, report) = sb.sync_json(&[]);
+    assert_eq!(code, 1, "{report}");
+    let clock = status_of(&report, "clock");
+    assert_eq!(clock["status"], "MISMATCH");
+    assert_eq!(clock["diagnosis"]["kind"], "scan", "{report}");
+    assert!(clock["reference"].is_null());
+
+    // Pin what was built (a maintainer running regen at that moment), then rebuild a
+    // second later: the clock moved, and the diff against the kept copy says so.
+    let built = clock["actual"]["sha256"].as_str().unwrap().to_string();
+    let text = fs::read_to_string(sb.manifest()).unwrap();
+    fs::write(sb.manifest(), text.replace(&"ab".repeat(32), &built)).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let run = sb.run(&["caps-sync"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("MISMATCH  clock"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("diagnosis: compared with "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("diagnosis: timestamp: "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("next: the build embeds the time"),
+        "{}",
+        run.stdout
+    );
+
+    // verify (read-only) finds the same drift and the same cause.
+    let run = sb.run(&["verify"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("DRIFTED  clock"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("diagnosis: timestamp: "),
+        "{}",
+        run.stdout
+    );
+    let v = sb.run(&["verify", "--json"]).json();
+    assert_eq!(v["caps"][0]["diagnosis"]["kind"], "diff", "{v}");
+    assert_eq!(
+        v["caps"][0]["diagnosis"]["causes"][0]["cause"], "timestamp",
+        "{v}"
+    );
+
+    // An explicit --reference directory is used when its file has the pinned digest.
+    let refdir = sb.path().join("refs");
+    fs::create_dir_all(&refdir).unwrap();
+    let kept = sb
+        .caps_dir()
+        .join("clock/target/component/.pylon-reference/clock.wasm");
+    fs::copy(&kept, refdir.join("clock.wasm")).unwrap();
+    let run = sb.run(&["verify", "--reference", refdir.to_str().unwrap()]);
+    assert!(
+        run.stdout.contains(&format!(
+            "compared with {}",
+            refdir.join("clock.wasm").display()
+        )),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn mismatch_without_reference_reports_embedded_paths() {
+    let sb = Sandbox::new();
+    let (repo, rev) = sb.cap_repo(
+        "where",
+        "#[no_mangle] pub static BUILT_IN: &str = env!(\"CARGO_MANIFEST_DIR\");",
+    );
+    let mut entry = CapEntry::git("where", &repo, &rev);
+    entry.sha256 = "cd".repeat(32);
+    sb.write_manifest(&[entry]);
+    let run = sb.run(&["caps-sync"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let checkout = sb.caps_dir().join("where");
+    assert!(
+        run.stdout
+            .contains(&format!("diagnosis: embedded path: {}", checkout.display())),
+        "{}",
+        run.stdout
+    );
+}

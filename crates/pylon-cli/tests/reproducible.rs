@@ -52,8 +52,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// Builds the same cap source in two sandboxes (different paths, HOME, TZ, locale
 /// and umask) and returns both artifacts' bytes and the sandbox roots. With a
 /// digest, both builds must match it; without, they are compared only with each other.
-fn build_twice(
-    files: &[(String, String)],
+fn build_twice<C: AsRef<[u8]>>(
+    files: &[(String, C)],
     name: &str,
     target: &str,
     artifact: &str,
@@ -170,10 +170,11 @@ fn default_caps_reproduce_the_committed_digests_from_other_paths() {
             .current_dir(&src)
             .output()
             .unwrap();
-        let files: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        // Bytes, not text: caps carry binary test vectors.
+        let files: Vec<(String, Vec<u8>)> = String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter(|rel| !rel.starts_with("target/"))
-            .map(|rel| (rel.to_string(), fs::read_to_string(src.join(rel)).unwrap()))
+            .map(|rel| (rel.to_string(), fs::read(src.join(rel)).unwrap()))
             .collect();
         let (a, b, roots) = build_twice(
             &files,

@@ -11,6 +11,7 @@
 //! nothing; `pylon-cli` renders it.
 
 mod diff;
+mod drift;
 mod names;
 mod producers;
 mod report;
@@ -18,6 +19,7 @@ mod scan;
 mod text;
 mod walk;
 
+pub use drift::{diagnose_drift, Diagnosis, DriftContext};
 pub use producers::Producer;
 pub use report::*;
 pub use scan::{scan_artifact, scan_artifact_with, Finding, Findings, ScanOptions, UnitProducers};

@@ -80,7 +80,7 @@ pub extern "C" fn pick(i: usize) -> u32 {{
     ]
 }
 
-pub fn write_files(dir: &Path, files: &[(String, String)]) {
+pub fn write_files<C: AsRef<[u8]>>(dir: &Path, files: &[(String, C)]) {
     for (rel, content) in files {
         let path = dir.join(rel);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
