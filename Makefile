@@ -1,5 +1,6 @@
 # Thin wrappers over the `pylon` CLI so the documented workflow works as written:
 #   make caps-sync [CAPS_ONLY=zlib,zstd] [CAPS_SKIP_BUILD=1]
+#   make build [PYLON_PROFILE=cp314 PYLON_CPYTHON_TARBALL=...]
 #   make verify
 #   make regen-manifest [CAPS_ONLY=zlib]
 # Every target builds the CLI first (a no-op when it is up to date).
@@ -18,19 +19,36 @@ endif
 ifdef PYLON_CAPS_DIR
 export PYLON_CAPS_DIR
 endif
+ifdef PYLON_PROFILE
+export PYLON_PROFILE
+endif
+ifdef PYLON_CPYTHON_TARBALL
+export PYLON_CPYTHON_TARBALL
+endif
+ifdef PYLON_CACHE_DIR
+export PYLON_CACHE_DIR
+endif
 
-.PHONY: all tools caps-sync verify regen-manifest test lint prereqs
+.PHONY: all tools caps-sync build verify regen-manifest test prereqs toolchain
 
-all: caps-sync verify
+all: caps-sync build verify
 
 prereqs:
 	scripts/install-prereqs.sh
+
+# The pinned WASI C toolchain (clang/lld/llvm 19, compiler-rt, wasi-libc) from Debian.
+toolchain:
+	scripts/install-wasi-toolchain.sh
 
 tools:
 	$(CARGO) build --release --locked -p pylon-cli
 
 caps-sync: tools
 	$(PYLON) caps-sync
+
+# CPython for wasm32-wasip2: build/<profile>/python.wasm + stdlib.zip (cached by content).
+build: tools
+	$(PYLON) build
 
 verify: tools
 	$(PYLON) verify

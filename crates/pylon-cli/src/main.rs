@@ -3,6 +3,7 @@
 //! versioned JSON on stdout with `--json`) and maps it to an exit code:
 //! 0 success, 1 a cap failed or drifted, 2 usage or manifest error.
 
+mod build_cmd;
 mod diff_cmd;
 mod drift;
 mod progress;
@@ -49,6 +50,9 @@ enum Command {
         after_help = "Exit status: 0 every pinned cap matches and pylon_sha256 is OK or a placeholder,\n1 something is missing or drifted, 2 usage or manifest error."
     )]
     Verify(VerifyArgs),
+    /// Cross-build CPython for wasm32-wasip2 from the profile's pinned inputs (cached by
+    /// content): build/<profile>/python.wasm and stdlib.zip.
+    Build(build_cmd::BuildArgs),
     /// Inspect or rewrite caps-manifest.toml.
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -113,6 +117,10 @@ struct VerifyArgs {
     /// to diff a drifted artifact against.
     #[arg(long, value_name = "DIR")]
     reference: Option<PathBuf>,
+    /// CPython profile whose build outputs (build/<profile>/) are checked against
+    /// profiles/expected/<profile>.toml (default: the name in profiles/default).
+    #[arg(long, env = "PYLON_PROFILE")]
+    profile: Option<String>,
 }
 
 #[derive(Args)]
@@ -212,6 +220,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => verify(args),
         Command::Manifest(ManifestCommand::Regen(args)) => regen(args),
         Command::Diff(args) => diff_cmd::run(args),
+        // build_cmd renders its own errors (JSON included) and returns the exit code.
+        Command::Build(args) => build_cmd::run(args),
         Command::Manifest(ManifestCommand::Check(args)) => {
             let manifest = load(&args.manifest)?;
             if args.json {
@@ -295,16 +305,70 @@ fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
     };
     let report = verify_artifacts(&manifest, &opts);
     let diagnoses = drift::for_verify(&report, &drift::context(&manifest, &opts.caps_dir));
+    let cpython = verify_cpython(manifest.root(), args.profile.as_deref())?;
+    let success = report.success() && cpython.as_ref().is_none_or(|c| c.status != "MISMATCH");
     if args.common.json {
-        render::print_json(
-            "verify",
-            &render::verify_json(&report, &diagnoses),
-            report.success(),
-        );
+        let mut body = render::verify_json(&report, &diagnoses);
+        body["cpython"] = serde_json::json!(cpython);
+        render::print_json("verify", &body, success);
     } else {
-        render::print_verify(&report, &diagnoses);
+        render::print_verify(&report, &diagnoses, cpython.as_ref());
     }
-    Ok(if report.success() { 0 } else { 1 })
+    Ok(if success { 0 } else { 1 })
+}
+
+/// The CPython build outputs of a profile against their recorded digests.
+#[derive(serde::Serialize)]
+pub struct CpythonCheck {
+    pub profile: String,
+    /// `OK`, `MISMATCH`, `NOT BUILT` or `NOT RECORDED`.
+    pub status: &'static str,
+    pub detail: String,
+}
+
+fn verify_cpython(root: &Path, profile: Option<&str>) -> anyhow::Result<Option<CpythonCheck>> {
+    let profiles_dir = root.join("profiles");
+    if !profiles_dir.is_dir() {
+        return Ok(None);
+    }
+    let profile = pylon_cpython::load_profile(&profiles_dir, profile).map_err(usage)?;
+    let out_dir = root.join("build").join(&profile.name);
+    let (status, detail) = if !out_dir.join("python.wasm").is_file() {
+        (
+            "NOT BUILT",
+            format!(
+                "{} has no python.wasm (run `make build`)",
+                out_dir.display()
+            ),
+        )
+    } else {
+        match pylon_cpython::build::verify_outputs(&profiles_dir, &profile.name, &out_dir) {
+            Ok(Some(check)) if check.matches => (
+                "OK",
+                format!("python.wasm and stdlib.zip match {}", check.path.display()),
+            ),
+            Ok(Some(check)) => (
+                "MISMATCH",
+                format!(
+                    "{} differs from {} (expected python.wasm {}, stdlib.zip {})",
+                    out_dir.display(),
+                    check.path.display(),
+                    check.python_wasm.as_deref().unwrap_or("-"),
+                    check.stdlib_zip.as_deref().unwrap_or("-")
+                ),
+            ),
+            Ok(None) => (
+                "NOT RECORDED",
+                format!("no profiles/expected/{}.toml", profile.name),
+            ),
+            Err(e) => ("MISMATCH", e.to_string()),
+        }
+    };
+    Ok(Some(CpythonCheck {
+        profile: profile.name,
+        status,
+        detail,
+    }))
 }
 
 fn regen(args: RegenArgs) -> anyhow::Result<u8> {

@@ -147,7 +147,14 @@ pub fn print_sync(report: &SyncReport, diagnoses: &BTreeMap<String, Diagnosis>) 
     );
 }
 
-pub fn print_verify(report: &VerifyReport, diagnoses: &BTreeMap<String, Diagnosis>) {
+pub fn print_verify(
+    report: &VerifyReport,
+    diagnoses: &BTreeMap<String, Diagnosis>,
+    cpython: Option<&crate::CpythonCheck>,
+) {
+    if let Some(c) = cpython {
+        println!("cpython {}: {} — {}", c.profile, c.status, c.detail);
+    }
     for check in report.caps.iter().chain(std::iter::once(&report.pylon)) {
         match &check.status {
             ArtifactStatus::Drifted {

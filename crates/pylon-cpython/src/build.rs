@@ -1,0 +1,1092 @@
+//! `pylon build`: the CPython cross-build, stage by stage, cached by content.
+//!
+//! Stages: check the toolchain → fetch the tarball (digest-checked) → native build
+//! python (cached on its own key, so a change that only touches the WASI side never
+//! rebuilds it) → unpack + patch + extension modules → a wasi-sdk-shaped toolchain
+//! directory → configure + make for wasm32-wasip2 → stdlib zip → publish.
+//!
+//! Reproducibility is enforced here, not inherited: every command runs with a cleared
+//! environment (fixed `PATH`, `HOME`, `TZ=UTC`, `LC_ALL=C`, `SOURCE_DATE_EPOCH` from the
+//! profile, `PYTHONHASHSEED=0`), under `umask 022`, and every directory whose absolute
+//! path could reach the binary is mapped with `-ffile-prefix-map` (source tree →
+//! `/cpython`, toolchain dir → `/wasi-toolchain`, build python → `/build-python`).
+//!
+//! The whole result is keyed by a digest of every input ([`cache_key`]); a build whose
+//! key is cached does no work. Results are published by rename only.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::Digest;
+
+use crate::ext::{self, ExtError, ExtModule, Patch};
+use crate::fetch::{sha256_file, FetchError, FetchEvent, InputCache};
+use crate::profile::{Profile, PREFIX};
+use crate::stdlib::{self, StdlibError};
+use crate::toolchain::{check_toolchain, Layout, ToolchainError, ToolchainInfo};
+
+/// Bumped whenever this file changes what a build does (flags, environment, layout of
+/// the outputs), so that old cache entries are not mistaken for new results.
+pub const RECIPE_VERSION: &str = "pylon-cpython/1";
+
+/// A fixed PATH: the machine's own PATH (pyenv shims, local installs) must not decide
+/// which `python3` or `cc` configure finds.
+const BASE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The stages, in order, with stable names for logs and JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    Toolchain,
+    Fetch,
+    BuildPython,
+    Unpack,
+    Sysroot,
+    ConfigureHost,
+    MakeHost,
+    Stdlib,
+    Publish,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Toolchain => "toolchain",
+            Stage::Fetch => "fetch",
+            Stage::BuildPython => "build-python",
+            Stage::Unpack => "unpack",
+            Stage::Sysroot => "sysroot",
+            Stage::ConfigureHost => "configure-host",
+            Stage::MakeHost => "make-host",
+            Stage::Stdlib => "stdlib",
+            Stage::Publish => "publish",
+        }
+    }
+}
+
+/// Progress, sent while the build runs.
+#[derive(Debug)]
+pub enum BuildEvent<'a> {
+    Start(Stage),
+    Done(Stage, Duration),
+    /// A stage whose result was already cached.
+    Cached(Stage, &'a str),
+    Fetch(FetchEvent<'a>),
+}
+
+/// Options of one build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The repository: `profiles/patches/`, `cpython-ext/`.
+    pub repo_root: PathBuf,
+    pub profile: Profile,
+    /// `~/.cache/pylon` (inputs, build pythons, results, logs, work trees).
+    pub cache_root: PathBuf,
+    /// Where results are published: `build/<profile>/`.
+    pub out_dir: PathBuf,
+    /// `--cpython-tarball`: a local copy of the pinned tarball.
+    pub local_tarball: Option<PathBuf>,
+    /// apt configuration root (`/etc/apt`), for the Debian host.
+    pub apt_root: PathBuf,
+    pub jobs: usize,
+    /// Rebuild even when the key is cached.
+    pub force: bool,
+    /// Keep the work tree after a successful build (it is always kept on failure).
+    pub keep_work: bool,
+    pub layout: Layout,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Toolchain(#[from] ToolchainError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Ext(#[from] ExtError),
+    #[error("stage {}: `{command}` failed ({status}); full log: {}", stage.as_str(), log.display())]
+    Stage {
+        stage: Stage,
+        command: String,
+        status: String,
+        log: PathBuf,
+        tail: Vec<String>,
+    },
+    #[error("stage {}: {message}", stage.as_str())]
+    Check { stage: Stage, message: String },
+    #[error("stage stdlib: {0}")]
+    Stdlib(#[from] StdlibError),
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+}
+
+impl BuildError {
+    /// The last lines of the failing stage's log, when there is one.
+    pub fn log_tail(&self) -> &[String] {
+        match self {
+            BuildError::Stage { tail, .. } => tail,
+            BuildError::Stdlib(StdlibError::Compile { tail, .. }) => tail,
+            _ => &[],
+        }
+    }
+
+    /// 2 for what the user must fix before anything can build (toolchain, extension
+    /// layout), 1 for a build or fetch that failed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            BuildError::Toolchain(_) | BuildError::Ext(_) => 2,
+            BuildError::Fetch(FetchError::NoSource { .. }) => 2,
+            _ => 1,
+        }
+    }
+}
+
+fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> BuildError {
+    let path = path.to_path_buf();
+    move |source| BuildError::Io { what, path, source }
+}
+
+/// sha256 and size of one output.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileRecord {
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// What went into a build: the cache key is the digest of [`BuildInputs::key_material`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BuildInputs {
+    pub recipe: String,
+    pub profile_sha256: String,
+    pub tarball: String,
+    pub tarball_sha256: String,
+    pub host_triple: String,
+    pub toolchain: Vec<(String, String)>,
+    pub rustc: String,
+    pub wasm_component_ld: String,
+    pub host_cc: String,
+    pub patches: Vec<Patch>,
+    pub ext_modules: Vec<ExtModule>,
+}
+
+impl BuildInputs {
+    pub fn gather(
+        profile: &Profile,
+        toolchain: &ToolchainInfo,
+        patches: Vec<Patch>,
+        ext_modules: Vec<ExtModule>,
+    ) -> BuildInputs {
+        BuildInputs {
+            recipe: RECIPE_VERSION.to_string(),
+            profile_sha256: hex::encode(sha2::Sha256::digest(profile.text.as_bytes())),
+            tarball: profile.source.tarball.clone(),
+            tarball_sha256: profile.source.sha256.to_string(),
+            host_triple: profile.build.host_triple.clone(),
+            toolchain: toolchain.packages.clone(),
+            rustc: toolchain.rustc.clone(),
+            wasm_component_ld: toolchain.component_ld.clone(),
+            host_cc: toolchain.host_cc.clone(),
+            patches,
+            ext_modules,
+        }
+    }
+
+    /// One line per input, in a fixed order; its sha256 is the cache key. Plain text so
+    /// a surprising cache miss can be explained by diffing two of them.
+    pub fn key_material(&self) -> String {
+        let mut s = String::new();
+        s.push_str(&format!("recipe {}\n", self.recipe));
+        s.push_str(&format!("profile-sha256 {}\n", self.profile_sha256));
+        s.push_str(&format!(
+            "tarball {} {}\n",
+            self.tarball, self.tarball_sha256
+        ));
+        s.push_str(&format!("host {}\n", self.host_triple));
+        for (name, version) in &self.toolchain {
+            s.push_str(&format!("package {name} {version}\n"));
+        }
+        s.push_str(&format!("rustc {}\n", self.rustc));
+        s.push_str(&format!("wasm-component-ld {}\n", self.wasm_component_ld));
+        s.push_str(&format!("host-cc {}\n", self.host_cc));
+        for p in &self.patches {
+            s.push_str(&format!("patch {} {}\n", p.name, p.sha256));
+        }
+        for m in &self.ext_modules {
+            s.push_str(&format!("ext {} flags {:?}\n", m.name, m.flags));
+            for f in &m.files {
+                s.push_str(&format!("ext {} file {} {}\n", m.name, f.path, f.sha256));
+            }
+        }
+        s
+    }
+
+    /// The key of the whole build.
+    pub fn cache_key(&self) -> String {
+        hex::encode(sha2::Sha256::digest(self.key_material().as_bytes()))
+    }
+
+    /// The key of the native build python: only what it is built from.
+    pub fn build_python_key(&self) -> String {
+        let mut s = format!(
+            "recipe {}\nbuild-python\ntarball {}\nhost-cc {}\n",
+            self.recipe, self.tarball_sha256, self.host_cc
+        );
+        for p in &self.patches {
+            s.push_str(&format!("patch {} {}\n", p.name, p.sha256));
+        }
+        hex::encode(sha2::Sha256::digest(s.as_bytes()))
+    }
+}
+
+/// The record published next to the outputs (`build/<profile>/record.json`). It holds
+/// no time and no path of this machine: two builds of one key write the same record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BuildRecord {
+    pub format_version: u32,
+    pub profile: String,
+    pub cpython: String,
+    pub host_triple: String,
+    pub key: String,
+    pub python_wasm: FileRecord,
+    pub stdlib_zip: FileRecord,
+    /// Where the interpreter looks for the zip by default (`/usr/local/lib/python313.zip`).
+    pub stdlib_zip_guest_path: String,
+    pub inputs: BuildInputs,
+    pub disabled_modules: Vec<String>,
+}
+
+/// Timing of one stage.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageTiming {
+    pub stage: Stage,
+    pub seconds: f64,
+    pub cached: bool,
+}
+
+/// Comparison with `profiles/expected/<profile>.toml`, when that file exists.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExpectedCheck {
+    pub path: PathBuf,
+    pub python_wasm: Option<String>,
+    pub stdlib_zip: Option<String>,
+    pub matches: bool,
+}
+
+/// The result of `pylon build`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildReport {
+    pub profile: String,
+    pub cpython: String,
+    pub key: String,
+    /// Nothing was built: the key was cached.
+    pub cached: bool,
+    pub out_dir: PathBuf,
+    pub python_wasm: FileRecord,
+    pub stdlib_zip: FileRecord,
+    pub stdlib_zip_guest_path: String,
+    pub stages: Vec<StageTiming>,
+    pub logs: PathBuf,
+    pub expected: Option<ExpectedCheck>,
+}
+
+impl BuildReport {
+    pub fn success(&self) -> bool {
+        self.expected.as_ref().is_none_or(|e| e.matches)
+    }
+}
+
+/// Directories of the cache.
+struct CacheDirs {
+    results: PathBuf,
+    build_pythons: PathBuf,
+    work: PathBuf,
+    logs: PathBuf,
+}
+
+impl CacheDirs {
+    fn new(root: &Path) -> CacheDirs {
+        let base = root.join("cpython");
+        CacheDirs {
+            results: base.clone(),
+            build_pythons: base.join("build-python"),
+            work: base.join("work"),
+            logs: base.join("logs"),
+        }
+    }
+}
+
+/// Holds an OS file lock until dropped (released by the kernel if the process dies).
+struct Lock(#[allow(dead_code)] File);
+
+fn lock(path: &Path) -> Result<Lock, BuildError> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
+    }
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io_err("opening lock", path))?;
+    file.lock().map_err(io_err("locking", path))?;
+    Ok(Lock(file))
+}
+
+/// Runs the build (or finds it cached) and publishes its outputs under `out_dir`.
+pub fn build(
+    opts: &BuildOptions,
+    on_event: &dyn Fn(BuildEvent<'_>),
+) -> Result<BuildReport, BuildError> {
+    let profile = &opts.profile;
+    let dirs = CacheDirs::new(&opts.cache_root);
+    let mut timings = Vec::new();
+
+    let t = Instant::now();
+    on_event(BuildEvent::Start(Stage::Toolchain));
+    let toolchain = check_toolchain(&profile.toolchain, &profile.path, &opts.layout)?;
+    let patches = ext::list_patches(&opts.repo_root.join("profiles/patches"), &profile.version)?;
+    let ext_modules = ext::scan_ext_modules(&opts.repo_root.join("cpython-ext"))?;
+    let inputs = BuildInputs::gather(profile, &toolchain, patches, ext_modules);
+    let key = inputs.cache_key();
+    finish(&mut timings, on_event, Stage::Toolchain, t, false);
+
+    let result_dir = dirs.results.join(&key);
+    let logs = dirs.logs.join(&key);
+    let expected_path = opts
+        .repo_root
+        .join("profiles/expected")
+        .join(format!("{}.toml", profile.name));
+
+    let cached = !opts.force && result_dir.join("record.json").is_file();
+    if !cached {
+        let _guard = lock(&dirs.results.join(format!(".{key}.lock")))?;
+        // Another build of the same key may have finished while we waited.
+        if opts.force || !result_dir.join("record.json").is_file() {
+            run_build(
+                opts,
+                &dirs,
+                &toolchain,
+                &inputs,
+                &key,
+                &logs,
+                on_event,
+                &mut timings,
+            )?;
+        }
+    } else {
+        on_event(BuildEvent::Cached(Stage::MakeHost, &key));
+    }
+
+    let t = Instant::now();
+    on_event(BuildEvent::Start(Stage::Publish));
+    let record_text = fs::read_to_string(result_dir.join("record.json"))
+        .map_err(io_err("reading", &result_dir.join("record.json")))?;
+    publish(&result_dir, &opts.out_dir, &record_text)?;
+    finish(&mut timings, on_event, Stage::Publish, t, cached);
+
+    let record: serde_json::Value =
+        serde_json::from_str(&record_text).map_err(|e| BuildError::Check {
+            stage: Stage::Publish,
+            message: format!("{}: {e}", result_dir.join("record.json").display()),
+        })?;
+    let file_record = |field: &str| -> Result<FileRecord, BuildError> {
+        serde_json::from_value(record[field].clone()).map_err(|e| BuildError::Check {
+            stage: Stage::Publish,
+            message: format!("record.json: {field}: {e}"),
+        })
+    };
+    let python_wasm = file_record("python_wasm")?;
+    let stdlib_zip = file_record("stdlib_zip")?;
+    let expected = read_expected(&expected_path, &python_wasm, &stdlib_zip)?;
+    Ok(BuildReport {
+        profile: profile.name.clone(),
+        cpython: profile.version.clone(),
+        key,
+        cached,
+        out_dir: opts.out_dir.clone(),
+        python_wasm,
+        stdlib_zip,
+        stdlib_zip_guest_path: profile.stdlib_zip_guest_path(),
+        stages: timings,
+        logs,
+        expected,
+    })
+}
+
+fn finish(
+    timings: &mut Vec<StageTiming>,
+    on_event: &dyn Fn(BuildEvent<'_>),
+    stage: Stage,
+    t: Instant,
+    cached: bool,
+) {
+    let elapsed = t.elapsed();
+    on_event(BuildEvent::Done(stage, elapsed));
+    timings.push(StageTiming {
+        stage,
+        seconds: elapsed.as_secs_f64(),
+        cached,
+    });
+}
+
+/// `profiles/expected/<profile>.toml`: `python_wasm_sha256` and `stdlib_zip_sha256`.
+fn read_expected(
+    path: &Path,
+    python_wasm: &FileRecord,
+    stdlib_zip: &FileRecord,
+) -> Result<Option<ExpectedCheck>, BuildError> {
+    let Ok(text) = fs::read_to_string(path) else {
+        return Ok(None);
+    };
+    let doc: toml_edit::DocumentMut = text.parse().map_err(|e| BuildError::Check {
+        stage: Stage::Publish,
+        message: format!("{}: {e}", path.display()),
+    })?;
+    let get = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let (py, zip) = (get("python_wasm_sha256"), get("stdlib_zip_sha256"));
+    let matches = py.as_deref().is_none_or(|d| d == python_wasm.sha256)
+        && zip.as_deref().is_none_or(|d| d == stdlib_zip.sha256);
+    Ok(Some(ExpectedCheck {
+        path: path.to_path_buf(),
+        python_wasm: py,
+        stdlib_zip: zip,
+        matches,
+    }))
+}
+
+/// Read-only check for `pylon verify`: hashes `out_dir/python.wasm` and
+/// `out_dir/stdlib.zip` and compares them with `profiles/expected/<profile>.toml`.
+/// `Ok(None)` when the profile has no expected digests recorded.
+pub fn verify_outputs(
+    profiles_dir: &Path,
+    profile: &str,
+    out_dir: &Path,
+) -> Result<Option<ExpectedCheck>, BuildError> {
+    let digest = |name: &str| -> Result<FileRecord, BuildError> {
+        let p = out_dir.join(name);
+        Ok(FileRecord {
+            sha256: sha256_file(&p).map_err(io_err("hashing", &p))?,
+            size: fs::metadata(&p).map_err(io_err("reading", &p))?.len(),
+        })
+    };
+    let expected = profiles_dir
+        .join("expected")
+        .join(format!("{profile}.toml"));
+    if !expected.is_file() {
+        return Ok(None);
+    }
+    read_expected(&expected, &digest("python.wasm")?, &digest("stdlib.zip")?)
+}
+
+/// Copies the cached result into `out_dir`, each file by temp file + rename, the record
+/// last: an interrupted publish leaves a record that does not match the cache, so the
+/// next run publishes again. Files already identical (same record) are left alone.
+fn publish(result_dir: &Path, out_dir: &Path, record_text: &str) -> Result<(), BuildError> {
+    let out_record = out_dir.join("record.json");
+    let same_record = fs::read_to_string(&out_record).is_ok_and(|t| t == record_text);
+    let sizes_ok = ["python.wasm", "stdlib.zip"].iter().all(|f| {
+        let a = fs::metadata(result_dir.join(f)).map(|m| m.len()).ok();
+        let b = fs::metadata(out_dir.join(f)).map(|m| m.len()).ok();
+        a.is_some() && a == b
+    });
+    if same_record && sizes_ok {
+        return Ok(());
+    }
+    fs::create_dir_all(out_dir).map_err(io_err("creating", out_dir))?;
+    for name in ["python.wasm", "stdlib.zip", "record.json"] {
+        let from = result_dir.join(name);
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .tempfile_in(out_dir)
+            .map_err(io_err("creating temporary file in", out_dir))?;
+        fs::copy(&from, tmp.path()).map_err(io_err("copying", &from))?;
+        tmp.persist(out_dir.join(name))
+            .map_err(|e| BuildError::Io {
+                what: "publishing",
+                path: out_dir.join(name),
+                source: e.error,
+            })?;
+    }
+    Ok(())
+}
+
+/// Paths of one build's work tree.
+struct Tree {
+    work: PathBuf,
+    src: PathBuf,
+    toolchain: PathBuf,
+    cross: PathBuf,
+    home: PathBuf,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_build(
+    opts: &BuildOptions,
+    dirs: &CacheDirs,
+    toolchain: &ToolchainInfo,
+    inputs: &BuildInputs,
+    key: &str,
+    logs: &Path,
+    on_event: &dyn Fn(BuildEvent<'_>),
+    timings: &mut Vec<StageTiming>,
+) -> Result<(), BuildError> {
+    let profile = &opts.profile;
+    if logs.exists() {
+        fs::remove_dir_all(logs).map_err(io_err("clearing", logs))?;
+    }
+    fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
+    let epoch = profile.build.source_date_epoch;
+
+    let t = Instant::now();
+    on_event(BuildEvent::Start(Stage::Fetch));
+    let cache = InputCache::new(&opts.cache_root);
+    let tarball = cache.tarball(
+        &profile.source,
+        opts.local_tarball.as_deref(),
+        &opts.apt_root,
+        &|ev| on_event(BuildEvent::Fetch(ev)),
+    )?;
+    // The cache admits only checked files, but a disk can still rot: re-check the bytes
+    // about to be built (23 MB, a few tens of milliseconds).
+    let actual = sha256_file(&tarball).map_err(io_err("hashing", &tarball))?;
+    if actual != profile.source.sha256.as_str() {
+        let _ = fs::remove_file(&tarball);
+        return Err(FetchError::DigestMismatch {
+            input: profile.source.tarball.clone(),
+            origin: tarball.display().to_string(),
+            expected: profile.source.sha256.clone(),
+            actual,
+            deleted: true,
+        }
+        .into());
+    }
+    finish(timings, on_event, Stage::Fetch, t, false);
+
+    // --- native build python, cached under its own key -------------------------------
+    let t = Instant::now();
+    on_event(BuildEvent::Start(Stage::BuildPython));
+    let bp_key = inputs.build_python_key();
+    let bp_dir = dirs.build_pythons.join(&bp_key);
+    let bp_cached;
+    {
+        let _guard = lock(&dirs.build_pythons.join(format!(".{bp_key}.lock")))?;
+        bp_cached = bp_dir.join(".complete").is_file();
+        if !bp_cached {
+            build_native_python(opts, &bp_dir, &tarball, &inputs.patches, epoch)?;
+        } else {
+            on_event(BuildEvent::Cached(Stage::BuildPython, &bp_key));
+        }
+    }
+    let bp_src = bp_dir.join(&profile.source.top_dir);
+    let build_python = bp_src.join("builddir/build/python");
+    finish(timings, on_event, Stage::BuildPython, t, bp_cached);
+
+    // --- the WASI tree ---------------------------------------------------------------
+    let t = Instant::now();
+    on_event(BuildEvent::Start(Stage::Unpack));
+    let work = dirs.work.join(key);
+    if work.exists() {
+        fs::remove_dir_all(&work).map_err(io_err("clearing stale work tree", &work))?;
+    }
+    fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
+    let tree = Tree {
+        src: work.join(&profile.source.top_dir),
+        toolchain: work.join("toolchain"),
+        cross: work
+            .join(&profile.source.top_dir)
+            .join("cross-build")
+            .join(&profile.build.host_triple),
+        home: work.join("home"),
+        work,
+    };
+    fs::create_dir_all(&tree.home).map_err(io_err("creating", &tree.home))?;
+    unpack_and_patch(
+        &tarball,
+        &tree.work,
+        &profile.source.top_dir,
+        &inputs.patches,
+        logs,
+        epoch,
+        Stage::Unpack,
+    )?;
+    ext::install_ext_modules(&inputs.ext_modules, &tree.src)?;
+    finish(timings, on_event, Stage::Unpack, t, false);
+
+    let t = Instant::now();
+    on_event(BuildEvent::Start(Stage::Sysroot));
+    shape_toolchain_dir(&tree.toolchain, &opts.layout, &profile.build.host_triple)?;
+    finish(timings, on_event, Stage::Sysroot, t, false);
+
+    // --- configure + make for the host ------------------------------------------------
+    let t = Instant::now();
+    on_event(BuildEvent::Start(Stage::ConfigureHost));
+    let modules_dir = tree.cross.join("Modules");
+    fs::create_dir_all(&modules_dir).map_err(io_err("creating", &modules_dir))?;
+    // configure keeps an existing Setup.local; the native build keeps its empty one.
+    let setup_local = modules_dir.join("Setup.local");
+    fs::write(&setup_local, ext::setup_local(&inputs.ext_modules))
+        .map_err(io_err("writing", &setup_local))?;
+    let config_site = [
+        "Tools/wasm/config.site-wasm32-wasi",
+        "Tools/wasm/wasi/config.site-wasm32-wasi",
+    ]
+    .iter()
+    .map(|p| tree.src.join(p))
+    .find(|p| p.is_file())
+    .ok_or_else(|| BuildError::Check {
+        stage: Stage::ConfigureHost,
+        message: format!(
+            "no Tools/wasm config.site for WASI in {}",
+            tree.src.display()
+        ),
+    })?;
+    let sysroot = tree.toolchain.join("sysroot");
+    let resource = tree.toolchain.join("resource");
+    let compiler = |bin: &Path| {
+        format!(
+            "{} --target={} --sysroot={} -resource-dir={}",
+            bin.display(),
+            profile.build.host_triple,
+            sysroot.display(),
+            resource.display()
+        )
+    };
+    let mut cflags = vec![
+        format!("-ffile-prefix-map={}=/cpython", tree.src.display()),
+        format!(
+            "-ffile-prefix-map={}=/wasi-toolchain",
+            tree.toolchain.display()
+        ),
+        format!("-ffile-prefix-map={}=/build-python", bp_dir.display()),
+    ];
+    cflags.extend(profile.build.cflags.iter().cloned());
+    let host_path = format!("{}:{BASE_PATH}", toolchain.component_ld_dir.display());
+    let mut configure = Command::new("../../configure");
+    configure
+        .current_dir(&tree.cross)
+        .arg(format!("--host={}", profile.build.host_triple))
+        .arg("--build=x86_64-pc-linux-gnu")
+        .arg(format!("--with-build-python={}", build_python.display()))
+        .arg(format!("--prefix={PREFIX}"))
+        .args(&profile.build.configure_flags)
+        .args(
+            profile
+                .disabled_modules
+                .iter()
+                .map(|m| format!("py_cv_module_{}=n/a", m.name)),
+        );
+    let mut configure = pinned(configure, &tree.home, epoch, &host_path);
+    configure
+        .env("CONFIG_SITE", &config_site)
+        .env("CC", compiler(&opts.layout.clang))
+        .env("CPP", compiler(&opts.layout.clang_cpp))
+        .env("CXX", compiler(&opts.layout.clangxx))
+        .env("AR", &opts.layout.ar)
+        .env("RANLIB", &opts.layout.ranlib)
+        .env("CFLAGS", cflags.join(" "))
+        // No pkg-config module of the build machine may be found for the WASI build.
+        .env("PKG_CONFIG_PATH", "")
+        .env("PKG_CONFIG_LIBDIR", sysroot.join("lib/pkgconfig"))
+        .env("PKG_CONFIG_SYSROOT_DIR", &sysroot);
+    run_logged(
+        configure,
+        Stage::ConfigureHost,
+        &logs.join("configure-host.log"),
+    )?;
+    finish(timings, on_event, Stage::ConfigureHost, t, false);
+
+    let t = Instant::now();
+    on_event(BuildEvent::Start(Stage::MakeHost));
+    let mut make = Command::new("make");
+    make.current_dir(&tree.cross)
+        .arg(format!("--jobs={}", opts.jobs.max(1)))
+        .arg("all");
+    let make = pinned(make, &tree.home, epoch, &host_path);
+    run_logged(make, Stage::MakeHost, &logs.join("make-host.log"))?;
+    let python_wasm = tree.cross.join("python.wasm");
+    let header = fs::read(&python_wasm)
+        .map(|b| b.get(..8).map(<[u8]>::to_vec))
+        .map_err(io_err("reading", &python_wasm))?;
+    // A component starts with the wasm magic and layer 1 / version 0x0d.
+    if header.as_deref() != Some(&[0, b'a', b's', b'm', 0x0d, 0, 1, 0][..]) {
+        return Err(BuildError::Check {
+            stage: Stage::MakeHost,
+            message: format!(
+                "{} is not a WebAssembly component (was wasm-component-ld on PATH?)",
+                python_wasm.display()
+            ),
+        });
+    }
+    finish(timings, on_event, Stage::MakeHost, t, false);
+
+    // --- stdlib zip --------------------------------------------------------------------
+    let t = Instant::now();
+    on_event(BuildEvent::Start(Stage::Stdlib));
+    let mut files = stdlib::collect_files(&tree.src.join("Lib"), &profile.stdlib)?;
+    let path_maps = vec![
+        (tree.src.display().to_string(), "/cpython".to_string()),
+        (
+            tree.toolchain.display().to_string(),
+            "/wasi-toolchain".to_string(),
+        ),
+        (bp_dir.display().to_string(), "/build-python".to_string()),
+        (
+            toolchain.component_ld_dir.display().to_string(),
+            "/rust-toolchain/bin".to_string(),
+        ),
+        (tree.work.display().to_string(), "/build".to_string()),
+    ];
+    for (name, bytes) in sysconfig_files(&tree.cross)? {
+        let text = String::from_utf8_lossy(&bytes);
+        files.insert(name, stdlib::replace_paths(&text, &path_maps).into_bytes());
+    }
+    let guest_zip = profile.stdlib_zip_guest_path();
+    stdlib::add_bytecode(
+        &mut files,
+        &build_python,
+        &guest_zip,
+        &tree.work.join("stdlib-staging"),
+        &logs.join("stdlib.log"),
+    )?;
+
+    // Results go to a temporary directory beside the final one, renamed when complete.
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".tmp-{key}-"))
+        .tempdir_in(&dirs.results)
+        .map_err(io_err("creating temporary directory in", &dirs.results))?;
+    let zip_path = staging.path().join("stdlib.zip");
+    stdlib::write_zip(&files, epoch, &zip_path)?;
+    let wasm_path = staging.path().join("python.wasm");
+    fs::copy(&python_wasm, &wasm_path).map_err(io_err("copying", &python_wasm))?;
+    let digest = |p: &Path| -> Result<FileRecord, BuildError> {
+        Ok(FileRecord {
+            sha256: sha256_file(p).map_err(io_err("hashing", p))?,
+            size: fs::metadata(p).map_err(io_err("reading", p))?.len(),
+        })
+    };
+    let record = BuildRecord {
+        format_version: 1,
+        profile: profile.name.clone(),
+        cpython: profile.version.clone(),
+        host_triple: profile.build.host_triple.clone(),
+        key: key.to_string(),
+        python_wasm: digest(&wasm_path)?,
+        stdlib_zip: digest(&zip_path)?,
+        stdlib_zip_guest_path: guest_zip,
+        inputs: inputs.clone(),
+        disabled_modules: profile
+            .disabled_modules
+            .iter()
+            .map(|m| m.name.clone())
+            .collect(),
+    };
+    let record_path = staging.path().join("record.json");
+    let mut text = serde_json::to_string_pretty(&record).map_err(|e| BuildError::Check {
+        stage: Stage::Stdlib,
+        message: e.to_string(),
+    })?;
+    text.push('\n');
+    fs::write(&record_path, text).map_err(io_err("writing", &record_path))?;
+    let result_dir = dirs.results.join(key);
+    if result_dir.exists() {
+        // --force over an existing result: replace it.
+        fs::remove_dir_all(&result_dir).map_err(io_err("replacing", &result_dir))?;
+    }
+    let staging = staging.keep();
+    fs::rename(&staging, &result_dir).map_err(io_err("publishing into the cache", &result_dir))?;
+    finish(timings, on_event, Stage::Stdlib, t, false);
+
+    if !opts.keep_work {
+        let _ = fs::remove_dir_all(&tree.work);
+    }
+    Ok(())
+}
+
+/// The `_sysconfigdata_*` module (and 3.14's `_sysconfig_vars_*` JSON) of the WASI build.
+fn sysconfig_files(cross: &Path) -> Result<Vec<(String, Vec<u8>)>, BuildError> {
+    let build = cross.join("build");
+    let mut out = Vec::new();
+    for entry in fs::read_dir(&build)
+        .map_err(io_err("reading", &build))?
+        .flatten()
+    {
+        if !entry.file_name().to_string_lossy().starts_with("lib.") {
+            continue;
+        }
+        for file in fs::read_dir(entry.path())
+            .map_err(io_err("reading", &entry.path()))?
+            .flatten()
+        {
+            let name = file.file_name().to_string_lossy().into_owned();
+            if name.starts_with("_sysconfig") && (name.ends_with(".py") || name.ends_with(".json"))
+            {
+                let bytes = fs::read(file.path()).map_err(io_err("reading", &file.path()))?;
+                out.push((name, bytes));
+            }
+        }
+    }
+    if !out.iter().any(|(n, _)| n.starts_with("_sysconfigdata_")) {
+        return Err(BuildError::Check {
+            stage: Stage::Stdlib,
+            message: format!("no _sysconfigdata_*.py under {}/lib.*", build.display()),
+        });
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Unpacks the tarball under `dest` and applies the patch set in its top directory.
+pub fn unpack_and_patch(
+    tarball: &Path,
+    dest: &Path,
+    top_dir: &str,
+    patches: &[Patch],
+    logs: &Path,
+    epoch: u64,
+    stage: Stage,
+) -> Result<PathBuf, BuildError> {
+    let home = dest.join(".home");
+    fs::create_dir_all(&home).map_err(io_err("creating", &home))?;
+    let mut tar = Command::new("tar");
+    // Ownership and modes from the archive are not kept: files belong to the builder
+    // and get 0644/0755 under the pinned umask. Member mtimes are kept (make needs
+    // generated files to stay newer than their sources).
+    tar.current_dir(dest)
+        .arg("--extract")
+        .arg("--xz")
+        .arg("--no-same-owner")
+        .arg("--no-same-permissions")
+        .arg("--file")
+        .arg(tarball);
+    let tar = pinned(tar, &home, epoch, BASE_PATH);
+    run_logged(
+        tar,
+        stage,
+        &logs.join(format!("{}-tar.log", stage.as_str())),
+    )?;
+    let top = dest.join(top_dir);
+    if !top.is_dir() {
+        return Err(BuildError::Check {
+            stage,
+            message: format!(
+                "the tarball has no top directory {top_dir}/ (profile source.top_dir)"
+            ),
+        });
+    }
+    apply_patches(&top, patches, logs, epoch, stage)?;
+    Ok(top)
+}
+
+/// Applies `patches` in order inside `top` with `patch -p1`, no fuzz: a patch that does
+/// not apply exactly is an error, never a silently different tree.
+pub fn apply_patches(
+    top: &Path,
+    patches: &[Patch],
+    logs: &Path,
+    epoch: u64,
+    stage: Stage,
+) -> Result<(), BuildError> {
+    for p in patches {
+        let mut cmd = Command::new("patch");
+        cmd.current_dir(top)
+            .args([
+                "-p1",
+                "--forward",
+                "--batch",
+                "--fuzz=0",
+                "--no-backup-if-mismatch",
+                "-i",
+            ])
+            .arg(&p.path);
+        let home = top.join(".."); // patch writes nothing to HOME; any existing dir
+        let cmd = pinned(cmd, &home, epoch, BASE_PATH);
+        run_logged(cmd, stage, &logs.join(format!("patch-{}.log", p.name)))?;
+    }
+    Ok(())
+}
+
+fn build_native_python(
+    opts: &BuildOptions,
+    bp_dir: &Path,
+    tarball: &Path,
+    patches: &[Patch],
+    epoch: u64,
+) -> Result<(), BuildError> {
+    let profile = &opts.profile;
+    if bp_dir.exists() {
+        // An earlier build died half-way (no .complete): start over.
+        fs::remove_dir_all(bp_dir).map_err(io_err("clearing", bp_dir))?;
+    }
+    let logs = bp_dir.join("logs");
+    fs::create_dir_all(&logs).map_err(io_err("creating", &logs))?;
+    let top = unpack_and_patch(
+        tarball,
+        bp_dir,
+        &profile.source.top_dir,
+        patches,
+        &logs,
+        epoch,
+        Stage::BuildPython,
+    )?;
+    let build_dir = top.join("builddir/build");
+    fs::create_dir_all(&build_dir).map_err(io_err("creating", &build_dir))?;
+    let home = bp_dir.join(".home");
+    let mut configure = Command::new("../../configure");
+    configure
+        .current_dir(&build_dir)
+        .arg(format!("--prefix={PREFIX}"));
+    let configure = pinned(configure, &home, epoch, BASE_PATH);
+    run_logged(
+        configure,
+        Stage::BuildPython,
+        &logs.join("configure-build-python.log"),
+    )?;
+    let mut make = Command::new("make");
+    make.current_dir(&build_dir)
+        .arg(format!("--jobs={}", opts.jobs.max(1)))
+        .arg("all");
+    let make = pinned(make, &home, epoch, BASE_PATH);
+    run_logged(
+        make,
+        Stage::BuildPython,
+        &logs.join("make-build-python.log"),
+    )?;
+    let marker = bp_dir.join(".complete");
+    fs::write(&marker, b"").map_err(io_err("writing", &marker))?;
+    Ok(())
+}
+
+/// A wasi-sdk-shaped directory over Debian's multiarch layout: clang's `--sysroot`
+/// wants `include/<triple>` and `lib/<triple>`, and its `-resource-dir` wants the
+/// builtins as `lib/wasm32-unknown-<os>/libclang_rt.builtins.a`, while Debian ships
+/// `lib/wasi/libclang_rt.builtins-wasm32.a`. Symlinks, so nothing is copied; the
+/// directory is path-mapped to `/wasi-toolchain`. Without `--sysroot` clang would also
+/// search the build machine's `/usr/include`.
+pub fn shape_toolchain_dir(dir: &Path, layout: &Layout, triple: &str) -> Result<(), BuildError> {
+    let os = triple.strip_prefix("wasm32-").unwrap_or(triple);
+    let links: Vec<(PathBuf, &Path)> = vec![
+        (
+            dir.join("sysroot/include").join(triple),
+            &layout.libc_include,
+        ),
+        (dir.join("sysroot/lib").join(triple), &layout.libc_lib),
+        (dir.join("resource/include"), &layout.clang_include),
+        (
+            dir.join(format!(
+                "resource/lib/wasm32-unknown-{os}/libclang_rt.builtins.a"
+            )),
+            &layout.builtins,
+        ),
+        (
+            dir.join("resource/lib/wasi/libclang_rt.builtins-wasm32.a"),
+            &layout.builtins,
+        ),
+    ];
+    for (link, target) in links {
+        if let Some(parent) = link.parent() {
+            fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
+        }
+        if link.symlink_metadata().is_ok() {
+            fs::remove_file(&link).map_err(io_err("replacing", &link))?;
+        }
+        std::os::unix::fs::symlink(target, &link).map_err(io_err("linking", &link))?;
+    }
+    Ok(())
+}
+
+/// Wraps a command so it runs under `umask 022` with a cleared, pinned environment.
+fn pinned(cmd: Command, home: &Path, epoch: u64, path: &str) -> Command {
+    let mut wrapped = Command::new("/bin/sh");
+    wrapped
+        .arg("-c")
+        .arg("umask 022 && exec \"$@\"")
+        .arg("sh")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home)
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .env("LANG", "C")
+        .env("SOURCE_DATE_EPOCH", epoch.to_string())
+        .env("PYTHONHASHSEED", "0")
+        .stdin(Stdio::null());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    wrapped
+}
+
+/// Runs a command with stdout and stderr into `log` (with the command line and the
+/// environment it set at the top).
+fn run_logged(mut cmd: Command, stage: Stage, log: &Path) -> Result<(), BuildError> {
+    let mut args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    // Skip the umask wrapper's own arguments in messages.
+    if args.len() > 2 && args[0] == "-c" {
+        args.drain(..3);
+    }
+    let command = args.join(" ");
+    let mut file = File::create(log).map_err(io_err("creating log", log))?;
+    let mut header = String::new();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            header.push_str(&format!(
+                "# {}={}\n",
+                k.to_string_lossy(),
+                v.to_string_lossy()
+            ));
+        }
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        header.push_str(&format!("# cwd {}\n", dir.display()));
+    }
+    header.push_str(&format!("$ {command}\n"));
+    file.write_all(header.as_bytes())
+        .map_err(io_err("writing log", log))?;
+    let err = file.try_clone().map_err(io_err("opening log", log))?;
+    cmd.stdout(Stdio::from(file)).stderr(Stdio::from(err));
+    let status = cmd
+        .status()
+        .map_err(io_err("running", Path::new(&command)))?;
+    if status.success() {
+        return Ok(());
+    }
+    Err(BuildError::Stage {
+        stage,
+        command,
+        status: status.to_string(),
+        log: log.to_path_buf(),
+        tail: tail_lines(log, 25),
+    })
+}
+
+/// The last `n` lines of a file (best effort).
+pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
+    let Ok(bytes) = fs::read(path) else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}

@@ -1,0 +1,306 @@
+//! Cache-key sensitivity, the cpython-ext wiring point and the patch sets.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pylon_cpython::build::{apply_patches, BuildError, BuildInputs, Stage};
+use pylon_cpython::ext::{list_patches, scan_ext_modules, setup_local, InputFile};
+use pylon_cpython::fetch::default_cache_root;
+use pylon_cpython::profile::load_profile;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn inputs() -> BuildInputs {
+    BuildInputs {
+        recipe: "pylon-cpython/1".into(),
+        profile_sha256: "a".repeat(64),
+        tarball: "python3.13_3.13.15.orig.tar.xz".into(),
+        tarball_sha256: "1".repeat(64),
+        host_triple: "wasm32-wasip2".into(),
+        toolchain: vec![("clang-19".into(), "1:19.1.7-3~deb12u1".into())],
+        rustc: "rustc 1.95.0".into(),
+        wasm_component_ld: "wasm-component-ld 0.5.21".into(),
+        host_cc: "cc (Debian 12.2.0-14) 12.2.0".into(),
+        patches: vec![],
+        ext_modules: vec![],
+    }
+}
+
+#[test]
+fn every_input_changes_the_key() {
+    let base = inputs();
+    let key = base.cache_key();
+    assert_eq!(
+        key,
+        inputs().cache_key(),
+        "the key is a pure function of the inputs"
+    );
+    assert_eq!(key.len(), 64);
+    type Change = Box<dyn Fn(&mut BuildInputs)>;
+    let variants: Vec<(&str, Change)> = vec![
+        ("recipe", Box::new(|i| i.recipe.push('x'))),
+        ("profile", Box::new(|i| i.profile_sha256 = "b".repeat(64))),
+        (
+            "tarball digest",
+            Box::new(|i| i.tarball_sha256 = "2".repeat(64)),
+        ),
+        ("host", Box::new(|i| i.host_triple = "wasm32-wasip1".into())),
+        (
+            "package version",
+            Box::new(|i| i.toolchain[0].1 = "1:19.1.7-4".into()),
+        ),
+        ("rustc", Box::new(|i| i.rustc = "rustc 1.96.0".into())),
+        ("component-ld", Box::new(|i| i.wasm_component_ld.push('1'))),
+        ("host cc", Box::new(|i| i.host_cc.push('1'))),
+        (
+            "patch",
+            Box::new(|i| {
+                i.patches.push(pylon_cpython::ext::Patch {
+                    name: "0001-x.patch".into(),
+                    path: PathBuf::new(),
+                    sha256: "3".repeat(64),
+                })
+            }),
+        ),
+        (
+            "ext module",
+            Box::new(|i| {
+                i.ext_modules.push(pylon_cpython::ext::ExtModule {
+                    name: "_pylon_demo".into(),
+                    dir: PathBuf::new(),
+                    files: vec![InputFile {
+                        path: "demo.c".into(),
+                        sha256: "4".repeat(64),
+                    }],
+                    flags: String::new(),
+                })
+            }),
+        ),
+    ];
+    let mut seen = vec![key.clone()];
+    for (what, change) in variants {
+        let mut i = inputs();
+        change(&mut i);
+        let k = i.cache_key();
+        assert!(
+            !seen.contains(&k),
+            "changing the {what} did not change the key"
+        );
+        seen.push(k);
+    }
+}
+
+#[test]
+fn build_python_key_ignores_what_only_the_wasi_side_uses() {
+    let base = inputs();
+    let mut ext_only = inputs();
+    ext_only.ext_modules.push(pylon_cpython::ext::ExtModule {
+        name: "_pylon_demo".into(),
+        dir: PathBuf::new(),
+        files: vec![],
+        flags: String::new(),
+    });
+    ext_only.rustc = "rustc 1.96.0".into();
+    ext_only.profile_sha256 = "c".repeat(64);
+    assert_eq!(base.build_python_key(), ext_only.build_python_key());
+    assert_ne!(base.cache_key(), ext_only.cache_key());
+    let mut patched = inputs();
+    patched.patches.push(pylon_cpython::ext::Patch {
+        name: "0001-x.patch".into(),
+        path: PathBuf::new(),
+        sha256: "3".repeat(64),
+    });
+    assert_ne!(base.build_python_key(), patched.build_python_key());
+}
+
+#[test]
+fn ext_modules_become_setup_local_lines_and_key_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ext = tmp.path().join("cpython-ext");
+    assert!(
+        scan_ext_modules(&ext).unwrap().is_empty(),
+        "no directory: no modules"
+    );
+    std::fs::create_dir_all(ext.join("_pylon_demo/include")).unwrap();
+    std::fs::write(ext.join("README.md"), "not a module").unwrap();
+    std::fs::write(ext.join("_pylon_demo/demo.c"), "int x;").unwrap();
+    std::fs::write(ext.join("_pylon_demo/util.c"), "int y;").unwrap();
+    std::fs::write(ext.join("_pylon_demo/include/demo.h"), "").unwrap();
+    std::fs::write(
+        ext.join("_pylon_demo/setup.flags"),
+        "# extra tokens\n-I$(srcdir)/Modules/_pylon_ext/_pylon_demo/include -DDEMO=1\n",
+    )
+    .unwrap();
+    let mods = scan_ext_modules(&ext).unwrap();
+    assert_eq!(mods.len(), 1);
+    let files: Vec<&str> = mods[0].files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(files, ["demo.c", "include/demo.h", "setup.flags", "util.c"]);
+    assert_eq!(
+        setup_local(&mods),
+        "# Generated by `pylon build` from cpython-ext/ (see docs/build.md); do not edit.\n*static*\n\
+         _pylon_demo _pylon_ext/_pylon_demo/demo.c _pylon_ext/_pylon_demo/util.c \
+         -I$(srcdir)/Modules/_pylon_ext/_pylon_demo/include -DDEMO=1\n"
+    );
+
+    // Editing one shim changes the key.
+    let mut a = inputs();
+    a.ext_modules = mods;
+    std::fs::write(ext.join("_pylon_demo/util.c"), "int y = 1;").unwrap();
+    let mut b = inputs();
+    b.ext_modules = scan_ext_modules(&ext).unwrap();
+    assert_ne!(a.cache_key(), b.cache_key());
+
+    // A directory that is not a module name, or has no C source, is refused.
+    std::fs::create_dir_all(ext.join("bad-name")).unwrap();
+    let err = scan_ext_modules(&ext).unwrap_err().to_string();
+    assert!(err.contains("bad-name"), "{err}");
+    std::fs::remove_dir(ext.join("bad-name")).unwrap();
+    std::fs::create_dir_all(ext.join("_empty")).unwrap();
+    let err = scan_ext_modules(&ext).unwrap_err().to_string();
+    assert!(err.contains("no .c source"), "{err}");
+}
+
+#[test]
+fn repository_ext_dir_is_valid() {
+    scan_ext_modules(&repo().join("cpython-ext")).unwrap();
+}
+
+/// The 3.14.10 source is not served here, so its patch set is applied to a small fake
+/// tree with the real layout (`Python-3.14.10/Modules/socketmodule.c`) holding the
+/// lines the patch touches, copied from CPython's socketmodule.c. Layout only: whether
+/// the real 3.14.10 file has exactly these lines is checked where the tarball exists.
+#[test]
+fn cp314_patch_set_applies_to_the_tree_layout() {
+    let p = load_profile(&repo().join("profiles"), Some("cp314")).unwrap();
+    let patches = list_patches(&repo().join("profiles/patches"), &p.version).unwrap();
+    assert!(!patches.is_empty(), "cp314 has a patch set");
+    let tmp = tempfile::tempdir().unwrap();
+    let top = tmp.path().join(&p.source.top_dir);
+    std::fs::create_dir_all(top.join("Modules")).unwrap();
+    let mut fake = String::new();
+    for i in 0..201 {
+        fake.push_str(&format!("/* line {i} */\n"));
+    }
+    fake.push_str(
+        "# define USE_GETHOSTBYNAME_LOCK\n#endif\n\n\
+         #if defined(__APPLE__) || defined(__CYGWIN__) || defined(__NetBSD__)\n\
+         #  include <sys/ioctl.h>\n#endif\n\n\n",
+    );
+    std::fs::write(top.join("Modules/socketmodule.c"), &fake).unwrap();
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    apply_patches(&top, &patches, &logs, 1_700_000_000, Stage::Unpack).unwrap();
+    let patched = std::fs::read_to_string(top.join("Modules/socketmodule.c")).unwrap();
+    assert!(patched.contains("defined(__NetBSD__) || defined(__wasi__)"));
+
+    // The wrong layout (patching from the tarball's parent) fails, naming the log.
+    let err = apply_patches(tmp.path(), &patches, &logs, 1_700_000_000, Stage::Unpack).unwrap_err();
+    assert!(matches!(err, BuildError::Stage { .. }), "{err}");
+    assert!(err.to_string().contains("patch -p1"), "{err}");
+    assert!(!err.log_tail().is_empty());
+}
+
+/// The cp313 patch set against the real 3.13.15 file, when the pinned tarball is in
+/// the input cache (any earlier `pylon build` put it there).
+#[test]
+fn cp313_patch_set_applies_to_the_real_tree() {
+    let p = load_profile(&repo().join("profiles"), Some("cp313")).unwrap();
+    let tarball = std::env::var_os("PYLON_TEST_CPYTHON_TARBALL")
+        .map(PathBuf::from)
+        .or_else(|| default_cache_root().map(|c| c.join("inputs").join(p.source.sha256.as_str())))
+        .filter(|t| t.is_file());
+    let Some(tarball) = tarball else {
+        eprintln!("SKIP: the 3.13.15 tarball is not cached here (run `pylon build` once)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let member = format!("{}/Modules/socketmodule.c", p.source.top_dir);
+    let status = Command::new("tar")
+        .current_dir(tmp.path())
+        .args(["--extract", "--xz", "--file"])
+        .arg(&tarball)
+        .arg(&member)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let patches = list_patches(&repo().join("profiles/patches"), &p.version).unwrap();
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    apply_patches(
+        &tmp.path().join(&p.source.top_dir),
+        &patches,
+        &logs,
+        1,
+        Stage::Unpack,
+    )
+    .unwrap();
+    let patched = std::fs::read_to_string(tmp.path().join(&member)).unwrap();
+    assert!(patched.contains("defined(__NetBSD__) || defined(__wasi__)"));
+}
+
+#[test]
+fn wrong_or_missing_toolchain_package_names_wanted_and_found() {
+    use pylon_cpython::profile::{PackagePin, Sha256};
+    use pylon_cpython::toolchain::{check_packages, ToolchainError};
+    let pin = |name: &str, version: &str| PackagePin {
+        name: name.into(),
+        version: version.into(),
+        sha256: Sha256::parse(&"0".repeat(64)).unwrap(),
+    };
+    // dpkg itself is installed on every Debian machine: pin it at a version it is not.
+    let pins = [
+        pin("dpkg", "0.0-not-this"),
+        pin("pylon-no-such-package", "1.0"),
+    ];
+    match check_packages(&pins, Path::new("profiles/x.toml")) {
+        Err(e @ ToolchainError::Packages { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("dpkg: wanted 0.0-not-this, found "), "{msg}");
+            assert!(
+                !msg.contains("dpkg: wanted 0.0-not-this, found not installed"),
+                "{msg}"
+            );
+            assert!(
+                msg.contains("pylon-no-such-package: wanted 1.0, found not installed"),
+                "{msg}"
+            );
+            assert!(
+                msg.contains("scripts/install-wasi-toolchain.sh profiles/x.toml"),
+                "{msg}"
+            );
+        }
+        Err(ToolchainError::NoDpkg(e)) => eprintln!("SKIP: not a Debian machine ({e})"),
+        other => panic!("expected a package error, got {other:?}"),
+    }
+}
+
+#[test]
+fn tarball_without_the_profiles_top_dir_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("src/Other-1.0")).unwrap();
+    let tarball = tmp.path().join("t.tar.xz");
+    assert!(Command::new("tar")
+        .current_dir(tmp.path().join("src"))
+        .args(["--create", "--xz", "--file"])
+        .arg(&tarball)
+        .arg("Other-1.0")
+        .status()
+        .unwrap()
+        .success());
+    let dest = tmp.path().join("dest");
+    std::fs::create_dir_all(&dest).unwrap();
+    let err = pylon_cpython::build::unpack_and_patch(
+        &tarball,
+        &dest,
+        "Python-3.13.15",
+        &[],
+        tmp.path(),
+        1_700_000_000,
+        Stage::Unpack,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("no top directory Python-3.13.15/"), "{err}");
+}

@@ -1,0 +1,212 @@
+//! Profile resolution and strict validation, on the repository's real profiles and on
+//! broken copies of them.
+
+use std::path::{Path, PathBuf};
+
+use pylon_cpython::profile::{load_profile, parse_profile, ProfileError, SourceLocation};
+
+fn profiles_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../profiles")
+}
+
+fn real(name: &str) -> String {
+    std::fs::read_to_string(profiles_dir().join(format!("{name}.toml"))).unwrap()
+}
+
+/// Diagnostics of `text` as rendered lines.
+fn problems(text: &str) -> Vec<String> {
+    match parse_profile(Path::new("p/cp313.toml"), text) {
+        Ok(_) => Vec::new(),
+        Err(ProfileError::Invalid { diagnostics }) => diagnostics
+            .to_string()
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        Err(e) => panic!("unexpected error {e}"),
+    }
+}
+
+#[test]
+fn default_profile_is_cp313_and_valid() {
+    let p = load_profile(&profiles_dir(), None).unwrap();
+    assert_eq!(p.name, "cp313");
+    assert_eq!(p.version, "3.13.15");
+    assert_eq!(p.major_minor(), "3.13");
+    assert_eq!(p.stdlib_zip_guest_path(), "/usr/local/lib/python313.zip");
+    assert_eq!(
+        p.source.sha256.as_str(),
+        "1e66a7945a48390ee4c2a4268a0e4185884059a13c4aab6d148aa208deea4a76"
+    );
+    assert_eq!(p.build.host_triple, "wasm32-wasip2");
+    assert!(
+        matches!(&p.source.sources[0], SourceLocation::DebianPool(path) if path.starts_with("pool/main/p/python3.13/"))
+    );
+    // No registry host is written into a profile: hosts come from apt's configuration.
+    assert!(!p.text.contains("debian.org"));
+    let names: Vec<&str> = p.toolchain.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "clang-19",
+            "lld-19",
+            "llvm-19",
+            "libclang-rt-19-dev-wasm32",
+            "wasi-libc"
+        ]
+    );
+    assert!(p.disabled_modules.iter().any(|m| m.name == "_ctypes"));
+    assert!(!p.stdlib.include_tests);
+}
+
+#[test]
+fn cp314_profile_is_complete_and_pinned() {
+    let p = load_profile(&profiles_dir(), Some("cp314")).unwrap();
+    assert_eq!(p.version, "3.14.10");
+    assert_eq!(p.nodot(), "314");
+    assert_eq!(p.source.tarball, "python3.14_3.14.10.orig.tar.xz");
+    assert_eq!(
+        p.source.sha256.as_str(),
+        "de414a57119abef52784d8993e341d53aed635fc2b05c2607d9f98a2c5b72032"
+    );
+    assert_eq!(p.source.size, Some(24_240_392));
+    assert_eq!(p.source.top_dir, "Python-3.14.10");
+    // Same toolchain pins as cp313 (LLVM 19 is what 3.13 and 3.14 expect).
+    let cp313 = load_profile(&profiles_dir(), Some("cp313")).unwrap();
+    assert_eq!(p.toolchain, cp313.toolchain);
+    assert!(p.disabled_modules.iter().any(|m| m.name == "_zstd"));
+}
+
+#[test]
+fn unknown_profile_lists_the_known_ones() {
+    let err = load_profile(&profiles_dir(), Some("cp399")).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, ProfileError::Unknown { .. }), "{msg}");
+    assert!(
+        msg.contains("\"cp399\"") && msg.contains("cp313, cp314"),
+        "{msg}"
+    );
+    // Not a path escape either.
+    assert!(matches!(
+        load_profile(&profiles_dir(), Some("..")),
+        Err(ProfileError::Unknown { .. })
+    ));
+}
+
+#[test]
+fn malformed_toml_is_located() {
+    let text = real("cp313").replace(
+        "[cpython]\nversion = \"3.13.15\"",
+        "[cpython]\nversion = \"3.13.15",
+    );
+    let p = problems(&text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("p/cp313.toml:7:"), "{p:?}");
+    assert!(p[0].contains(": toml: "), "{p:?}");
+}
+
+#[test]
+fn bad_digest_length_names_field_line_and_column() {
+    let text = real("cp313").replace(
+        "sha256 = \"1e66a7945a48390ee4c2a4268a0e4185884059a13c4aab6d148aa208deea4a76\"",
+        "sha256 = \"1e66a7945a48390ee4c2a4268a0e4185884059a13c4aab6d148aa208deea4a7\"",
+    );
+    let p = problems(&text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(
+        p[0],
+        "p/cp313.toml:13:10: source.sha256: invalid sha256: expected 64 hex digits, found 63 characters"
+    );
+}
+
+#[test]
+fn unknown_fields_everywhere_are_all_reported() {
+    let text = real("cp313")
+        .replace("schema = 1", "schema = 1\nflavour = \"x\"")
+        .replace("top_dir = ", "topdir = \"x\"\ntop_dir = ")
+        .replace(
+            "{ name = \"lld-19\", version",
+            "{ name = \"lld-19\", arch = \"amd64\", version",
+        );
+    let p = problems(&text);
+    assert_eq!(p.len(), 3, "{p:?}");
+    assert!(p[0].contains(":5:1: flavour: unknown key"), "{p:?}");
+    assert!(p[1].contains("source.topdir: unknown key"), "{p:?}");
+    assert!(
+        p[2].contains("toolchain.packages[1].arch: unknown key"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn flags_the_build_owns_and_missing_pins_are_refused() {
+    let text = real("cp313")
+        .replace(
+            "configure_flags = [\"--disable-test-modules\"]",
+            "configure_flags = [\"--disable-test-modules\", \"--host=wasm32-wasip1\", \"CFLAGS=-O0\"]",
+        )
+        .replace(
+            "  { name = \"wasi-libc\", version = \"0.0~git20240708.3f43ea9-2~bpo12+1\", sha256 = \"ab95a83896093f1f640f9954a5a64ef8e9635332e56fdbb3ed396aed13fe627f\" },\n",
+            "",
+        )
+        .replace("host_triple = \"wasm32-wasip2\"", "host_triple = \"wasm32-wasip1\"")
+        .replace("source_date_epoch = 1700000000", "source_date_epoch = 0");
+    let p = problems(&text).join("\n");
+    assert!(
+        p.contains("toolchain.packages: no pin for wasi-libc"),
+        "{p}"
+    );
+    assert!(
+        p.contains("build.host_triple: unsupported host triple \"wasm32-wasip1\""),
+        "{p}"
+    );
+    assert!(p.contains("build.source_date_epoch"), "{p}");
+    assert!(
+        p.contains("\"--host=wasm32-wasip1\": --host is set by the build itself"),
+        "{p}"
+    );
+    assert!(
+        p.contains("\"CFLAGS=-O0\": CFLAGS is set by the build itself"),
+        "{p}"
+    );
+}
+
+#[test]
+fn version_and_top_dir_must_agree() {
+    let text = real("cp313").replace(
+        "top_dir = \"Python-3.13.15\"",
+        "top_dir = \"Python-3.14.10\"",
+    );
+    let p = problems(&text).join("\n");
+    assert!(
+        p.contains("source.top_dir: \"Python-3.14.10\" does not name CPython 3.13.15"),
+        "{p}"
+    );
+}
+
+#[test]
+fn sources_must_be_pool_paths_or_urls() {
+    let text = real("cp313").replace(
+        "\"debian-pool:pool/main/p/python3.13/python3.13_3.13.15.orig.tar.xz\",",
+        "\"debian-pool:pool/../../etc/passwd\", \"ftp://x/y.tar.xz\", \"url:https://mirror.example/p.tar.xz\",",
+    );
+    let p = problems(&text);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(p.iter().all(|l| l.contains("source.sources")), "{p:?}");
+}
+
+#[test]
+fn modules_need_a_reason() {
+    let text = real("cp313").replace(
+        "{ name = \"_tkinter\", reason = \"needs Tcl/Tk (no GUI under WASI)\" },",
+        "{ name = \"_tkinter\" },\n  { name = \"not a module\", reason = \"x\" },",
+    );
+    let p = problems(&text).join("\n");
+    assert!(
+        p.contains("modules.disabled[13]: needs a module `name` and a non-empty `reason`"),
+        "{p}"
+    );
+    assert!(
+        p.contains("modules.disabled[14].name: \"not a module\" is not a module name"),
+        "{p}"
+    );
+}

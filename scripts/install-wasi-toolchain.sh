@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Installs the WASI C toolchain pinned by a Pylon profile (default profiles/cp313.toml):
+# clang/lld/llvm 19, compiler-rt for wasm32 and wasi-libc, at the exact Debian versions
+# the profile names, each .deb checked against the profile's sha256 before it is
+# installed. Also the native tools the CPython build needs (cc, make, patch, xz, curl).
+#
+# Idempotent: when every pinned package is already installed at its pinned version it
+# changes nothing. Runs as root, or through sudo.
+#
+# The Debian archive host is never hard-coded: it is read from this machine's own apt
+# configuration (deb822 *.sources files or sources.list). When the backports suite the
+# profile needs is missing, a source entry for it is added that reuses that host.
+#
+# Usage: scripts/install-wasi-toolchain.sh [PROFILE.toml]
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+profile=${1:-$root/profiles/cp313.toml}
+[ -f "$profile" ] || { echo "install-wasi-toolchain: no profile at $profile" >&2; exit 2; }
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+# --- the pins, from the profile's [toolchain] packages (one inline table per line) ----
+pin_re='^[[:space:]]*\{[[:space:]]*name[[:space:]]*=[[:space:]]*"([^"]+)"[[:space:]]*,[[:space:]]*version[[:space:]]*=[[:space:]]*"([^"]+)"[[:space:]]*,[[:space:]]*sha256[[:space:]]*=[[:space:]]*"([0-9a-f]{64})"[[:space:]]*\},?[[:space:]]*$'
+names=() versions=() digests=()
+while IFS= read -r line; do
+  if [[ $line =~ $pin_re ]]; then
+    names+=("${BASH_REMATCH[1]}")
+    versions+=("${BASH_REMATCH[2]}")
+    digests+=("${BASH_REMATCH[3]}")
+  fi
+done < <(sed -n '/^\[toolchain\]/,/^\[/p' "$profile")
+if [ "${#names[@]}" -eq 0 ]; then
+  echo "install-wasi-toolchain: $profile: no packages found under [toolchain] (expected one" \
+       '`{ name = "...", version = "...", sha256 = "..." },` per line)' >&2
+  exit 2
+fi
+
+installed_version() {
+  dpkg-query -W -f='${db:Status-Abbrev}|${Version}' "$1" 2>/dev/null | awk -F'|' '$1 ~ /^ii/ {print $2}'
+}
+
+# Native tools: configure/make of the build python, patch sets, tarball unpack, fetch.
+native=()
+command -v cc >/dev/null 2>&1 || native+=(gcc libc6-dev)
+command -v make >/dev/null 2>&1 || native+=(make)
+command -v patch >/dev/null 2>&1 || native+=(patch)
+command -v xz >/dev/null 2>&1 || native+=(xz-utils)
+command -v curl >/dev/null 2>&1 || native+=(curl ca-certificates)
+command -v pkg-config >/dev/null 2>&1 || native+=(pkg-config)
+
+missing=()
+for i in "${!names[@]}"; do
+  [ "$(installed_version "${names[$i]}")" = "${versions[$i]}" ] || missing+=("$i")
+done
+if [ "${#missing[@]}" -eq 0 ] && [ "${#native[@]}" -eq 0 ]; then
+  echo "install-wasi-toolchain: all ${#names[@]} pinned packages already installed"
+  exit 0
+fi
+
+# --- the Debian host, from this machine's apt configuration --------------------------
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+[ -n "$codename" ] || { echo "install-wasi-toolchain: no VERSION_CODENAME in /etc/os-release" >&2; exit 2; }
+
+# Prints "URI<TAB>SUITES<TAB>SIGNED-BY" for every binary (deb) entry apt knows.
+apt_entries() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk 'BEGIN { RS = ""; FS = "\n" }
+      {
+        types = ""; uris = ""; suites = ""; signed = ""; enabled = "yes"
+        for (i = 1; i <= NF; i++) {
+          line = $i
+          if (line ~ /^#/) continue
+          key = line; sub(/:.*/, "", key); val = line; sub(/^[^:]*:[[:space:]]*/, "", val)
+          if (key == "Types") types = val
+          else if (key == "URIs") uris = val
+          else if (key == "Suites") suites = val
+          else if (key == "Signed-By") signed = val
+          else if (key == "Enabled") enabled = val
+        }
+        if (enabled == "no" || types !~ /(^|[[:space:]])deb([[:space:]]|$)/) next
+        n = split(uris, u, /[[:space:]]+/)
+        for (j = 1; j <= n; j++) if (u[j] != "") printf "%s\t%s\t%s\n", u[j], suites, signed
+      }' "$f"
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    # deb [options] URI SUITE COMPONENTS...
+    sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" { printf "%s\t%s\t\n", $2, $3 }'
+  done
+}
+
+entries=$(apt_entries)
+# The Debian host: the entry that carries the release suite itself (not -security).
+host_line=$(awk -F'\t' -v c="$codename" '{ n = split($2, s, /[[:space:]]+/); for (i = 1; i <= n; i++) if (s[i] == c) { print; exit } }' <<<"$entries")
+if [ -z "$host_line" ]; then
+  echo "install-wasi-toolchain: no apt source for suite '$codename' in /etc/apt; cannot tell which Debian host to use" >&2
+  exit 2
+fi
+host=$(cut -f1 <<<"$host_line")
+signed_by=$(cut -f3 <<<"$host_line")
+echo "install-wasi-toolchain: Debian host from apt config: $host"
+
+backports="$codename-backports"
+has_backports=$(awk -F'\t' -v c="$backports" '{ n = split($2, s, /[[:space:]]+/); for (i = 1; i <= n; i++) if (s[i] == c) { print "yes"; exit } }' <<<"$entries")
+need_update=0
+if [ -z "$has_backports" ]; then
+  src=/etc/apt/sources.list.d/pylon-$backports.sources
+  echo "install-wasi-toolchain: adding $src ($host $backports)"
+  {
+    echo "# Added by Pylon's scripts/install-wasi-toolchain.sh: wasi-libc comes from backports."
+    echo "Types: deb"
+    echo "URIs: $host"
+    echo "Suites: $backports"
+    echo "Components: main"
+    echo "Signed-By: ${signed_by:-/usr/share/keyrings/debian-archive-keyring.gpg}"
+  } | "${sudo_cmd[@]}" tee "$src" >/dev/null
+  need_update=1
+fi
+
+# Update the lists only when a pinned version is unknown to apt (keeps re-runs offline).
+for i in "${missing[@]}"; do
+  if ! apt-cache show "${names[$i]}=${versions[$i]}" >/dev/null 2>&1; then need_update=1; fi
+done
+[ "${#native[@]}" -eq 0 ] || need_update=1
+if [ "$need_update" -eq 1 ]; then
+  "${sudo_cmd[@]}" apt-get update -q
+fi
+
+if [ "${#native[@]}" -gt 0 ]; then
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${native[@]}"
+fi
+[ "${#missing[@]}" -gt 0 ] || { echo "install-wasi-toolchain: done"; exit 0; }
+
+# --- download the exact .debs, check their sha256, install them ----------------------
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# apt downloads as its sandbox user _apt, which must be able to write here.
+if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$work"; else chmod 755 "$work"; fi
+debs=()
+for i in "${missing[@]}"; do
+  name=${names[$i]} version=${versions[$i]} want=${digests[$i]}
+  (cd "$work" && apt-get download -q "$name=$version") || {
+    echo "install-wasi-toolchain: apt cannot download $name=$version (is the $backports suite reachable?)" >&2
+    exit 1
+  }
+  deb=$(ls "$work"/"${name}"_*.deb)
+  got=$(sha256sum "$deb" | cut -d' ' -f1)
+  if [ "$got" != "$want" ]; then
+    echo "install-wasi-toolchain: $name=$version: sha256 mismatch: expected $want, got $got" >&2
+    exit 1
+  fi
+  echo "install-wasi-toolchain: $name $version sha256 OK"
+  debs+=("$deb")
+done
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${debs[@]}"
+
+for i in "${!names[@]}"; do
+  got=$(installed_version "${names[$i]}")
+  if [ "$got" != "${versions[$i]}" ]; then
+    echo "install-wasi-toolchain: ${names[$i]}: wanted ${versions[$i]}, found ${got:-nothing}" >&2
+    exit 1
+  fi
+done
+echo "install-wasi-toolchain: done"
