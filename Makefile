@@ -29,7 +29,7 @@ ifdef PYLON_CACHE_DIR
 export PYLON_CACHE_DIR
 endif
 
-.PHONY: all tools caps-sync build verify regen-manifest test prereqs toolchain
+.PHONY: all tools caps-sync build verify regen-manifest repro-check test prereqs toolchain
 
 all: caps-sync build verify
 
@@ -52,6 +52,10 @@ build: tools
 
 verify: tools
 	$(PYLON) verify
+
+# Two cold builds per cap under varied conditions, compared byte for byte.
+repro-check: tools
+	$(PYLON) repro-check $(subst $(comma), ,$(CAPS_ONLY))
 
 regen-manifest: tools
 	$(PYLON) manifest regen $(subst $(comma), ,$(CAPS_ONLY))

@@ -169,7 +169,12 @@ fn regen_one(
         }
     };
 
-    let output = scratch.path().join("artifact.wasm");
+    // Cargo caps are published into the scratch dir; a `make` cap writes its artifact
+    // where its Makefile puts it, inside the fresh checkout.
+    let output = match cap.target.rust_triple() {
+        Some(_) => scratch.path().join("artifact.wasm"),
+        None => source.join(&cap.artifact),
+    };
     let req = BuildRequest {
         name: cap.name.clone(),
         checkout: source,
@@ -179,12 +184,7 @@ fn regen_one(
         log: scratch.path().join("build.log"),
     };
     build_cap(&req, &opts.host).map_err(|e| (Step::Build, e.to_string(), e.log_tail().to_vec()))?;
-    // `make` caps publish inside their checkout, not at `output`.
-    let built = if cap.target.rust_triple().is_some() {
-        output
-    } else {
-        req.checkout.join(&cap.artifact)
-    };
+    let built = output;
     let digest =
         sha256_file(&built).map_err(|e| fail(Step::Digest)(format!("{}: {e}", built.display())))?;
     Ok(RegenChange {

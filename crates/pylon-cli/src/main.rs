@@ -8,6 +8,7 @@ mod diff_cmd;
 mod drift;
 mod progress;
 mod render;
+mod repro_cmd;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,10 @@ enum Command {
     /// function, data range) and why (toolchain, embedded path, timestamp, …).
     #[command(after_help = "Exit status: 0 identical, 1 different, 2 could not compare.")]
     Diff(diff_cmd::DiffArgs),
+    /// Build caps under varied conditions (path, HOME, TZ, locale, umask, jobs, clock…)
+    /// and compare the bytes with a baseline build.
+    #[command(name = "repro-check")]
+    ReproCheck(repro_cmd::ReproArgs),
 }
 
 #[derive(Subcommand)]
@@ -220,6 +225,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => verify(args),
         Command::Manifest(ManifestCommand::Regen(args)) => regen(args),
         Command::Diff(args) => diff_cmd::run(args),
+        // repro_cmd renders its own errors and JSON, like build_cmd.
+        Command::ReproCheck(args) => repro_cmd::run(args),
         // build_cmd renders its own errors (JSON included) and returns the exit code.
         Command::Build(args) => build_cmd::run(args),
         Command::Manifest(ManifestCommand::Check(args)) => {

@@ -622,3 +622,47 @@ fn mismatch_without_reference_reports_embedded_paths() {
         run.stdout
     );
 }
+
+#[test]
+fn make_target_runs_make_and_checks_the_artifact_it_produces() {
+    let sb = Sandbox::new();
+    let (repo, _) = sb.cap_repo("viamake", "");
+    // The cap's own Makefile decides how to build; caps-sync only runs `make`.
+    fs::write(
+        repo.join("Makefile"),
+        "all:\n\tcargo build -q --release --locked --target wasm32-wasip2\n\tmkdir -p out\n\tcp target/wasm32-wasip2/release/fixture_viamake.wasm out/viamake.wasm\n",
+    )
+    .unwrap();
+    git(&repo, &["commit", "-qam", "build with make"]);
+    let mut entry = CapEntry::git("viamake", &repo, ZERO_REV);
+    entry.target = String::new();
+    entry.artifact = "out/viamake.wasm".into();
+    sb.write_manifest(&[entry]);
+    let regen = sb.run(&["manifest", "regen"]);
+    assert_eq!(regen.code, 0, "{}{}", regen.stdout, regen.stderr);
+
+    let (code, report) = sb.sync_json(&[]);
+    assert_eq!(code, 0, "{report}");
+    let cap = status_of(&report, "viamake");
+    assert_eq!(cap["status"], "OK", "{report}");
+    let artifact = sb.caps_dir().join("viamake/out/viamake.wasm");
+    assert_eq!(cap["digest"]["sha256"], sha256sum(&artifact));
+    let log = fs::read_to_string(sb.caps_dir().join("viamake/target/pylon/build.log")).unwrap();
+    assert!(log.starts_with("$ make"), "{log}");
+
+    // A Makefile that does not produce the declared artifact is a build FAIL.
+    let text = fs::read_to_string(sb.manifest()).unwrap();
+    fs::write(
+        sb.manifest(),
+        text.replace("out/viamake.wasm", "out/other.wasm"),
+    )
+    .unwrap();
+    let (code, report) = sb.sync_json(&[]);
+    assert_eq!(code, 1);
+    let cap = status_of(&report, "viamake");
+    assert_eq!(cap["step"], "build", "{report}");
+    assert!(
+        cap["message"].as_str().unwrap().contains("did not produce"),
+        "{report}"
+    );
+}

@@ -15,6 +15,7 @@ mod drift;
 mod names;
 mod producers;
 mod report;
+pub mod repro;
 mod scan;
 mod text;
 mod walk;

@@ -1,0 +1,304 @@
+//! `pylon repro-check [CAPS…]`: build each cap as the baseline and again under varied
+//! conditions (`pylon_diagnose::repro`), then print a table per cap — variation →
+//! identical / differs / not available, with the diagnosis of each difference — or
+//! one versioned JSON document with `--json`. Exit status: 0 everything compared is
+//! identical, 1 a build differs or failed, 2 usage or manifest error.
+//!
+//! The builds run in child `pylon` processes (the hidden `--internal-build` mode of
+//! this same command) whose environment, umask and clock are the varied ones; see
+//! the module documentation of `pylon_diagnose::repro` for why.
+//!
+//! Errors are rendered here (not returned), so `main` only maps the returned code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pylon_diagnose::repro::{
+    repro_check, run_child_build, ChildCommand, ReproEvent, ReproOptions, ReproReport, RowKind,
+    Variation, Verdict,
+};
+use pylon_manifest::read_manifest;
+use serde_json::{json, Value};
+
+const EXIT_OK: u8 = 0;
+const EXIT_DIFFERS: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+/// Same as `render::JSON_FORMAT_VERSION`; kept here so this command stands alone.
+const JSON_FORMAT_VERSION: u32 = 1;
+
+#[derive(clap::Args, Debug, Clone)]
+#[command(
+    after_help = "Variations (--variations a,b or all): build-path, home, tz, locale, umask, jobs,\nsource-date-epoch, extra-env, listing-order, clock (needs faketime). Each build runs in a\nfresh directory with a fresh cargo target dir. By default all variations go into ONE\nsecond build; if it differs, a control build and one build per variation attribute it.\n\nExamples:\n  pylon repro-check                  # every cap of the manifest, 2 builds each\n  pylon repro-check zlib --each      # one build per variation\n  pylon repro-check --variations home,tz --json\n\nExit status: 0 every compared build identical, 1 a build differs or failed,\n2 usage or manifest error."
+)]
+pub struct ReproArgs {
+    /// Caps to check (all when none are given).
+    pub caps: Vec<String>,
+    /// The manifest to read.
+    #[arg(long, env = "PYLON_MANIFEST", default_value = "caps-manifest.toml")]
+    pub manifest: PathBuf,
+    /// Variations to apply, comma-separated, or `all`.
+    #[arg(long, default_value = "all", value_name = "LIST")]
+    pub variations: String,
+    /// One build per variation, even when the combined build is identical.
+    #[arg(long)]
+    pub each: bool,
+    /// Keep the scratch directory (sources, target dirs, artifacts, build logs).
+    #[arg(long)]
+    pub keep: bool,
+    /// Kill a build still running after this many minutes (reported as failed).
+    #[arg(long, default_value_t = 60, value_name = "MINUTES")]
+    pub build_timeout: u64,
+    /// Print a versioned JSON document on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Internal: build one request in this process (the varied child of a check).
+    #[arg(long, hide = true, value_name = "REQUEST")]
+    pub internal_build: Option<PathBuf>,
+}
+
+/// Runs `pylon repro-check`; the returned value is the process exit code.
+pub fn run(args: ReproArgs) -> anyhow::Result<u8> {
+    if let Some(request) = &args.internal_build {
+        return Ok(match run_child_build(request) {
+            Ok(()) => EXIT_OK,
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_DIFFERS
+            }
+        });
+    }
+    let variations = match Variation::parse_list(&args.variations) {
+        Ok(v) => v,
+        Err(e) => return Ok(usage_error(&args, format!("--variations: {e}"))),
+    };
+    let manifest = match read_manifest(&args.manifest) {
+        Ok(m) => m,
+        Err(e) => return Ok(usage_error(&args, e.to_string())),
+    };
+    let program = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok(usage_error(
+                &args,
+                format!("cannot locate the pylon executable for the build processes: {e}"),
+            ))
+        }
+    };
+    let opts = ReproOptions {
+        only: (!args.caps.is_empty()).then(|| args.caps.clone()),
+        variations,
+        each: args.each,
+        keep: args.keep,
+        scratch_parent: None,
+        child: ChildCommand {
+            program,
+            args: vec!["repro-check".into(), "--internal-build".into()],
+        },
+        build_timeout: Duration::from_secs(args.build_timeout.saturating_mul(60)),
+    };
+    let report = match repro_check(&manifest, &opts, &progress) {
+        Ok(r) => r,
+        Err(e) => return Ok(usage_error(&args, e.to_string())),
+    };
+    let code = if report.success() {
+        EXIT_OK
+    } else {
+        EXIT_DIFFERS
+    };
+    if args.json {
+        let mut body = json!({ "exit_code": code });
+        if let (Some(obj), Ok(Value::Object(r))) =
+            (body.as_object_mut(), serde_json::to_value(&report))
+        {
+            obj.extend(r);
+        }
+        print_json(&body, report.success());
+    } else {
+        print_text(&report);
+    }
+    Ok(code)
+}
+
+/// Progress on stderr, one line per build (builds take about a minute each).
+fn progress(ev: ReproEvent<'_>) {
+    match ev {
+        ReproEvent::Source { cap } => eprintln!("repro-check: {cap}: preparing the source"),
+        ReproEvent::Build { cap, label } => eprintln!("repro-check: {cap}: building {label}…"),
+        ReproEvent::Built {
+            cap,
+            label,
+            verdict,
+            elapsed,
+        } => {
+            let verdict = verdict.map_or("done", Verdict::label);
+            eprintln!(
+                "repro-check: {cap}: {label}: {verdict} ({})",
+                duration(elapsed)
+            );
+        }
+    }
+}
+
+fn usage_error(args: &ReproArgs, message: String) -> u8 {
+    eprintln!("error: {message}");
+    if args.json {
+        print_json(&json!({ "error": message, "exit_code": EXIT_USAGE }), false);
+    }
+    EXIT_USAGE
+}
+
+/// `render::print_json`'s document shape, for the `repro-check` command.
+fn print_json(body: &Value, success: bool) {
+    let mut doc = json!({
+        "format_version": JSON_FORMAT_VERSION,
+        "command": "repro-check",
+        "success": success,
+    });
+    if let (Some(doc), Some(body)) = (doc.as_object_mut(), body.as_object()) {
+        for (k, v) in body {
+            doc.insert(k.clone(), v.clone());
+        }
+    }
+    println!("{doc}");
+}
+
+fn duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.1}s")
+    } else {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    }
+}
+
+fn print_text(report: &ReproReport) {
+    for cap in &report.caps {
+        let source = cap
+            .source
+            .as_ref()
+            .map(|s| {
+                let rev = s
+                    .rev
+                    .as_deref()
+                    .map(|r| format!(" @ {}", &r[..r.len().min(12)]))
+                    .unwrap_or_default();
+                let pin = match s.matches_pin {
+                    Some(true) => ", the pinned rev",
+                    Some(false) => ", NOT the pinned rev",
+                    None => "",
+                };
+                format!("{}{rev}{pin}, {} files", s.repo, s.files)
+            })
+            .unwrap_or_default();
+        println!("{}  ({source})", cap.name);
+        if let Some(err) = &cap.error {
+            println!("  {} failed: {}", err.step, err.message);
+            for line in &err.log_tail {
+                println!("    | {line}");
+            }
+            if let Some(log) = &err.log {
+                println!("    full log: {}", log.display());
+            }
+            println!();
+            continue;
+        }
+        if let Some(b) = &cap.baseline {
+            let pin = match b.matches_pin {
+                Some(true) => ", = manifest sha256",
+                Some(false) => ", differs from the manifest sha256",
+                None => "",
+            };
+            println!("  baseline sha256 {} ({} bytes{pin})", b.sha256, b.size);
+        }
+        let width = cap
+            .rows
+            .iter()
+            .map(|r| row_label(&r.kind, &r.label).len())
+            .max()
+            .unwrap_or(0);
+        for row in &cap.rows {
+            let label = row_label(&row.kind, &row.label);
+            let verdict = row.verdict.label();
+            let what = match row.verdict {
+                Verdict::Differs => row
+                    .diagnosis
+                    .clone()
+                    .unwrap_or_else(|| "bytes differ".into()),
+                _ => row.detail.clone(),
+            };
+            println!("  {label:<width$}  {verdict:<13}  {what}");
+            if row.verdict == Verdict::Differs {
+                let more = row.causes.len().saturating_sub(1);
+                if more > 0 {
+                    println!(
+                        "  {:<width$}  {:<13}  (+{more} more cause{}; varied: {})",
+                        "",
+                        "",
+                        if more == 1 { "" } else { "s" },
+                        row.detail
+                    );
+                } else {
+                    println!("  {:<width$}  {:<13}  varied: {}", "", "", row.detail);
+                }
+            }
+            if row.verdict == Verdict::Failed {
+                for line in &row.log_tail {
+                    println!("  {:<width$}  {:<13}  | {line}", "", "");
+                }
+                if let Some(log) = &row.log {
+                    println!("  {:<width$}  {:<13}  full log: {}", "", "", log.display());
+                }
+            }
+        }
+        if cap
+            .rows
+            .iter()
+            .any(|r| matches!(r.kind, RowKind::Variation { alone: false, .. }))
+        {
+            println!(
+                "  (the variations were judged together, in the combined build; --each builds \
+                 them one by one)"
+            );
+        }
+        println!("  {} builds, {}", cap.builds, duration(cap.elapsed));
+        if cap
+            .rows
+            .iter()
+            .any(|r| r.kind == RowKind::Control && r.verdict == Verdict::Differs)
+        {
+            println!(
+                "  note: the control build (no variation) differs too: the build is not \
+                 deterministic, so the variations' rows cannot be told apart from that"
+            );
+        }
+        println!();
+    }
+    let differ = report
+        .caps
+        .iter()
+        .filter(|c| {
+            c.rows
+                .iter()
+                .any(|r| r.verdict == Verdict::Differs || r.verdict == Verdict::Failed)
+        })
+        .count();
+    let failed = report.caps.iter().filter(|c| c.error.is_some()).count();
+    println!(
+        "repro-check: {} cap{}, {differ} with differences, {failed} failed ({} mode, {})",
+        report.caps.len(),
+        if report.caps.len() == 1 { "" } else { "s" },
+        report.mode,
+        duration(report.elapsed)
+    );
+    if let Some(kept) = &report.kept {
+        println!("kept: {}", kept.display());
+    }
+}
+
+fn row_label(kind: &RowKind, label: &str) -> String {
+    match kind {
+        RowKind::Combined { variations } => format!("all {} combined", variations.len()),
+        RowKind::Control => "control (none)".into(),
+        RowKind::Variation { .. } => label.to_string(),
+    }
+}

@@ -1,0 +1,355 @@
+//! `pylon repro-check` end to end: tiny real caps (no dependencies, cold builds of
+//! about a second) built by the real binary under varied conditions. A reproducible
+//! cap is identical under every variation (exit 0); a cap that embeds what a
+//! variation changes is reported `differs` under that variation alone, with the
+//! cause diff_wasm names (exit 1); bad input is exit 2.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+const ALL: [&str; 10] = [
+    "build-path",
+    "home",
+    "tz",
+    "locale",
+    "umask",
+    "jobs",
+    "source-date-epoch",
+    "extra-env",
+    "listing-order",
+    "clock",
+];
+
+/// Generated code in OUT_DIR (inside the target dir, an absolute path) with a panic
+/// location: reproducible only if the build remaps the target dir.
+const GENERATED_BUILD_RS: &str = r##"fn main() {
+    let out = std::env::var("OUT_DIR").unwrap();
+    std::fs::write(
+        std::path::Path::new(&out).join("gen.rs"),
+        "#[no_mangle] pub extern \"C\" fn gen_pick(i: usize) -> u32 { [7u32, 8][i] }",
+    )
+    .unwrap();
+}
+"##;
+const GENERATED_LIB: &str = r#"include!(concat!(env!("OUT_DIR"), "/gen.rs"));"#;
+
+/// A build script that writes the value of HOME into the code.
+const HOME_BUILD_RS: &str = r#"fn main() {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("home.rs");
+    std::fs::write(out, format!("pub static HOME: &str = {home:?};\n")).unwrap();
+}
+"#;
+const HOME_LIB: &str = r#"include!(concat!(env!("OUT_DIR"), "/home.rs"));
+#[no_mangle]
+pub extern "C" fn home_len() -> usize { std::hint::black_box(HOME).len() }"#;
+
+/// `env!("CARGO_MANIFEST_DIR")` is a string, not a file path: --remap-path-prefix
+/// does not touch it, so the checkout's absolute path ends up in the data.
+const MANIFEST_DIR_LIB: &str = r#"static BUILD_DIR: &str = env!("CARGO_MANIFEST_DIR");
+#[no_mangle]
+pub extern "C" fn build_dir_len() -> usize { std::hint::black_box(BUILD_DIR).len() }"#;
+
+/// A build script that writes the wall-clock time (ignoring SOURCE_DATE_EPOCH),
+/// then waits, so two builds never share a second.
+const CLOCK_BUILD_RS: &str = r#"fn main() {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let z = secs.div_euclid(86400) + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z.rem_euclid(146097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    let t = secs.rem_euclid(86400);
+    let stamp = format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
+    let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("built.rs");
+    std::fs::write(out, format!("pub static BUILT: &str = \"built {stamp}\";\n")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+}
+"#;
+const CLOCK_LIB: &str = r#"include!(concat!(env!("OUT_DIR"), "/built.rs"));
+#[no_mangle]
+pub extern "C" fn built_len() -> usize { std::hint::black_box(BUILT).len() }"#;
+
+/// A sandbox that is a git repository holding one in-tree cap at `caps/<name>`.
+fn in_tree_cap(name: &str, lib_extra: &str, build_rs: Option<&str>) -> Sandbox {
+    let sb = Sandbox::new();
+    git(sb.path(), &["init", "-q", "-b", "main"]);
+    let mut files = cap_sources(name, lib_extra);
+    if let Some(b) = build_rs {
+        files.push(("build.rs".into(), b.into()));
+    }
+    write_files(&sb.path().join("caps").join(name), &files);
+    fs::write(sb.path().join(".gitignore"), "target/\n").unwrap();
+    git(sb.path(), &["add", "-A"]);
+    git(sb.path(), &["commit", "-q", "-m", "cap"]);
+    sb.write_manifest(&[CapEntry {
+        name: name.into(),
+        repo: format!("caps/{name}"),
+        rev: ZERO_REV.into(),
+        target: "wasm32-wasip2".into(),
+        artifact: format!("target/component/{name}.wasm"),
+        sha256: ZERO_SHA256.into(),
+    }]);
+    sb
+}
+
+fn repro(sb: &Sandbox, args: &[&str]) -> Run {
+    let mut full = vec!["repro-check"];
+    full.extend_from_slice(args);
+    // Scratch directories of the check go inside the sandbox, removed with it.
+    Run::from(
+        sb.pylon()
+            .args(&full)
+            .env("TMPDIR", scratch_parent(sb))
+            .output()
+            .expect("pylon runs"),
+    )
+}
+
+fn scratch_parent(sb: &Sandbox) -> PathBuf {
+    let dir = sb.path().join("tmp");
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn cap<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["caps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in report: {report:#}"))
+}
+
+fn row<'a>(cap: &'a Value, label: &str) -> &'a Value {
+    cap["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["label"] == label)
+        .unwrap_or_else(|| panic!("no row {label}: {cap:#}"))
+}
+
+/// Causes that are not knock-on effects, as JSON names (`embedded-path`, …).
+fn root_causes(row: &Value) -> Vec<String> {
+    row["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["knock_on"] == false)
+        .map(|c| c["cause"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| Path::new(&d).join(program).is_file()))
+}
+
+#[test]
+fn reproducible_cap_is_identical_under_every_variation() {
+    let sb = in_tree_cap("steady", GENERATED_LIB, Some(GENERATED_BUILD_RS));
+    let run = repro(&sb, &["--json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["command"], "repro-check");
+    assert_eq!(report["success"], true);
+    assert_eq!(report["mode"], "combined");
+    let c = cap(&report, "steady");
+    assert_eq!(c["source"]["files"], 5, "{c:#}");
+    // Baseline + one combined build: identical, so no attribution builds.
+    assert_eq!(c["builds"], 2, "{c:#}");
+    assert_eq!(row(c, "combined")["verdict"], "identical");
+    for v in ALL {
+        let r = row(c, v);
+        let verdict = r["verdict"].as_str().unwrap();
+        match verdict {
+            "identical" => assert_eq!(r["sha256"], c["baseline"]["sha256"]),
+            // Never silently passed: said so, with the reason.
+            "not-available" => assert!(
+                !r["detail"].as_str().unwrap().is_empty(),
+                "{v} not available without a reason: {r:#}"
+            ),
+            other => panic!("{v}: {other}: {r:#}"),
+        }
+    }
+    // These can be applied on any Linux machine with 2+ CPUs.
+    for v in [
+        "build-path",
+        "home",
+        "tz",
+        "locale",
+        "umask",
+        "source-date-epoch",
+        "extra-env",
+    ] {
+        assert_eq!(row(c, v)["verdict"], "identical", "{v}");
+    }
+    let clock = row(c, "clock");
+    if on_path("faketime") {
+        assert_eq!(clock["verdict"], "identical", "{clock:#}");
+    } else {
+        assert_eq!(clock["verdict"], "not-available");
+        assert!(clock["detail"].as_str().unwrap().contains("faketime"));
+    }
+    assert!(
+        fs::read_dir(scratch_parent(&sb)).unwrap().next().is_none(),
+        "the scratch directory is removed without --keep"
+    );
+}
+
+#[test]
+fn git_cap_each_variation_alone_prints_a_table_and_exits_0() {
+    let sb = Sandbox::new();
+    let (repo, rev) = sb.cap_repo("plain", "");
+    sb.write_manifest(&[CapEntry::git("plain", &repo, &rev)]);
+    let run = repro(
+        &sb,
+        &["plain", "--each", "--variations", "home,umask,build-path"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains(&rev[..12]), "{}", run.stdout);
+    for v in ["build-path", "home", "umask"] {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(v))
+            .unwrap_or_else(|| panic!("no {v} row:\n{}", run.stdout));
+        assert!(line.contains("identical"), "{line}");
+    }
+    assert!(!run.stdout.contains("combined"), "{}", run.stdout);
+    assert!(run.stdout.contains("4 builds"), "{}", run.stdout);
+}
+
+#[test]
+fn home_leak_is_attributed_to_home_alone_as_an_embedded_path() {
+    let sb = in_tree_cap("homey", HOME_LIB, Some(HOME_BUILD_RS));
+    let run = repro(&sb, &["--json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["success"], false);
+    let c = cap(&report, "homey");
+    assert_eq!(row(c, "combined")["verdict"], "differs");
+    let home = row(c, "home");
+    assert_eq!(home["verdict"], "differs", "{home:#}");
+    assert_eq!(home["alone"], true);
+    // The path is the root cause; a HOME of another length also moves what follows
+    // it, which diff_wasm may list after it.
+    assert_eq!(
+        root_causes(home).first().map(String::as_str),
+        Some("embedded-path"),
+        "{home:#}"
+    );
+    let diagnosis = home["diagnosis"].as_str().unwrap();
+    assert!(
+        diagnosis.starts_with("embedded path:") && diagnosis.contains("home-elsewhere"),
+        "{diagnosis}"
+    );
+    for v in ALL.iter().filter(|v| **v != "home") {
+        let verdict = row(c, v)["verdict"].as_str().unwrap().to_string();
+        assert!(
+            verdict == "identical" || verdict == "not-available",
+            "{v}: {verdict}"
+        );
+    }
+    // The same conditions again give the same bytes: the variation is to blame.
+    assert_eq!(row(c, "control")["verdict"], "identical");
+}
+
+#[test]
+fn manifest_dir_leak_is_attributed_to_build_path_in_the_table() {
+    let sb = in_tree_cap("pathy", MANIFEST_DIR_LIB, None);
+    let run = repro(&sb, &["--each", "--variations", "tz,build-path,home"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let line = |v: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(v))
+            .unwrap_or_else(|| panic!("no {v} row:\n{}", run.stdout))
+            .to_string()
+    };
+    let bp = line("build-path");
+    assert!(
+        bp.contains("differs") && bp.contains("embedded path:") && bp.contains("pathy-checkout"),
+        "{bp}"
+    );
+    assert!(line("tz").contains("identical"));
+    assert!(line("home").contains("identical"));
+    assert!(line("control").contains("identical"));
+}
+
+#[test]
+fn wall_clock_in_the_build_is_a_timestamp_even_without_variation() {
+    let sb = in_tree_cap("clocky", CLOCK_LIB, Some(CLOCK_BUILD_RS));
+    let run = repro(&sb, &["--json", "--variations", "tz"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let c = cap(&report, "clocky");
+    for label in ["combined", "tz", "control"] {
+        let r = row(c, label);
+        assert_eq!(r["verdict"], "differs", "{label}: {r:#}");
+        assert_eq!(root_causes(r), ["timestamp"], "{label}: {r:#}");
+    }
+    // The control row is what tells "not deterministic" from "TZ leaks".
+    let text = repro(&sb, &["--variations", "tz"]);
+    assert_eq!(text.code, 1);
+    assert!(
+        text.stdout
+            .contains("control build (no variation) differs too"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn bad_input_exits_2_without_building() {
+    let sb = in_tree_cap("fine", "", None);
+
+    let run = repro(&sb, &["nosuchcap", "--json"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["exit_code"], 2);
+    assert!(
+        doc["error"].as_str().unwrap().contains("nosuchcap"),
+        "{doc}"
+    );
+    assert!(!run.stderr.contains("building"), "{}", run.stderr);
+
+    let run = repro(&sb, &["--variations", "tz,moon-phase"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("moon-phase"), "{}", run.stderr);
+
+    fs::write(
+        sb.manifest(),
+        "schema = 1\n[[cap]]\nname = \"x\"\nrepo = 42\n",
+    )
+    .unwrap();
+    let run = repro(&sb, &[]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("caps-manifest.toml"), "{}", run.stderr);
+
+    let run = Run::from(
+        sb.pylon()
+            .args([
+                "repro-check",
+                "--manifest",
+                "/nonexistent/caps-manifest.toml",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2);
+}

@@ -1,0 +1,1390 @@
+//! `repro-check`: build a cap under varied conditions and compare the bytes.
+//!
+//! For each selected cap: its source (the working directory's git-listed files for
+//! an in-tree cap, a clone at the pinned rev for a git cap) is copied into a fresh
+//! directory and built with [`build_cap`] — the code caps-sync runs — once as the
+//! *baseline*, then again under [`Variation`]s, each build in a fresh directory with
+//! a fresh cargo target directory. Artifacts are compared byte for byte and every
+//! difference is explained with [`diff_wasm`](crate::diff_wasm).
+//!
+//! **Where the variations are applied.** `build_cap` pins the environment it gives
+//! cargo (`SOURCE_DATE_EPOCH`, `TZ`, `LC_ALL`, remapped paths…), and that pinning is
+//! exactly what is under test: a user on another machine differs in the environment,
+//! umask and clock of the process that *calls* `build_cap`, not in what `build_cap`
+//! then sets. So each build runs in a child process (the `pylon` binary, through
+//! [`ReproOptions::child`]) whose own environment is varied: `HOME`, `TZ`, locale, extra
+//! variables and `SOURCE_DATE_EPOCH` as environment variables, the umask through
+//! `sh -c 'umask …; exec …'`, the clock by wrapping the child in `faketime`. The child
+//! resolves `HostPaths` itself and runs `build_cap` with whatever it inherited, so
+//! anything `build_cap` forgets to pin (a variable it does not override, the umask,
+//! the wall clock) reaches cargo, build scripts and rustc as it would on that machine.
+//! An env override passed *into* `build_cap` would instead test a code path no user runs.
+//!
+//! Default mode puts every variation into one second build (two cold builds per cap);
+//! when that build differs, a control build (no variation) and one build per variation
+//! attribute the difference. `each` always builds once per variation.
+//!
+//! Unlike the rest of this crate, this module builds, spawns processes and writes files
+//! (in its scratch directory only); it still prints nothing: progress goes to a callback
+//! and the result is a [`ReproReport`].
+
+use std::collections::hash_map::RandomState;
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pylon_caps::build::{build_cap, tail_lines, BuildRequest, HostPaths, SOURCE_DATE_EPOCH};
+use pylon_caps::digest::sha256_file;
+use pylon_caps::git;
+use pylon_manifest::{Cap, Manifest, Repo, Target};
+use serde::{Deserialize, Serialize};
+
+use crate::{diff_wasm, Cause, CauseSummary};
+
+/// One condition that differs between the baseline and a varied build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variation {
+    /// The source and target directories at another absolute path, at another depth.
+    BuildPath,
+    /// `HOME` a fresh directory elsewhere (`CARGO_HOME`/`RUSTUP_HOME` keep pointing at
+    /// the installed toolchain, as they would for a user who set them).
+    Home,
+    /// `TZ` another time zone (one with a 45-minute offset).
+    Tz,
+    /// `LC_ALL` and `LANG` another locale.
+    Locale,
+    /// Another umask (077, or 002 when the caller's is already 077).
+    Umask,
+    /// `CARGO_BUILD_JOBS=1` against cargo's default (one job per CPU).
+    Jobs,
+    /// `SOURCE_DATE_EPOCH` set to another value in the caller's environment (unset in
+    /// the baseline): build_cap must override it.
+    SourceDateEpoch,
+    /// Unrelated variables with random values (`FOO`, `PYLON_REPRO_NOISE`).
+    ExtraEnv,
+    /// Source files created in reverse order, so directory listings come back in
+    /// another order on filesystems that list by creation (tmpfs); not available on
+    /// those that list by name hash (ext4).
+    ListingOrder,
+    /// The wall clock moved 400 days ahead with `faketime`; not available without it.
+    Clock,
+}
+
+impl Variation {
+    pub const ALL: [Variation; 10] = [
+        Variation::BuildPath,
+        Variation::Home,
+        Variation::Tz,
+        Variation::Locale,
+        Variation::Umask,
+        Variation::Jobs,
+        Variation::SourceDateEpoch,
+        Variation::ExtraEnv,
+        Variation::ListingOrder,
+        Variation::Clock,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variation::BuildPath => "build-path",
+            Variation::Home => "home",
+            Variation::Tz => "tz",
+            Variation::Locale => "locale",
+            Variation::Umask => "umask",
+            Variation::Jobs => "jobs",
+            Variation::SourceDateEpoch => "source-date-epoch",
+            Variation::ExtraEnv => "extra-env",
+            Variation::ListingOrder => "listing-order",
+            Variation::Clock => "clock",
+        }
+    }
+
+    /// One line for help texts and docs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Variation::BuildPath => "source and target dir at another absolute path and depth",
+            Variation::Home => "HOME a fresh directory elsewhere",
+            Variation::Tz => "TZ another time zone",
+            Variation::Locale => "LC_ALL/LANG another locale",
+            Variation::Umask => "another umask",
+            Variation::Jobs => "CARGO_BUILD_JOBS=1 instead of one job per CPU",
+            Variation::SourceDateEpoch => "SOURCE_DATE_EPOCH set in the caller's environment",
+            Variation::ExtraEnv => "extra environment variables with random values",
+            Variation::ListingOrder => "source files created in reverse order",
+            Variation::Clock => "wall clock 400 days ahead (faketime)",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Variation> {
+        Variation::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    /// A comma-separated list (`tz,umask`); `all` means every variation.
+    pub fn parse_list(list: &str) -> Result<Vec<Variation>, ReproError> {
+        let mut out = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if item == "all" {
+                out.extend(Variation::ALL);
+                continue;
+            }
+            let v = Variation::parse(item).ok_or_else(|| ReproError::UnknownVariation {
+                name: item.to_string(),
+                known: Variation::ALL.map(Variation::name).join(", "),
+            })?;
+            out.push(v);
+        }
+        out.sort();
+        out.dedup();
+        if out.is_empty() {
+            return Err(ReproError::NoVariations);
+        }
+        Ok(out)
+    }
+}
+
+/// Failures that stop the whole run before any cap is built (exit 2 in the CLI).
+#[derive(Debug, thiserror::Error)]
+pub enum ReproError {
+    #[error("no cap named {name:?} in the manifest (caps: {known})")]
+    UnknownCap { name: String, known: String },
+    #[error("unknown variation {name:?} (variations: {known}, or all)")]
+    UnknownVariation { name: String, known: String },
+    #[error("no variation selected")]
+    NoVariations,
+    #[error("the manifest has no caps")]
+    NoCaps,
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("build request {}: {message}", path.display())]
+    Request { path: PathBuf, message: String },
+    #[error("{0}")]
+    Build(String),
+}
+
+/// How the child process that runs one build is started: `program args… REQUEST`.
+#[derive(Debug, Clone)]
+pub struct ChildCommand {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReproOptions {
+    /// Caps to check (all when `None`), in manifest order.
+    pub only: Option<Vec<String>>,
+    pub variations: Vec<Variation>,
+    /// One build per variation, even when the combined build is identical.
+    pub each: bool,
+    /// Keep the scratch directory (sources, target dirs, artifacts, logs).
+    pub keep: bool,
+    /// Parent of the scratch directory (the system temp dir when `None`).
+    pub scratch_parent: Option<PathBuf>,
+    /// Runs one build request; see [`run_child_build`].
+    pub child: ChildCommand,
+    /// A build still running after this long is killed and reported as failed.
+    pub build_timeout: Duration,
+}
+
+/// The outcome of comparing one build with the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Identical,
+    Differs,
+    /// The variation could not be applied on this machine (reason in `detail`).
+    NotAvailable,
+    /// The varied build failed.
+    Failed,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Identical => "identical",
+            Verdict::Differs => "differs",
+            Verdict::NotAvailable => "not available",
+            Verdict::Failed => "build failed",
+        }
+    }
+}
+
+/// What a row of the table is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RowKind {
+    /// Every available variation at once.
+    Combined { variations: Vec<Variation> },
+    /// One variation; `alone` false when judged from an identical combined build.
+    Variation { variation: Variation, alone: bool },
+    /// The baseline's conditions again: a difference here is non-determinism, not a
+    /// variation's effect.
+    Control,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    #[serde(flatten)]
+    pub kind: RowKind,
+    /// `home`, `combined`, `control`.
+    pub label: String,
+    pub verdict: Verdict,
+    /// What was varied (`TZ=Pacific/Chatham (baseline: unset)`), or why it was not
+    /// available, or the build error.
+    pub detail: String,
+    /// One line per cause (diff_wasm's summaries), for `differs`.
+    pub causes: Vec<CauseSummary>,
+    /// The first root cause's summary line, for `differs`.
+    pub diagnosis: Option<String>,
+    pub sha256: Option<String>,
+    pub size: Option<u64>,
+    /// The build log, for a failed build.
+    pub log: Option<PathBuf>,
+    pub log_tail: Vec<String>,
+}
+
+impl Row {
+    fn new(kind: RowKind, label: String, verdict: Verdict, detail: String) -> Row {
+        Row {
+            kind,
+            label,
+            verdict,
+            detail,
+            causes: Vec::new(),
+            diagnosis: None,
+            sha256: None,
+            size: None,
+            log: None,
+            log_tail: Vec::new(),
+        }
+    }
+
+    /// The variation this row judges, if any.
+    pub fn variation(&self) -> Option<Variation> {
+        match self.kind {
+            RowKind::Variation { variation, .. } => Some(variation),
+            _ => None,
+        }
+    }
+}
+
+/// Where the cap's source came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceInfo {
+    /// `caps/zlib` or the git URL.
+    pub repo: String,
+    /// The tree id of the in-tree directory's content, or the checked-out commit.
+    pub rev: Option<String>,
+    /// Whether `rev` equals the manifest's pin (`None` for a placeholder pin).
+    pub matches_pin: Option<bool>,
+    pub files: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineInfo {
+    pub sha256: String,
+    pub size: u64,
+    /// Whether the baseline equals the manifest's `sha256` (`None` for a placeholder).
+    pub matches_pin: Option<bool>,
+}
+
+/// A failure before anything could be compared (source or baseline build).
+#[derive(Debug, Clone, Serialize)]
+pub struct CapFailure {
+    /// `source` or `baseline`.
+    pub step: String,
+    pub message: String,
+    pub log: Option<PathBuf>,
+    pub log_tail: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CapRepro {
+    pub name: String,
+    pub source: Option<SourceInfo>,
+    pub baseline: Option<BaselineInfo>,
+    pub rows: Vec<Row>,
+    pub error: Option<CapFailure>,
+    /// Builds run for this cap, baseline included.
+    pub builds: usize,
+    #[serde(serialize_with = "seconds")]
+    pub elapsed: Duration,
+}
+
+impl CapRepro {
+    /// Every compared build identical and nothing failed.
+    pub fn success(&self) -> bool {
+        self.error.is_none()
+            && self
+                .rows
+                .iter()
+                .all(|r| matches!(r.verdict, Verdict::Identical | Verdict::NotAvailable))
+    }
+}
+
+/// The values one variation takes in this run, fixed before the first build.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariationPlan {
+    pub variation: Variation,
+    pub available: bool,
+    /// What changes, or why it is not available.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReproReport {
+    /// `combined` or `each`.
+    pub mode: &'static str,
+    pub variations: Vec<VariationPlan>,
+    pub caps: Vec<CapRepro>,
+    /// The scratch directory, when kept.
+    pub kept: Option<PathBuf>,
+    #[serde(serialize_with = "seconds")]
+    pub elapsed: Duration,
+}
+
+impl ReproReport {
+    pub fn success(&self) -> bool {
+        self.caps.iter().all(CapRepro::success)
+    }
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// Progress, for the CLI's display.
+#[derive(Debug, Clone)]
+pub enum ReproEvent<'a> {
+    /// Getting the source (copying the in-tree directory or cloning).
+    Source { cap: &'a str },
+    /// A build starts; `label` is `baseline`, `combined`, `control` or a variation.
+    Build { cap: &'a str, label: &'a str },
+    /// A build and its comparison finished.
+    Built {
+        cap: &'a str,
+        label: &'a str,
+        verdict: Option<Verdict>,
+        elapsed: Duration,
+    },
+}
+
+/// Runs the check over the selected caps, one build at a time (each cargo build
+/// already uses every core).
+pub fn repro_check(
+    manifest: &Manifest,
+    opts: &ReproOptions,
+    on_event: &dyn Fn(ReproEvent<'_>),
+) -> Result<ReproReport, ReproError> {
+    let start = Instant::now();
+    let caps = select(manifest, opts.only.as_deref())?;
+    if opts.variations.is_empty() {
+        return Err(ReproError::NoVariations);
+    }
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("pylon-repro-");
+    let scratch = match &opts.scratch_parent {
+        Some(dir) => builder.tempdir_in(dir),
+        None => builder.tempdir(),
+    }
+    .map_err(|source| ReproError::Io {
+        what: "creating the scratch directory in",
+        path: opts
+            .scratch_parent
+            .clone()
+            .unwrap_or_else(std::env::temp_dir),
+        source,
+    })?;
+    let root = fs::canonicalize(scratch.path()).unwrap_or_else(|_| scratch.path().to_path_buf());
+    let env = Environment::plan(&root, &opts.variations)?;
+
+    let mut out = Vec::new();
+    for cap in caps {
+        let cap_start = Instant::now();
+        let mut result = CapRepro {
+            name: cap.name.clone(),
+            source: None,
+            baseline: None,
+            rows: Vec::new(),
+            error: None,
+            builds: 0,
+            elapsed: Duration::ZERO,
+        };
+        check_cap(manifest, cap, opts, &env, &root, on_event, &mut result);
+        result.elapsed = cap_start.elapsed();
+        out.push(result);
+    }
+    let kept = if opts.keep {
+        Some(scratch.keep())
+    } else {
+        drop(scratch);
+        None
+    };
+    Ok(ReproReport {
+        mode: if opts.each { "each" } else { "combined" },
+        variations: env.plans.clone(),
+        caps: out,
+        kept,
+        elapsed: start.elapsed(),
+    })
+}
+
+fn select<'m>(manifest: &'m Manifest, only: Option<&[String]>) -> Result<Vec<&'m Cap>, ReproError> {
+    if manifest.caps.is_empty() {
+        return Err(ReproError::NoCaps);
+    }
+    let Some(only) = only else {
+        return Ok(manifest.caps.iter().collect());
+    };
+    for name in only {
+        if manifest.cap(name).is_none() {
+            return Err(ReproError::UnknownCap {
+                name: name.clone(),
+                known: manifest
+                    .caps
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(manifest
+        .caps
+        .iter()
+        .filter(|c| only.contains(&c.name))
+        .collect())
+}
+
+// ---------------------------------------------------------------------------
+// The caller environments.
+
+/// Changes to this process's environment for one child build.
+#[derive(Debug, Clone, Default)]
+struct ChildEnv {
+    set: Vec<(String, OsString)>,
+    remove: Vec<String>,
+    umask: Option<u32>,
+    faketime: Option<PathBuf>,
+}
+
+/// The baseline's environment and each variation's change, decided once per run.
+struct Environment {
+    baseline: ChildEnv,
+    plans: Vec<VariationPlan>,
+    /// Per available variation: how to apply it.
+    changes: Vec<(Variation, ChildEnv)>,
+}
+
+/// How far faketime moves the clock.
+const FAKETIME_OFFSET: &str = "+400d";
+/// The caller's SOURCE_DATE_EPOCH in the variation (2023-11-14), anything but the pinned one.
+const CALLER_SOURCE_DATE_EPOCH: &str = "1700000000";
+
+impl Environment {
+    fn plan(scratch: &Path, selected: &[Variation]) -> Result<Environment, ReproError> {
+        let host = HostPaths::detect();
+        let var = |k: &str| std::env::var_os(k);
+        let shown = |v: Option<OsString>| {
+            v.map_or_else(|| "unset".to_string(), |v| v.to_string_lossy().into_owned())
+        };
+
+        // The baseline is this process's environment (what caps-sync would run with
+        // here), with the variables the variations set made definite.
+        let mut baseline = ChildEnv::default();
+        // Toolchain homes stay put in every build: they are where cargo and rustup
+        // are installed, whatever HOME says.
+        if let Some(p) = &host.cargo_home {
+            baseline.set.push(("CARGO_HOME".into(), p.clone().into()));
+        }
+        if let Some(p) = &host.rustup_home {
+            baseline.set.push(("RUSTUP_HOME".into(), p.clone().into()));
+        }
+        for k in [
+            "SOURCE_DATE_EPOCH",
+            "CARGO_BUILD_JOBS",
+            "FOO",
+            "PYLON_REPRO_NOISE",
+        ] {
+            baseline.remove.push(k.into());
+        }
+        let current_umask = read_umask();
+        if current_umask.is_none() {
+            baseline.umask = Some(0o022);
+        }
+        let base_umask = current_umask.unwrap_or(0o022);
+
+        let mut plans = Vec::new();
+        let mut changes = Vec::new();
+        for &v in selected {
+            let mut change = ChildEnv::default();
+            let mut unavailable = None;
+            let detail = match v {
+                Variation::BuildPath => {
+                    "another absolute path, 4 directories deeper (elsewhere/a/much/deeper/\
+                     build-directory/<cap>-checkout instead of b/<cap>)"
+                        .to_string()
+                }
+                Variation::Home => {
+                    let home = scratch.join("home-elsewhere");
+                    fs::create_dir_all(&home).map_err(|source| ReproError::Io {
+                        what: "creating",
+                        path: home.clone(),
+                        source,
+                    })?;
+                    let d = format!("HOME={} (baseline: {})", home.display(), shown(var("HOME")));
+                    change.set.push(("HOME".into(), home.into()));
+                    d
+                }
+                Variation::Tz => {
+                    let current = var("TZ");
+                    let tz = pick(&["Pacific/Chatham", "America/St_Johns"], current.as_deref());
+                    change.set.push(("TZ".into(), tz.into()));
+                    format!("TZ={tz} (baseline: {})", shown(current))
+                }
+                Variation::Locale => {
+                    let current = var("LC_ALL").or_else(|| var("LANG"));
+                    let loc = pick(&["C.UTF-8", "POSIX"], current.as_deref());
+                    change.set.push(("LC_ALL".into(), loc.into()));
+                    change.set.push(("LANG".into(), loc.into()));
+                    format!("LC_ALL=LANG={loc} (baseline: {})", shown(current))
+                }
+                Variation::Umask => {
+                    let mask = if base_umask == 0o077 { 0o002 } else { 0o077 };
+                    change.umask = Some(mask);
+                    format!("umask {mask:03o} (baseline: {base_umask:03o})")
+                }
+                Variation::Jobs => {
+                    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    if cpus < 2 {
+                        unavailable = Some(
+                            "one CPU: cargo's default is already one job, nothing to vary"
+                                .to_string(),
+                        );
+                    }
+                    change.set.push(("CARGO_BUILD_JOBS".into(), "1".into()));
+                    format!("CARGO_BUILD_JOBS=1 (baseline: unset, {cpus} jobs)")
+                }
+                Variation::SourceDateEpoch => {
+                    change
+                        .set
+                        .push(("SOURCE_DATE_EPOCH".into(), CALLER_SOURCE_DATE_EPOCH.into()));
+                    format!(
+                        "SOURCE_DATE_EPOCH={CALLER_SOURCE_DATE_EPOCH} in the caller's \
+                         environment (baseline: unset; build_cap pins {SOURCE_DATE_EPOCH})"
+                    )
+                }
+                Variation::ExtraEnv => {
+                    let (a, b) = (random_hex(), random_hex());
+                    change.set.push(("FOO".into(), a.clone().into()));
+                    change
+                        .set
+                        .push(("PYLON_REPRO_NOISE".into(), b.clone().into()));
+                    format!("FOO={a} PYLON_REPRO_NOISE={b} (baseline: unset)")
+                }
+                Variation::ListingOrder => {
+                    if !listing_follows_creation(scratch)? {
+                        unavailable = Some(format!(
+                            "the filesystem of {} lists a directory in the same order whatever \
+                             the creation order (ext4 lists by name hash); point TMPDIR at a \
+                             tmpfs to shuffle",
+                            scratch.display()
+                        ));
+                    }
+                    "source files created in reverse order (baseline: sorted)".to_string()
+                }
+                Variation::Clock => match find_on_path("faketime") {
+                    Some(p) => {
+                        let wrapper = rustc_without_faketime(scratch)?;
+                        let d = format!(
+                            "clock moved {FAKETIME_OFFSET} with {} -f {FAKETIME_OFFSET} \
+                             (cargo, build scripts, componentize; rustc itself runs with \
+                             the real clock through RUSTC={})",
+                            p.display(),
+                            wrapper.display()
+                        );
+                        change.faketime = Some(p);
+                        change.set.push(("RUSTC".into(), wrapper.into()));
+                        d
+                    }
+                    None => {
+                        unavailable = Some(
+                            "faketime is not installed (Debian package `faketime`)".to_string(),
+                        );
+                        String::new()
+                    }
+                },
+            };
+            let available = unavailable.is_none();
+            plans.push(VariationPlan {
+                variation: v,
+                available,
+                detail: unavailable.unwrap_or(detail),
+            });
+            if available {
+                changes.push((v, change));
+            }
+        }
+        Ok(Environment {
+            baseline,
+            plans,
+            changes,
+        })
+    }
+
+    fn available(&self) -> Vec<Variation> {
+        self.changes.iter().map(|(v, _)| *v).collect()
+    }
+
+    fn detail(&self, v: Variation) -> String {
+        self.plans
+            .iter()
+            .find(|p| p.variation == v)
+            .map(|p| p.detail.clone())
+            .unwrap_or_default()
+    }
+
+    /// The baseline with the given variations applied.
+    fn with(&self, variations: &[Variation]) -> ChildEnv {
+        let mut env = self.baseline.clone();
+        for (v, change) in &self.changes {
+            if !variations.contains(v) {
+                continue;
+            }
+            for (k, val) in &change.set {
+                env.remove.retain(|r| r != k);
+                env.set.retain(|(s, _)| s != k);
+                env.set.push((k.clone(), val.clone()));
+            }
+            if change.umask.is_some() {
+                env.umask = change.umask;
+            }
+            if change.faketime.is_some() {
+                env.faketime = change.faketime.clone();
+            }
+        }
+        env
+    }
+}
+
+/// The first candidate that differs from the current value.
+fn pick<'a>(candidates: &[&'a str], current: Option<&OsStr>) -> &'a str {
+    candidates
+        .iter()
+        .find(|c| current != Some(OsStr::new(c)))
+        .copied()
+        .unwrap_or(candidates[0])
+}
+
+/// This process's umask, from /proc (std has no getter; setting it to read it would
+/// race with other threads).
+fn read_umask() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Umask:"))?;
+    u32::from_str_radix(line.trim_start_matches("Umask:").trim(), 8).ok()
+}
+
+fn random_hex() -> String {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// A `RUSTC` that takes libfaketime out of rustc's environment. rustc's jemalloc
+/// deadlocks (or overflows its stack) when libfaketime is preloaded
+/// (wolfcw/libfaketime#130 and #402, rust-lang/rust#60461), so under `faketime` the
+/// moved clock reaches cargo, build scripts (where wall-clock leaks usually come from)
+/// and the componentize step, but not rustc or the proc macros it runs.
+fn rustc_without_faketime(scratch: &Path) -> Result<PathBuf, ReproError> {
+    use std::os::unix::fs::PermissionsExt;
+    let real = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let path = scratch.join("rustc-real-clock");
+    let script = format!(
+        "#!/bin/sh\n# rustc deadlocks under libfaketime: run it with the real clock.\n\
+         unset LD_PRELOAD FAKETIME\nexec {} \"$@\"\n",
+        shell_quote(&real.to_string_lossy())
+    );
+    let io_err = |source| ReproError::Io {
+        what: "writing",
+        path: path.clone(),
+        source,
+    };
+    fs::write(&path, script).map_err(io_err)?;
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).map_err(io_err)?;
+    Ok(path)
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Whether creating the same names in another order changes how this filesystem
+/// lists them (tmpfs: yes, newest first; ext4: no, hash order).
+fn listing_follows_creation(scratch: &Path) -> Result<bool, ReproError> {
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    let probe = scratch.join("listing-probe");
+    let mut orders = Vec::new();
+    for (i, reversed) in [false, true].into_iter().enumerate() {
+        let dir = probe.join(i.to_string());
+        let io_err = |source| ReproError::Io {
+            what: "probing directory order in",
+            path: dir.clone(),
+            source,
+        };
+        fs::create_dir_all(&dir).map_err(io_err)?;
+        let mut list: Vec<&str> = names.to_vec();
+        if reversed {
+            list.reverse();
+        }
+        for n in list {
+            fs::write(dir.join(n), b"").map_err(io_err)?;
+        }
+        orders.push(listing(&dir).map_err(io_err)?);
+    }
+    let _ = fs::remove_dir_all(&probe);
+    Ok(orders[0] != orders[1])
+}
+
+fn listing(dir: &Path) -> io::Result<Vec<OsString>> {
+    fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// One cap.
+
+struct SourceFile {
+    rel: PathBuf,
+    bytes: Vec<u8>,
+    mode: u32,
+}
+
+/// The artifact of one successful build.
+struct Built {
+    bytes: Vec<u8>,
+    sha256: String,
+    size: u64,
+}
+
+struct BuildFailed {
+    message: String,
+    log: Option<PathBuf>,
+    log_tail: Vec<String>,
+}
+
+struct CapContext<'a> {
+    cap: &'a Cap,
+    files: Vec<SourceFile>,
+    dir: PathBuf,
+    env: &'a Environment,
+    opts: &'a ReproOptions,
+    on_event: &'a dyn Fn(ReproEvent<'_>),
+}
+
+fn check_cap(
+    manifest: &Manifest,
+    cap: &Cap,
+    opts: &ReproOptions,
+    env: &Environment,
+    scratch: &Path,
+    on_event: &dyn Fn(ReproEvent<'_>),
+    result: &mut CapRepro,
+) {
+    on_event(ReproEvent::Source { cap: &cap.name });
+    let dir = scratch.join(&cap.name);
+    let (files, info) = match cap_source(manifest, cap, &dir) {
+        Ok(s) => s,
+        Err(message) => {
+            result.error = Some(CapFailure {
+                step: "source".into(),
+                message,
+                log: None,
+                log_tail: Vec::new(),
+            });
+            return;
+        }
+    };
+    result.source = Some(info);
+    let ctx = CapContext {
+        cap,
+        files,
+        dir,
+        env,
+        opts,
+        on_event,
+    };
+
+    let baseline = match ctx.build("baseline", &[]) {
+        Ok(b) => b,
+        Err(f) => {
+            result.builds += 1;
+            result.error = Some(CapFailure {
+                step: "baseline".into(),
+                message: f.message,
+                log: f.log,
+                log_tail: f.log_tail,
+            });
+            return;
+        }
+    };
+    result.builds += 1;
+    result.baseline = Some(BaselineInfo {
+        sha256: baseline.sha256.clone(),
+        size: baseline.size,
+        matches_pin: cap.sha256.pinned().map(|p| p.as_str() == baseline.sha256),
+    });
+
+    let available = env.available();
+    let mut rows = Vec::new();
+    let mut alone = opts.each;
+    if !opts.each && !available.is_empty() {
+        let combined = ctx.compare(
+            &baseline,
+            RowKind::Combined {
+                variations: available.clone(),
+            },
+            "combined",
+            &available,
+            available
+                .iter()
+                .map(|v| v.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        result.builds += 1;
+        alone = combined.verdict != Verdict::Identical;
+        if !alone {
+            for &v in &available {
+                let mut row = Row::new(
+                    RowKind::Variation {
+                        variation: v,
+                        alone: false,
+                    },
+                    v.name().to_string(),
+                    Verdict::Identical,
+                    env.detail(v),
+                );
+                row.sha256 = combined.sha256.clone();
+                row.size = combined.size;
+                rows.push(row);
+            }
+        }
+        rows.insert(0, combined);
+    }
+    if alone {
+        for &v in &available {
+            rows.push(ctx.compare(
+                &baseline,
+                RowKind::Variation {
+                    variation: v,
+                    alone: true,
+                },
+                v.name(),
+                &[v],
+                env.detail(v),
+            ));
+            result.builds += 1;
+        }
+        // Something differs: was it the variation, or does the build differ anyway?
+        if rows.iter().any(|r| r.verdict == Verdict::Differs) {
+            rows.push(ctx.compare(
+                &baseline,
+                RowKind::Control,
+                "control",
+                &[],
+                "the baseline's conditions again".to_string(),
+            ));
+            result.builds += 1;
+        }
+    }
+    for plan in env.plans.iter().filter(|p| !p.available) {
+        rows.push(Row::new(
+            RowKind::Variation {
+                variation: plan.variation,
+                alone: true,
+            },
+            plan.variation.name().to_string(),
+            Verdict::NotAvailable,
+            plan.detail.clone(),
+        ));
+    }
+    // Table order: combined, the variations in their canonical order, control.
+    rows.sort_by_key(|r| match r.kind {
+        RowKind::Combined { .. } => (0, None),
+        RowKind::Variation { variation, .. } => (1, Some(variation)),
+        RowKind::Control => (2, None),
+    });
+    result.rows = rows;
+}
+
+impl CapContext<'_> {
+    /// Builds with `variations` and compares with the baseline.
+    fn compare(
+        &self,
+        baseline: &Built,
+        kind: RowKind,
+        label: &str,
+        variations: &[Variation],
+        detail: String,
+    ) -> Row {
+        let start = Instant::now();
+        let built = self.build(label, variations);
+        let mut row = Row::new(kind, label.to_string(), Verdict::Identical, detail);
+        match built {
+            Err(f) => {
+                row.verdict = Verdict::Failed;
+                row.detail = f.message;
+                row.log = f.log;
+                row.log_tail = f.log_tail;
+            }
+            Ok(b) => {
+                row.sha256 = Some(b.sha256.clone());
+                row.size = Some(b.size);
+                if b.bytes != baseline.bytes {
+                    row.verdict = Verdict::Differs;
+                    match diff_wasm(&baseline.bytes, &b.bytes) {
+                        Ok(report) => {
+                            row.diagnosis = report
+                                .causes
+                                .iter()
+                                .find(|c| !c.knock_on)
+                                .or(report.causes.first())
+                                .map(|c| c.line.clone());
+                            row.causes = report.causes;
+                        }
+                        Err(e) => {
+                            row.diagnosis = Some(format!("cannot diagnose: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+        (self.on_event)(ReproEvent::Built {
+            cap: &self.cap.name,
+            label,
+            verdict: Some(row.verdict),
+            elapsed: start.elapsed(),
+        });
+        row
+    }
+
+    /// One build in a fresh directory: copy the source, run the child, collect the
+    /// artifact, then keep or remove the directory.
+    fn build(&self, label: &str, variations: &[Variation]) -> Result<Built, BuildFailed> {
+        let start = Instant::now();
+        (self.on_event)(ReproEvent::Build {
+            cap: &self.cap.name,
+            label,
+        });
+        let result = self.build_inner(label, variations);
+        if label == "baseline" {
+            (self.on_event)(ReproEvent::Built {
+                cap: &self.cap.name,
+                label,
+                verdict: None,
+                elapsed: start.elapsed(),
+            });
+        }
+        result
+    }
+
+    fn build_inner(&self, label: &str, variations: &[Variation]) -> Result<Built, BuildFailed> {
+        let fail = |message: String| BuildFailed {
+            message,
+            log: None,
+            log_tail: Vec::new(),
+        };
+        let io_fail =
+            |what: &str, path: &Path, e: io::Error| fail(format!("{what} {}: {e}", path.display()));
+        let name = &self.cap.name;
+        // Every build without build-path variation runs at the same path, so a
+        // path-dependent build is blamed on build-path alone; the other one is
+        // deeper and longer.
+        let checkout = if variations.contains(&Variation::BuildPath) {
+            self.dir
+                .join("elsewhere/a/much/deeper/build-directory")
+                .join(format!("{name}-checkout"))
+        } else {
+            self.dir.join("b").join(name)
+        };
+        if checkout.exists() {
+            fs::remove_dir_all(&checkout).map_err(|e| io_fail("removing", &checkout, e))?;
+        }
+        let reversed = variations.contains(&Variation::ListingOrder);
+        write_tree(&checkout, &self.files, reversed)
+            .map_err(|e| io_fail("copying the source into", &checkout, e))?;
+
+        let artifacts = self.dir.join("artifacts");
+        let logs = self.dir.join("logs");
+        for d in [&artifacts, &logs] {
+            fs::create_dir_all(d).map_err(|e| io_fail("creating", d, e))?;
+        }
+        let output = artifacts.join(format!("{label}.wasm"));
+        let log = logs.join(format!("{label}.log"));
+        let request = ChildRequest {
+            name: name.clone(),
+            checkout: checkout.clone(),
+            target: self.cap.target.as_str().to_string(),
+            output: output.clone(),
+            // Fresh with the directory: caps-sync's default, `<checkout>/target`.
+            target_dir: None,
+            log: log.clone(),
+            result: self.dir.join(format!("{label}.result.json")),
+        };
+        let env = self.env.with(variations);
+        let run = run_child(
+            &self.opts.child,
+            &request,
+            &env,
+            &self.dir,
+            self.opts.build_timeout,
+        );
+
+        let built = run.and_then(|()| {
+            // make caps publish inside their checkout.
+            let produced = if self.cap.target.rust_triple().is_some() {
+                output.clone()
+            } else {
+                let inside = checkout.join(&self.cap.artifact);
+                fs::copy(&inside, &output).map_err(|e| io_fail("copying", &inside, e))?;
+                output.clone()
+            };
+            let bytes = fs::read(&produced).map_err(|e| io_fail("reading", &produced, e))?;
+            let digest = sha256_file(&produced).map_err(|e| io_fail("hashing", &produced, e))?;
+            Ok(Built {
+                bytes,
+                sha256: digest.sha256.0,
+                size: digest.size,
+            })
+        });
+
+        // Keep the whole build directory only when asked; the artifact and log stay
+        // in the scratch directory either way (removed with it unless kept).
+        if self.opts.keep {
+            let kept = self.dir.join("kept").join(label);
+            let _ = fs::create_dir_all(self.dir.join("kept"));
+            let _ = fs::rename(&checkout, &kept);
+        } else {
+            let _ = fs::remove_dir_all(&checkout);
+        }
+        built
+    }
+}
+
+/// Writes the source files, in sorted order or its reverse (directories are created
+/// as their first file needs them, so their order follows too).
+fn write_tree(root: &Path, files: &[SourceFile], reversed: bool) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(root)?;
+    let mut order: Vec<&SourceFile> = files.iter().collect();
+    order.sort_by(|a, b| a.rel.cmp(&b.rel));
+    if reversed {
+        order.reverse();
+    }
+    for f in order {
+        let path = root.join(&f.rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&path, &f.bytes)?;
+        if f.mode & 0o111 != 0 {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755))?;
+        }
+    }
+    Ok(())
+}
+
+/// The cap's source files: the in-tree directory's working copy (the files git lists
+/// for it, tracked or untracked but not ignored, as its pinned tree id covers), or a
+/// clone of a git cap at its pinned rev.
+fn cap_source(
+    manifest: &Manifest,
+    cap: &Cap,
+    scratch: &Path,
+) -> Result<(Vec<SourceFile>, SourceInfo), String> {
+    fs::create_dir_all(scratch).map_err(|e| format!("creating {}: {e}", scratch.display()))?;
+    let pinned = cap.rev.pinned().map(|r| r.as_str().to_string());
+    let (dir, rev, list_args): (PathBuf, Option<String>, &[&str]) = match &cap.repo {
+        Repo::InTree(rel) => {
+            let dir = manifest.root().join(rel);
+            if !dir.is_dir() {
+                return Err(format!(
+                    "in-tree cap directory {} does not exist",
+                    dir.display()
+                ));
+            }
+            let top = git::toplevel(&dir).map_err(|e| e.to_string())?;
+            let rel_to_top = fs::canonicalize(&dir)
+                .ok()
+                .and_then(|d| {
+                    let top = fs::canonicalize(&top).ok()?;
+                    d.strip_prefix(&top).ok().map(Path::to_path_buf)
+                })
+                .unwrap_or_else(|| rel.clone());
+            let tree = git::worktree_tree_id(&top, &rel_to_top).ok();
+            (dir, tree, &["ls-files", "-z", "-co", "--exclude-standard"])
+        }
+        Repo::Git(url) => {
+            let Some(rev) = pinned.clone() else {
+                return Err(format!(
+                    "placeholder rev: there is no pinned source to check (pin it with \
+                     `pylon manifest regen {}`)",
+                    cap.name
+                ));
+            };
+            let url =
+                if url.contains("://") || url.starts_with("git@") || Path::new(url).is_absolute() {
+                    url.clone()
+                } else {
+                    manifest.root().join(url).to_string_lossy().into_owned()
+                };
+            let src = scratch.join("source");
+            git::git(
+                scratch,
+                [
+                    OsStr::new("clone"),
+                    "--quiet".as_ref(),
+                    "--no-checkout".as_ref(),
+                    url.as_ref(),
+                    src.as_os_str(),
+                ],
+            )
+            .map_err(|e| e.to_string())?;
+            if !git::has_commit(&src, &rev) {
+                let _ = git::git(&src, ["fetch", "--quiet", "origin", rev.as_str()]);
+            }
+            git::git(&src, ["checkout", "--quiet", "--detach", rev.as_str()])
+                .map_err(|e| e.to_string())?;
+            (src, Some(rev), &["ls-files", "-z"])
+        }
+    };
+    let listed = git::git(&dir, list_args).map_err(|e| e.to_string())?;
+    let mut files = Vec::new();
+    for rel in listed.split('\0').filter(|s| !s.is_empty()) {
+        let path = dir.join(rel);
+        // Listed but deleted in the working copy, or a symlink/submodule: not a file.
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let bytes = fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        files.push(SourceFile {
+            rel: PathBuf::from(rel),
+            bytes,
+            mode: meta.permissions().mode(),
+        });
+    }
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    files.dedup_by(|a, b| a.rel == b.rel);
+    if files.is_empty() {
+        return Err(format!("git lists no files in {}", dir.display()));
+    }
+    let info = SourceInfo {
+        repo: cap.repo_spec.clone(),
+        matches_pin: pinned.as_ref().zip(rev.as_ref()).map(|(p, r)| p == r),
+        rev,
+        files: files.len(),
+    };
+    Ok((files, info))
+}
+
+// ---------------------------------------------------------------------------
+// The child process.
+
+/// What the child process builds: a [`BuildRequest`] plus where to report a failure.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChildRequest {
+    pub name: String,
+    pub checkout: PathBuf,
+    pub target: String,
+    pub output: PathBuf,
+    pub target_dir: Option<PathBuf>,
+    pub log: PathBuf,
+    /// Written by the child when the build fails: a [`ChildFailure`] as JSON.
+    pub result: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChildFailure {
+    pub message: String,
+    pub log_tail: Vec<String>,
+}
+
+/// The child's side: runs `build_cap` for the request in `path` with this process's
+/// own environment (`HostPaths` detected here, under the varied `HOME` etc.).
+pub fn run_child_build(path: &Path) -> Result<(), ReproError> {
+    let text = fs::read_to_string(path).map_err(|source| ReproError::Io {
+        what: "reading build request",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let req: ChildRequest = serde_json::from_str(&text).map_err(|e| ReproError::Request {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let target = Target::parse(&req.target).ok_or_else(|| ReproError::Request {
+        path: path.to_path_buf(),
+        message: format!("unknown target {:?}", req.target),
+    })?;
+    let build = BuildRequest {
+        name: req.name.clone(),
+        checkout: req.checkout.clone(),
+        target,
+        output: req.output.clone(),
+        target_dir: req.target_dir.clone(),
+        log: req.log.clone(),
+    };
+    build_cap(&build, &HostPaths::detect()).map_err(|e| {
+        let failure = ChildFailure {
+            message: e.to_string(),
+            log_tail: e.log_tail().to_vec(),
+        };
+        if let Ok(json) = serde_json::to_string(&failure) {
+            let _ = fs::write(&req.result, json);
+        }
+        ReproError::Build(e.to_string())
+    })
+}
+
+/// Starts the child with `env` applied: variables set/removed on the command, the
+/// umask by `sh`, the clock by `faketime`, which the child and everything it starts
+/// (cargo, build scripts, rustc) inherit.
+fn run_child(
+    child: &ChildCommand,
+    req: &ChildRequest,
+    env: &ChildEnv,
+    dir: &Path,
+    timeout: Duration,
+) -> Result<(), BuildFailed> {
+    let fail = |message: String| BuildFailed {
+        message,
+        log: Some(req.log.clone()),
+        log_tail: tail_lines(&req.log, 20),
+    };
+    let req_path = dir.join(format!(
+        "{}.request.json",
+        req.output
+            .file_stem()
+            .map_or_else(|| "build".into(), |s| s.to_string_lossy().into_owned())
+    ));
+    let json = serde_json::to_string_pretty(req).map_err(|e| fail(e.to_string()))?;
+    fs::write(&req_path, json).map_err(|e| fail(format!("writing {}: {e}", req_path.display())))?;
+    let _ = fs::remove_file(&req.result);
+
+    let mut argv: Vec<OsString> = Vec::new();
+    if let Some(faketime) = &env.faketime {
+        argv.push(faketime.clone().into());
+        argv.push("-f".into());
+        argv.push(FAKETIME_OFFSET.into());
+    }
+    argv.push(child.program.clone().into());
+    argv.extend(child.args.iter().cloned());
+    argv.push(req_path.clone().into());
+    let mut cmd = match env.umask {
+        Some(mask) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("umask {mask:03o} && exec \"$@\""))
+                .arg("sh")
+                .args(&argv);
+            c
+        }
+        None => {
+            let mut c = Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        }
+    };
+    for k in &env.remove {
+        cmd.env_remove(k);
+    }
+    for (k, v) in &env.set {
+        cmd.env(k, v);
+    }
+    let stderr_path = req.result.with_extension("stderr");
+    let stderr = fs::File::create(&stderr_path)
+        .map_err(|e| fail(format!("creating {}: {e}", stderr_path.display())))?;
+    // Its own process group, so a hung build (cargo, rustc, build scripts) can be
+    // killed as a whole.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(stderr));
+    let mut proc = cmd
+        .spawn()
+        .map_err(|e| fail(format!("cannot start {}: {e}", argv[0].to_string_lossy())))?;
+    let start = Instant::now();
+    let status = loop {
+        match proc.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() > timeout => {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", proc.id())])
+                    .status();
+                let _ = proc.wait();
+                return Err(fail(format!(
+                    "the build did not finish within {} s and was killed",
+                    timeout.as_secs()
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => return Err(fail(format!("waiting for the build process: {e}"))),
+        }
+    };
+    if status.success() {
+        return Ok(());
+    }
+    if let Some(f) = fs::read_to_string(&req.result)
+        .ok()
+        .and_then(|t| serde_json::from_str::<ChildFailure>(&t).ok())
+    {
+        return Err(BuildFailed {
+            message: f.message,
+            log: Some(req.log.clone()),
+            log_tail: f.log_tail,
+        });
+    }
+    let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    Err(fail(format!("build process {status}: {last}")))
+}
+
+/// Root causes of a row, for callers that test or summarise (`embedded-path`, …).
+pub fn root_causes(row: &Row) -> Vec<Cause> {
+    row.causes
+        .iter()
+        .filter(|c| !c.knock_on)
+        .map(|c| c.cause)
+        .collect()
+}
