@@ -4,7 +4,6 @@
 //! malformed digests and flags that the build itself owns are all collected and
 //! reported together, each with `file:line:column` and the field.
 
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -17,34 +16,9 @@ pub const SCHEMA_VERSION: i64 = 1;
 /// path (`<prefix>/lib/python3NN.zip`) and the `sysconfigdata` depend on it.
 pub const PREFIX: &str = "/usr/local";
 
-/// A sha256 digest: 64 lowercase hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
-pub struct Sha256(String);
-
-impl Sha256 {
-    pub fn parse(s: &str) -> Result<Sha256, String> {
-        if s.len() != 64 {
-            return Err(format!(
-                "expected 64 hex digits, found {} characters",
-                s.len()
-            ));
-        }
-        if let Some(c) = s.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')) {
-            return Err(format!("{c:?} is not a lowercase hex digit"));
-        }
-        Ok(Sha256(s.to_string()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Sha256 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+/// Digests and diagnostics are the manifest's types: one definition of "a sha256"
+/// and of "file:line:column: field: message" for every TOML file Pylon reads.
+pub use pylon_manifest::{Diagnostic, Diagnostics, Sha256};
 
 /// Where the CPython source tarball can be fetched from, tried in order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -137,42 +111,6 @@ impl Profile {
     /// The guest path at which CPython looks for its zipped stdlib by default.
     pub fn stdlib_zip_guest_path(&self) -> String {
         format!("{PREFIX}/lib/python{}.zip", self.nodot())
-    }
-}
-
-/// One problem in a profile, located in the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub line: usize,
-    pub column: usize,
-    pub field: String,
-    pub message: String,
-}
-
-/// All problems of one file, one per line as `file:line:column: field: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostics {
-    pub path: PathBuf,
-    pub items: Vec<Diagnostic>,
-}
-
-impl fmt::Display for Diagnostics {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.items.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(
-                f,
-                "{}:{}:{}: {}: {}",
-                self.path.display(),
-                d.line,
-                d.column,
-                d.field,
-                d.message
-            )?;
-        }
-        Ok(())
     }
 }
 
@@ -338,22 +276,9 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn position(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-        (line, column)
-    }
-
     fn report(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
-        let (line, column) = self.position(span.start);
-        self.diagnostics.push(Diagnostic {
-            line,
-            column,
-            field: field.to_string(),
-            message: message.into(),
-        });
+        self.diagnostics
+            .push(Diagnostic::at(self.text, span.start, field, message));
     }
 
     fn unknown_keys<'t>(

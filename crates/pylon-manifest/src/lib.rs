@@ -6,7 +6,9 @@
 //! hashes an artifact.
 //!
 //! Validation reports every problem at once, each with `file:line:column` and the
-//! field it is about, so a user fixes a broken manifest in one pass.
+//! field it is about, so a user fixes a broken manifest in one pass. `Diagnostic`,
+//! `Diagnostics` and `Sha256` are shared with the other TOML files Pylon reads
+//! (the CPython build profiles).
 
 mod edit;
 mod parse;
@@ -29,6 +31,28 @@ pub struct Diagnostic {
     /// The field the problem is about, e.g. `cap "zlib".sha256` or `schema`.
     pub field: String,
     pub message: String,
+}
+
+impl Diagnostic {
+    /// A diagnostic at byte `offset` of `text`, with 1-based line and column: the one
+    /// place that turns a toml_edit span into a position, for every TOML file we read.
+    pub fn at(
+        text: &str,
+        offset: usize,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let offset = offset.min(text.len());
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        Diagnostic {
+            line,
+            column,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// Every diagnostic of one file, rendered one per line as `file:line:col: field: message`.

@@ -66,21 +66,13 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn position(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-        (line, column)
+        let d = Diagnostic::at(self.text, offset, "", "");
+        (d.line, d.column)
     }
 
     fn report(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
-        let (line, column) = self.position(span.start);
-        self.diagnostics.push(Diagnostic {
-            line,
-            column,
-            field: field.to_string(),
-            message: message.into(),
-        });
+        self.diagnostics
+            .push(Diagnostic::at(self.text, span.start, field, message));
     }
 
     fn unknown_keys(&mut self, table: &Table, allowed: &[&str], owner: &str) {

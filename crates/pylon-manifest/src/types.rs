@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// A sha256 digest as 64 lowercase hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
 pub struct Sha256(String);
 
 impl Sha256 {
