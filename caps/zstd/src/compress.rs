@@ -1,34 +1,30 @@
 //! Compression: the `compressor` resource and one-shot `compress`.
 //!
-//! ruzstd's encoder (`FrameCompressor`) only writes whole frames from a
-//! reader, always with a checksum (with its `hash` feature) and never with a
-//! content size or dictionary ID. CPython needs streaming with block flushes
-//! and control over those header fields, so frames are assembled here:
-//! the header and checksum are written by this module, and ruzstd is asked
-//! to compress one block's worth of input (at most 128 KiB) at a time, as a
-//! frame of its own, whose blocks are copied into the frame being built.
+//! The work is done by `mzstd`, a safe-Rust port of the zstd 1.5.7 encoder.
+//! A `compressor` is one `mzstd` encoder session driven exactly as CPython
+//! drives `ZSTD_compressStream2`: `continue`, `flush-block` and
+//! `flush-frame` map to `ZSTD_e_continue`, `ZSTD_e_flush` and `ZSTD_e_end`,
+//! the level, checksum and content-size options map to the same libzstd
+//! parameters, and dictionaries (zstd-format or raw content) are loaded as
+//! `ZSTD_CCtx_loadDictionary` loads them, so their content is used for
+//! matching and their entropy tables for coding.
 //!
-//! This is sound because each piece ruzstd compresses is self-contained:
-//! - its match finder is reset for every frame, and its window is one
-//!   128 KiB slice anyway, so it never refers to data before the piece;
-//! - it always writes offsets as plain values (`offset + 3`, no repeat-offset
-//!   codes), so the decoder's offset history does not matter;
-//! - it always describes new FSE tables (never "repeat"), and its Huffman
-//!   table is reset for every frame, so the first block of a piece never
-//!   uses "treeless" literals that would refer to an earlier block's table.
-//!
-//! Compressing each piece as its own ruzstd frame costs nothing in ratio for
-//! the same reason (ruzstd only matches within the current 128 KiB).
+//! Two things are done here rather than by `mzstd`:
+//! - `dictionary-id = false` (libzstd's `ZSTD_c_dictIDFlag = 0`, which
+//!   `mzstd` does not offer): the frame header is rewritten without its
+//!   `Dictionary_ID` field. That field only affects the header in libzstd
+//!   too, so the result is what libzstd writes.
+//! - A pledged input size is checked as the data arrives, so too much input
+//!   fails at once (libzstd notices it only when it compresses a block).
 
-use std::hash::Hasher as _;
-use std::io::Cursor;
+use mzstd::dictionary::PreparedDictionary;
+use mzstd::{
+    Compressor, EncodeError, EncoderConfig, EncoderSessionOwned, EncoderStatus, InputSize, Level,
+    Operation, StreamConfig,
+};
 
-use ruzstd::encoding::{CompressionLevel, FrameCompressor, MatchGeneratorDriver};
-use twox_hash::XxHash64;
-
-use crate::dict::checked_id;
-use crate::error::{invalid, new as error};
-use crate::frame::{blocks_of_frame, write_header, BlockHeader, BlockKind, MAX_BLOCK_SIZE};
+use crate::dict::encoder_dict;
+use crate::error::{internal, invalid, new as error};
 use crate::{CompressOptions, Dictionary, EndDirective, Error, ErrorKind, LevelRange};
 
 /// libzstd's level range (`ZSTD_minCLevel()`, `ZSTD_maxCLevel()`) and
@@ -39,120 +35,79 @@ pub const LEVELS: LevelRange = LevelRange {
     default_level: 3,
 };
 
-/// The zstd level the output of any requested level resembles. ruzstd
-/// implements `Uncompressed` (stored blocks, which no zstd level means) and
-/// `Fastest` (about level 1); `Default`, `Better` and `Best` are declared
-/// but panic with `unimplemented!()`. So every level maps to `Fastest`.
-pub fn effective_level(_level: i32) -> i32 {
-    1
-}
-
-/// An empty raw block marked last: ends a frame whose data is all written.
-const EMPTY_LAST_BLOCK: BlockHeader = BlockHeader {
-    last: true,
-    kind: BlockKind::Raw,
-    size: 0,
-};
-
-/// Compresses pieces of at most 128 KiB into blocks with ruzstd.
-struct BlockEncoder {
-    inner: FrameCompressor<Cursor<Vec<u8>>, Vec<u8>, MatchGeneratorDriver>,
-    /// Input and output buffers handed back and forth to `inner`, kept to
-    /// avoid reallocating them for every block.
-    spare_in: Vec<u8>,
-    spare_out: Vec<u8>,
-}
-
-impl BlockEncoder {
-    fn new() -> Self {
-        BlockEncoder {
-            inner: FrameCompressor::new(CompressionLevel::Fastest),
-            spare_in: Vec::new(),
-            spare_out: Vec::new(),
-        }
-    }
-
-    /// Appends `piece` (1..=128 KiB bytes) to `out` as one or more blocks,
-    /// the final one marked last if `last`.
-    fn encode(&mut self, piece: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), Error> {
-        debug_assert!(!piece.is_empty() && piece.len() <= MAX_BLOCK_SIZE);
-        let mut src = std::mem::take(&mut self.spare_in);
-        src.clear();
-        src.extend_from_slice(piece);
-        let mut dst = std::mem::take(&mut self.spare_out);
-        dst.clear();
-        self.inner.set_source(Cursor::new(src));
-        self.inner.set_drain(dst);
-        // Reading from a Cursor and writing to a Vec cannot fail, so the
-        // `unwrap`s inside ruzstd's `compress` cannot fire.
-        self.inner.compress();
-        if let Some(src) = self.inner.take_source() {
-            self.spare_in = src.into_inner();
-        }
-        let frame = self.inner.take_drain().unwrap_or_default();
-        // ruzstd ends a piece of exactly 128 KiB with an extra empty raw
-        // block; empty raw blocks carry nothing and are dropped.
-        let blocks: Vec<_> = blocks_of_frame(&frame)?
-            .into_iter()
-            .filter(|(b, _)| !(b.kind == BlockKind::Raw && b.size == 0))
-            .collect();
-        let n = blocks.len();
-        if n == 0 {
-            return Err(error(
-                ErrorKind::Internal,
-                "ruzstd wrote no block for non-empty input",
-            ));
-        }
-        for (i, (mut block, body)) in blocks.into_iter().enumerate() {
-            block.last = last && i + 1 == n;
-            out.extend_from_slice(&block.encode());
-            out.extend_from_slice(body);
-        }
-        self.spare_out = frame;
-        Ok(())
+/// The zstd level that `level` compresses with: libzstd clamps levels to
+/// its range, and 0 means the default level, 3.
+pub fn effective_level(level: i32) -> i32 {
+    match level.clamp(LEVELS.min, LEVELS.max) {
+        0 => LEVELS.default_level,
+        l => l,
     }
 }
+
+/// Output is produced into chunks of this size (libzstd's
+/// `ZSTD_CStreamOutSize()` is about the same).
+const OUT_CHUNK: usize = 128 * 1024 + 512;
 
 /// State of the `compressor` resource.
 pub struct StreamCompressor {
-    checksum: bool,
-    content_size: bool,
-    /// Written into frame headers; 0 for none.
-    dict_id: u32,
-    encoder: BlockEncoder,
-    /// Input of the open frame not yet compressed; at most 128 KiB after
-    /// each call, so blocks fall on fixed 128 KiB boundaries whatever sizes
-    /// the data arrives in (until a `flush-block`).
-    pending: Vec<u8>,
-    /// Whether a call has started the current frame. Like libzstd, only a
-    /// frame that one `flush-frame` call produces whole knows its size.
+    session: EncoderSessionOwned<PreparedDictionary>,
+    /// Remove the `Dictionary_ID` field from frame headers.
+    strip_dict_id: bool,
+    /// Whether a call has started the current frame.
     frame_begun: bool,
-    /// Whether the open frame's header has been written (it is delayed
-    /// until the first block, or a flush).
-    header_written: bool,
     /// Input bytes in the open frame so far.
     frame_input: u64,
-    hasher: XxHash64,
+    /// Whether the open frame's header still has to be rewritten (only with
+    /// `strip_dict_id`).
+    header_pending: bool,
+    /// The open frame's bytes produced so far, while `header_pending`.
+    head: Vec<u8>,
     pledged: Option<u64>,
     last_mode: EndDirective,
 }
 
+fn config(options: &CompressOptions) -> Result<EncoderConfig, Error> {
+    let level = Level::try_from(effective_level(options.level))
+        .map_err(|e| internal(format!("level {}: {e}", options.level)))?;
+    Ok(EncoderConfig::default()
+        .with_level(level)
+        .with_checksum(options.checksum)
+        .with_content_size(options.content_size))
+}
+
+fn encode_error(e: EncodeError) -> Error {
+    match e {
+        EncodeError::InputSizeMismatch { declared } => error(
+            ErrorKind::WrongInputSize,
+            format!("frame input differs from the {declared} bytes pledged"),
+        ),
+        other => internal(format!("zstd encoder: {other}")),
+    }
+}
+
 impl StreamCompressor {
     pub fn new(options: &CompressOptions, dict: Option<&Dictionary>) -> Result<Self, Error> {
-        let dict_id = match dict {
-            Some(d) => checked_id(d)?,
-            None => 0,
+        let config = config(options)?;
+        let compressor =
+            Compressor::new(config).map_err(|e| internal(format!("zstd encoder: {e}")))?;
+        let mut strip_dict_id = false;
+        let session = match dict {
+            Some(d) => {
+                let (prepared, id) = encoder_dict(d, config)?;
+                strip_dict_id = id != 0 && !options.dictionary_id;
+                compressor
+                    .into_session_with_dictionary(prepared, StreamConfig::default())
+                    .map_err(encode_error)?
+            }
+            None => compressor.into_session(StreamConfig::default()),
         };
         Ok(StreamCompressor {
-            checksum: options.checksum,
-            content_size: options.content_size,
-            dict_id: if options.dictionary_id { dict_id } else { 0 },
-            encoder: BlockEncoder::new(),
-            pending: Vec::new(),
+            session,
+            strip_dict_id,
             frame_begun: false,
-            header_written: false,
             frame_input: 0,
-            hasher: XxHash64::with_seed(0),
+            header_pending: strip_dict_id,
+            head: Vec::new(),
             pledged: None,
             last_mode: EndDirective::FlushFrame,
         })
@@ -169,6 +124,7 @@ impl StreamCompressor {
             ));
         }
         self.pledged = size;
+        self.new_frame();
         Ok(())
     }
 
@@ -184,16 +140,32 @@ impl StreamCompressor {
         match self.compress_into(data, mode, &mut out) {
             Ok(()) => {
                 self.last_mode = mode;
+                if mode == EndDirective::FlushFrame {
+                    self.pledged = None;
+                    self.new_frame();
+                }
                 Ok(out)
             }
             Err(e) => {
                 // Like CPython, which resets the zstd session on an error:
                 // the frame is abandoned and the next call starts a new one.
-                self.end_frame();
                 self.last_mode = EndDirective::FlushFrame;
+                self.pledged = None;
+                self.new_frame();
                 Err(e)
             }
         }
+    }
+
+    /// Gets the session ready for a new frame (with the pledged size).
+    fn new_frame(&mut self) {
+        let size = self.pledged.map_or(InputSize::Unknown, InputSize::Exact);
+        self.session
+            .reinit(StreamConfig::default().with_input_size(size));
+        self.frame_begun = false;
+        self.frame_input = 0;
+        self.header_pending = self.strip_dict_id;
+        self.head.clear();
     }
 
     fn compress_into(
@@ -211,98 +183,76 @@ impl StreamCompressor {
                 ));
             }
         }
-        if mode == EndDirective::FlushFrame && !self.frame_begun {
-            // This call is the whole frame: its size can go in the header.
-            self.write_header(out, Some(total));
-        }
+        let op = match mode {
+            EndDirective::Continue => Operation::Continue,
+            EndDirective::FlushBlock => Operation::Flush,
+            EndDirective::FlushFrame => Operation::End,
+        };
         self.frame_begun = true;
         self.frame_input = total;
-        if self.checksum {
-            self.hasher.write(data);
+        let mut input = data;
+        loop {
+            let start = out.len();
+            out.resize(start + OUT_CHUNK, 0);
+            let step = self.session.process(input, &mut out[start..], op);
+            let progress = match step {
+                Ok(p) => p,
+                Err(e) => {
+                    out.truncate(start);
+                    return Err(encode_error(e));
+                }
+            };
+            out.truncate(start + progress.produced);
+            input = &input[progress.consumed..];
+            match progress.status {
+                EncoderStatus::NeedsOutput => continue,
+                EncoderStatus::Finished => break,
+                EncoderStatus::NeedsInput if input.is_empty() => break,
+                EncoderStatus::NeedsInput => continue,
+            }
         }
-        self.feed(data, out)?;
-        match mode {
-            EndDirective::Continue => {}
-            EndDirective::FlushBlock => {
-                // libzstd writes the header even when there is no data yet.
-                self.write_header(out, None);
-                self.emit_pending(false, out)?;
-            }
-            EndDirective::FlushFrame => {
-                // Not out yet if every earlier call of this frame was an
-                // empty `continue`.
-                self.write_header(out, None);
-                if self.pending.is_empty() {
-                    out.extend_from_slice(&EMPTY_LAST_BLOCK.encode());
-                } else {
-                    self.emit_pending(true, out)?;
-                }
-                if self.checksum {
-                    // The content checksum is the low 32 bits of XXH64.
-                    out.extend_from_slice(&(self.hasher.finish() as u32).to_le_bytes());
-                }
-                self.end_frame();
-            }
+        if self.header_pending {
+            self.rewrite_header(out)?;
         }
         Ok(())
     }
 
-    /// Buffers `data`, compressing every complete 128 KiB block except the
-    /// last one (which a later flush may still have to mark as last).
-    fn feed(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
-        if !self.pending.is_empty() || data.len() <= MAX_BLOCK_SIZE {
-            let take = (MAX_BLOCK_SIZE - self.pending.len()).min(data.len());
-            self.pending.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if data.is_empty() {
-                return Ok(());
-            }
-            // `pending` is a full block and more follows: it is not last.
-            self.emit_pending(false, out)?;
-        }
-        // Compress straight from `data` rather than copying it to `pending`.
-        while data.len() > MAX_BLOCK_SIZE {
-            self.write_header(out, None);
-            self.encoder.encode(&data[..MAX_BLOCK_SIZE], false, out)?;
-            data = &data[MAX_BLOCK_SIZE..];
-        }
-        self.pending.extend_from_slice(data);
-        Ok(())
-    }
-
-    fn emit_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), Error> {
-        if self.pending.is_empty() {
+    /// Removes the `Dictionary_ID` field from the open frame's header, once
+    /// all of the header has been produced.
+    fn rewrite_header(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
+        // The header is the start of the frame. Output of earlier calls of
+        // this frame that did not hold the whole header was held back in
+        // `head` (this does not happen in practice: the header is written
+        // at once, into an output buffer with room for it).
+        self.head.extend_from_slice(out);
+        let Some(descriptor) = self.head.get(4).copied() else {
+            out.clear();
+            return Ok(());
+        };
+        let single_segment = descriptor & 0x20 != 0;
+        let fcs_len = match descriptor >> 6 {
+            0 if single_segment => 1,
+            0 => 0,
+            1 => 2,
+            2 => 4,
+            _ => 8,
+        };
+        let dict_at = 5 + usize::from(!single_segment);
+        let dict_len = [0, 1, 2, 4][usize::from(descriptor & 0x03)];
+        if self.head.len() < dict_at + dict_len + fcs_len {
+            out.clear();
             return Ok(());
         }
-        self.write_header(out, None);
-        self.encoder.encode(&self.pending, last, out)?;
-        self.pending.clear();
-        Ok(())
-    }
-
-    /// Writes the open frame's header unless it is out already. `known_size`
-    /// is the frame's total input when the caller knows it; a pledged size
-    /// is used otherwise.
-    fn write_header(&mut self, out: &mut Vec<u8>, known_size: Option<u64>) {
-        if self.header_written {
-            return;
+        if dict_len == 0 {
+            return Err(internal("frame header written without a dictionary ID"));
         }
-        let content_size = if self.content_size {
-            self.pledged.or(known_size)
-        } else {
-            None
-        };
-        write_header(out, content_size, self.dict_id, self.checksum);
-        self.header_written = true;
-    }
-
-    fn end_frame(&mut self) {
-        self.pending.clear();
-        self.frame_begun = false;
-        self.header_written = false;
-        self.frame_input = 0;
-        self.hasher = XxHash64::with_seed(0);
-        self.pledged = None;
+        let mut head = std::mem::take(&mut self.head);
+        head[4] &= !0x03;
+        head.drain(dict_at..dict_at + dict_len);
+        // Nothing of the frame has been returned yet: return all of it.
+        *out = head;
+        self.header_pending = false;
+        Ok(())
     }
 }
 

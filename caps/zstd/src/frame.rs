@@ -1,11 +1,10 @@
 //! The parts of the zstd frame format (RFC 8878, section 3.1) this cap reads
 //! and writes itself: frame headers, skippable frames and block headers.
 //!
-//! ruzstd parses headers too, but only from an `io::Read` that it consumes, and
-//! it fails (leaving its state half-updated) when the bytes run out. The
-//! decompressor has to know *before* calling ruzstd whether a whole header or
-//! block is buffered, and `frame-info`/`frame-size` must not decode anything, so
-//! the layout is worked out here.
+//! `frame-info` and `frame-size` must not decode anything, and the
+//! decompressor refuses a bad frame start as soon as it sees it, so the
+//! layout is worked out here. (`write_header` and `blocks_of_frame` are
+//! used by the tests of this module only since the switch to `mzstd`.)
 
 use crate::error::{corrupt, internal};
 use crate::Error;
@@ -336,11 +335,10 @@ pub fn dictionary_id(dict: &[u8]) -> u32 {
     le_u32(&dict[4..8])
 }
 
-/// Splits one complete frame that ruzstd wrote into its blocks, for the
-/// compressor to re-frame. ruzstd's output is trusted, but a surprise there
-/// must surface as an error, not a panic.
+/// Splits one complete, well-formed frame into its blocks; anything
+/// unexpected is an error, not a panic.
 pub fn blocks_of_frame(frame: &[u8]) -> Result<Vec<(BlockHeader, &[u8])>, Error> {
-    let bad = |what: &str| internal(format!("ruzstd wrote an unexpected frame: {what}"));
+    let bad = |what: &str| internal(format!("unexpected frame: {what}"));
     let Some(Header::Zstd(h)) = parse_header(frame)? else {
         return Err(bad("no zstd frame header"));
     };

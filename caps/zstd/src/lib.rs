@@ -1,5 +1,5 @@
-//! Pylon zstd cap: the `pylon:zstd` WIT package implemented with the pure-Rust
-//! `ruzstd` crate.
+//! Pylon zstd cap: the `pylon:zstd` WIT package implemented with the
+//! safe-Rust `mzstd` crate.
 //!
 //! This file is only the WIT boundary. The work is in [`compress`],
 //! [`decompress`], [`frame`] (the frame format pieces read and written here)

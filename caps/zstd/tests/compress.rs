@@ -67,19 +67,41 @@ fn one_mib_compressible_and_incompressible() {
 }
 
 #[test]
-fn every_level_round_trips_and_gives_the_same_output() {
+fn every_level_round_trips_and_levels_are_real() {
     let data = compressible(200 * KIB);
-    let reference = ok(compress(&data, 1, None));
     let mut levels: Vec<i32> = (LEVELS.min..=LEVELS.min + 3).collect();
     levels.extend(-10..=LEVELS.max + 3);
     levels.extend([i32::MIN, i32::MAX]);
+    let mut outputs = std::collections::BTreeMap::new();
     for level in levels {
         let c = ok(compress(&data, level, None));
         assert_eq!(ok(decompress(&c, None)), data, "level {level}");
-        // Documented: ruzstd has one strategy, so levels do not change output.
-        assert_eq!(c, reference, "level {level}");
-        assert_eq!(effective_level(level), 1);
+        let effective = effective_level(level);
+        let expected = if level == 0 {
+            3
+        } else {
+            level.clamp(-131_072, 22)
+        };
+        assert_eq!(effective, expected, "level {level}");
+        // Levels outside the range give what the nearest bound gives.
+        if let Some(prev) = outputs.get(&effective) {
+            assert_eq!(&c, prev, "level {level}");
+        }
+        outputs.insert(effective, c);
     }
+    // Level 0 is the default, 3.
+    assert_eq!(ok(compress(&data, 0, None)), outputs[&3]);
+    // Different levels give different output, and higher levels compress
+    // this text better.
+    for (a, b) in [(1, 3), (3, 9), (9, 19), (-1, 1), (-5, -1)] {
+        assert_ne!(outputs[&a], outputs[&b], "levels {a} and {b}");
+    }
+    let text = text();
+    let l1 = ok(compress(&text, 1, None)).len();
+    let l19 = ok(compress(&text, 19, None)).len();
+    assert!(l19 < l1, "level 19: {l19} bytes, level 1: {l1}");
+    let fast = ok(compress(&text, -5, None)).len();
+    assert!(l1 < fast, "level 1: {l1} bytes, level -5: {fast}");
     assert_eq!(
         (LEVELS.min, LEVELS.max, LEVELS.default_level),
         (-131_072, 22, 3)
@@ -164,10 +186,11 @@ fn streaming_continue_is_independent_of_chunking() {
             assert_eq!(streamed(&opts, &data, chunk), reference, "chunk {chunk}");
         }
     }
-    // With Continue, output appears once more than a block is buffered.
+    // With Continue, output appears once a whole block is buffered (as
+    // libzstd: `ZSTD_e_continue` compresses full blocks).
     let mut s = ok(StreamCompressor::new(&default_options(3), None));
-    assert!(ok(s.compress(&data[..128 * KIB], Continue)).is_empty());
-    assert!(!ok(s.compress(&data[128 * KIB..128 * KIB + 1], Continue)).is_empty());
+    assert!(ok(s.compress(&data[..128 * KIB - 1], Continue)).is_empty());
+    assert!(!ok(s.compress(&data[128 * KIB - 1..128 * KIB + 1], Continue)).is_empty());
 }
 
 #[test]
@@ -201,10 +224,11 @@ fn flush_block_emits_everything_so_far() {
 }
 
 #[test]
-fn flush_block_on_new_frame_writes_the_header() {
+fn flush_block_on_new_frame_writes_nothing() {
+    // As libzstd: `ZSTD_e_flush` with no input at all produces no bytes.
     let mut s = ok(StreamCompressor::new(&default_options(3), None));
     let head = ok(s.flush(FlushBlock));
-    assert_eq!(head.len(), 6);
+    assert!(head.is_empty());
     let mut frame = head;
     frame.extend(ok(s.flush(FlushFrame)));
     assert_eq!(ok(decompress(&frame, None)), b"");
@@ -338,4 +362,65 @@ fn streamed_output_decodes_incrementally() {
     let mut d = ok(StreamDecompressor::new(None, None));
     assert_eq!(drive(&mut d, &frame, 10_000, Some(50_000)), data);
     assert!(d.eof());
+}
+
+#[test]
+fn dictionary_improves_small_inputs() {
+    // Small JSON records like those the dictionary was trained on.
+    let records: Vec<Vec<u8>> = (1000..1020)
+        .map(|i| {
+            format!(
+                "{{\"id\": {i}, \"name\": \"user{i}\", \"email\": \"user{i}@example.org\", \
+                 \"active\": true, \"score\": {}}}\n",
+                i % 101
+            )
+            .into_bytes()
+        })
+        .collect();
+    let dict = trained_dict();
+    let raw = raw_dict();
+    let (mut plain, mut with_dict, mut with_raw) = (0, 0, 0);
+    for r in &records {
+        plain += ok(compress(r, 3, None)).len();
+        let c = ok(compress(r, 3, Some(&dict)));
+        assert_eq!(ok(decompress(&c, Some(&dict))), *r);
+        with_dict += c.len();
+        // Without the dictionary ID in the header: same blocks, 2 bytes less.
+        let opts = CompressOptions {
+            dictionary_id: false,
+            ..default_options(3)
+        };
+        let n = ok(ok(StreamCompressor::new(&opts, Some(&dict))).compress(r, FlushFrame));
+        assert_eq!(n.len() + 2, c.len());
+        assert_eq!(ok(decompress(&n, Some(&dict))), *r);
+        let c = ok(compress(r, 3, Some(&raw)));
+        assert_eq!(ok(decompress(&c, Some(&raw))), *r);
+        with_raw += c.len();
+    }
+    assert!(
+        with_dict * 2 < plain,
+        "{with_dict} bytes with the dictionary, {plain} without"
+    );
+    // The raw dictionary is text lines, unlike the records: it may not help
+    // much, but it must round-trip and not hurt.
+    assert!(
+        with_raw <= plain,
+        "{with_raw} bytes with raw content, {plain} without"
+    );
+    // Raw content similar to the input does help.
+    let text = text();
+    let history = Dictionary {
+        content: text[..8 * KIB].to_vec(),
+        raw: true,
+    };
+    let piece = &text[8 * KIB..9 * KIB];
+    let with = ok(compress(piece, 3, Some(&history)));
+    assert_eq!(ok(decompress(&with, Some(&history))), piece);
+    let without = ok(compress(piece, 3, None));
+    assert!(
+        with.len() < without.len(),
+        "{} vs {}",
+        with.len(),
+        without.len()
+    );
 }

@@ -201,12 +201,28 @@ fn one_shot_round_trips() {
     two.extend(ok(cap.compress(b"second", 3, None)));
     assert_eq!(ok(cap.decompress(&two, None)), b"first second");
 
+    // Levels are real zstd levels: on natural text (the cap's WIT file),
+    // level 19 compresses better than level 1. (Not on `big`: its lines are
+    // so regular that zstd's level 19 loses to level 1 there, with the
+    // reference tool too.)
+    let prose = include_bytes!("../../../caps/zstd/wit/world.wit");
+    let l1 = ok(cap.compress(prose, 1, None));
+    let l19 = ok(cap.compress(prose, 19, None));
+    assert!(l19.len() < l1.len(), "{} vs {}", l19.len(), l1.len());
+    assert_eq!(ok(cap.decompress(&l19, None)), prose);
     let api = cap.cap.pylon_zstd_zstd();
     assert_eq!(
         api.call_effective_level(&mut cap.store, 19)
             .expect("no trap"),
-        1
+        19
     );
+    for (level, effective) in [(0, 3), (23, 22), (i32::MIN, -131_072)] {
+        assert_eq!(
+            api.call_effective_level(&mut cap.store, level)
+                .expect("no trap"),
+            effective
+        );
+    }
     let bounds = api.call_level_bounds(&mut cap.store).expect("no trap");
     assert_eq!(
         (bounds.min, bounds.max, bounds.default_level),
@@ -354,9 +370,11 @@ fn dictionaries() {
     assert_eq!(ok(cap.decompress(reference, Some(&trained))), sample);
     let e = cap.decompress(reference, None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Dictionary);
-    // Compressing with it records its ID (the content is not used: ruzstd
-    // cannot match against a dictionary), so it is needed to decompress.
+    // Compressing with it records its ID and uses it: the frame is much
+    // smaller than without.
     let c = ok(cap.compress(sample, 3, Some(&trained)));
+    let plain = ok(cap.compress(sample, 3, None));
+    assert!(c.len() < plain.len(), "{} vs {}", c.len(), plain.len());
     assert_eq!(ok(cap.frame_info(&c)).dictionary_id, 12345);
     assert_eq!(ok(cap.decompress(&c, Some(&trained))), sample);
     assert_eq!(
@@ -379,7 +397,8 @@ fn dictionaries() {
 #[test]
 fn window_limit() {
     let mut cap = Cap::new();
-    // A frame of more than 128 KiB declares a 128 KiB (2^17) window.
+    // A one-shot frame of about 285 KB is single-segment: its window is its
+    // content size, more than 2^18 and less than 2^19.
     let data = text(5_000);
     let c = ok(cap.compress(&data, 3, None));
     let d = ok(cap.decompressor(None, Some(16)));
@@ -390,6 +409,34 @@ fn window_limit() {
         cap.decompressor_decompress(d, b"", None).unwrap_err().kind,
         ErrorKind::MemoryLimit
     );
-    let d = ok(cap.decompressor(None, Some(17)));
+    let d = ok(cap.decompressor(None, Some(18)));
+    assert_eq!(
+        cap.decompressor_decompress(d, &c, None).unwrap_err().kind,
+        ErrorKind::MemoryLimit
+    );
+    let d = ok(cap.decompressor(None, Some(19)));
     assert_eq!(ok(cap.decompressor_decompress(d, &c, None)), data);
+}
+
+/// CPython's `d.decompress(c.compress(x, FLUSH_BLOCK)) == x`: flushed data
+/// comes out of the decompressor at once.
+#[test]
+fn flushed_data_decompresses_immediately() {
+    let mut cap = Cap::new();
+    let data = text(8_000);
+    let options = CompressOptions {
+        level: 19,
+        checksum: true,
+        content_size: true,
+        dictionary_id: true,
+    };
+    let c = ok(cap.compressor(&options, None));
+    let d = ok(cap.decompressor(None, None));
+    for piece in data.chunks(30_000) {
+        let flushed = ok(cap.compressor_compress(c, piece, EndDirective::FlushBlock));
+        assert_eq!(ok(cap.decompressor_decompress(d, &flushed, None)), piece);
+    }
+    let end = ok(cap.compressor_flush(c, EndDirective::FlushFrame));
+    assert!(ok(cap.decompressor_decompress(d, &end, None)).is_empty());
+    assert!(cap.decompressor_state(d).0);
 }
