@@ -441,27 +441,12 @@ fn select<'m>(manifest: &'m Manifest, only: Option<&[String]>) -> Result<Vec<&'m
     if manifest.caps.is_empty() {
         return Err(ReproError::NoCaps);
     }
-    let Some(only) = only else {
-        return Ok(manifest.caps.iter().collect());
-    };
-    for name in only {
-        if manifest.cap(name).is_none() {
-            return Err(ReproError::UnknownCap {
-                name: name.clone(),
-                known: manifest
-                    .caps
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
+    // The same selection as caps-sync (CAPS_ONLY), with this command's error.
+    pylon_caps::sync::select_caps(manifest, only).map_err(|e| match e {
+        pylon_caps::sync::SyncError::UnknownCap { name, known } => {
+            ReproError::UnknownCap { name, known }
         }
-    }
-    Ok(manifest
-        .caps
-        .iter()
-        .filter(|c| only.contains(&c.name))
-        .collect())
+    })
 }
 
 // ---------------------------------------------------------------------------
