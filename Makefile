@@ -3,6 +3,7 @@
 #   make build [PYLON_PROFILE=cp314 PYLON_CPYTHON_TARBALL=...]
 #   make verify
 #   make regen-manifest [CAPS_ONLY=zlib]
+#   make smoke
 # Every target builds the CLI first (a no-op when it is up to date).
 
 CARGO ?= cargo
@@ -29,9 +30,9 @@ ifdef PYLON_CACHE_DIR
 export PYLON_CACHE_DIR
 endif
 
-.PHONY: all tools caps-sync build verify regen-manifest repro-check test prereqs toolchain
+.PHONY: all tools caps-sync build verify smoke regen-manifest repro-check test prereqs toolchain
 
-all: caps-sync build verify
+all: caps-sync build verify smoke
 
 prereqs:
 	scripts/install-prereqs.sh
@@ -41,14 +42,19 @@ toolchain:
 	scripts/install-wasi-toolchain.sh
 
 tools:
-	$(CARGO) build --release --locked -p pylon-cli
+	$(CARGO) build --release --locked -p pylon-cli -p pylon-launch
 
 caps-sync: tools
 	$(PYLON) caps-sync
 
-# CPython for wasm32-wasip2: build/<profile>/python.wasm + stdlib.zip (cached by content).
+# CPython for wasm32-wasip2 with the caps' shims (cached by content), composed with the
+# caps into build/<profile>/pylon.wasm; build/pylon.wasm points at it.
 build: tools
 	$(PYLON) build
+
+# tests/*_smoke.py inside build/pylon.wasm under pylon-launch, plus the sandbox checks.
+smoke: tools
+	python3 scripts/smoke.py
 
 verify: tools
 	$(PYLON) verify

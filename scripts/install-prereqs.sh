@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building and testing Pylon needs on a fresh Debian/Ubuntu machine
-# with rustup: the wasm targets of the pinned Rust toolchain, and git/make.
+# with rustup: the wasm targets of the pinned Rust toolchain, git, make, python3 and zstd.
 # Idempotent; safe to run on every CI job.
 set -euo pipefail
 
 need_apt=()
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
+# scripts/smoke.py computes the expected values with the host's CPython.
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# ... and the zstd CLI decodes the frames the zstd cap wrote (tests/zstd_smoke_host.py).
+command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

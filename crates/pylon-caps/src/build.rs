@@ -133,6 +133,9 @@ pub fn build_cap(req: &BuildRequest, host: &HostPaths) -> Result<(), BuildError>
             let mut cmd = Command::new("make");
             cmd.current_dir(&req.checkout);
             pin_environment(&mut cmd);
+            // A make cap owns its output layout: a caller's CARGO_TARGET_DIR (a CI or a
+            // test harness setting) would move its cargo's output out from under it.
+            cmd.env_remove("CARGO_TARGET_DIR");
             run_logged(cmd, "make", &req.log)?;
             if !artifact.is_file() {
                 return Err(BuildError::MissingArtifact {

@@ -1,8 +1,12 @@
-//! `pylon build`: CPython for wasm32-wasip2 from the profile's pinned inputs
-//! (`pylon_cpython`), with stage progress on stderr, the result on stdout (text, or one
-//! JSON document with `--json`) and the exit codes of the other commands: 0 built or
-//! cached (and matching `profiles/expected/<profile>.toml` when present), 1 a stage,
-//! a fetch or the expected digests failed, 2 a usage, profile or toolchain problem.
+//! `pylon build`: the product. Generates each cap's CPython shim from its WIT
+//! (`product::generate_shims`), builds CPython for wasm32-wasip2 from the profile's
+//! pinned inputs with those shims and the caps' Python overlays (`pylon_cpython`), then
+//! composes the result with the caps into `build/<profile>/pylon.wasm`
+//! (`product::compose_product`). Stage progress on stderr, the result on stdout (text,
+//! or one JSON document with `--json`), and the exit codes of the other commands: 0
+//! built or cached (matching `profiles/expected/<profile>.toml` and `pylon_sha256`
+//! where they pin something), 1 a stage, a fetch or a pinned digest failed, 2 a usage,
+//! profile, manifest or toolchain problem.
 //!
 //! Errors are rendered here (not returned), so `main` only maps the returned code.
 
@@ -12,6 +16,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use pylon_cpython::build::BuildReport;
+
+use crate::product::{self, CapModule, ProductReport};
 use pylon_cpython::fetch::{default_cache_root, FetchEvent};
 use pylon_cpython::toolchain::Layout;
 use pylon_cpython::{explain_modules, load_profile, BuildEvent, BuildOptions};
@@ -52,6 +58,15 @@ pub struct BuildArgs {
     /// Print a versioned JSON document on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    /// The caps manifest whose caps are wired in and composed.
+    #[arg(long, env = "PYLON_MANIFEST", default_value = "caps-manifest.toml")]
+    pub manifest: PathBuf,
+    /// Where git caps are checked out (as for caps-sync; default ~/git).
+    #[arg(long, env = "PYLON_CAPS_DIR")]
+    pub caps_dir: Option<PathBuf>,
+    /// Build the bare interpreter: no cap shims, no overlays, no composition.
+    #[arg(long)]
+    pub no_caps: bool,
 }
 
 const EXIT_USAGE: u8 = 2;
@@ -77,12 +92,44 @@ pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
     // Absolute, because the build runs commands in other directories.
     let repo_root = std::fs::canonicalize(&repo_root).unwrap_or(repo_root);
 
+    let manifest = if args.no_caps {
+        None
+    } else {
+        match pylon_manifest::read_manifest(&args.manifest) {
+            Ok(m) => Some(m),
+            Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
+        }
+    };
+    let caps_dir = match args
+        .caps_dir
+        .clone()
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("git")))
+    {
+        Some(d) => d,
+        None => {
+            let msg = "HOME is not set; pass --caps-dir or set PYLON_CAPS_DIR";
+            return Ok(fail(&args, msg, &[], EXIT_USAGE));
+        }
+    };
+    // The shims live in a temporary directory under build/ for the whole build.
+    let shims = match &manifest {
+        None => None,
+        Some(m) => {
+            match product::generate_shims(m, &caps_dir, &repo_root, &repo_root.join("build")) {
+                Ok(s) => Some(s),
+                Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
+            }
+        }
+    };
+    let cap_modules: Vec<CapModule> = shims.as_ref().map_or(Vec::new(), |s| s.modules.clone());
+
     if args.explain_modules {
         let ext = match pylon_cpython::ext::scan_ext_modules(&repo_root.join("cpython-ext")) {
             Ok(m) => m,
             Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
         };
-        let rows = explain_modules(&profile, &ext);
+        let mut rows = explain_modules(&profile, &ext);
+        rows.extend(cap_modules.iter().map(cap_row));
         if args.json {
             crate::render::print_json(
                 "build-explain-modules",
@@ -138,25 +185,128 @@ pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
         jobs,
         force: args.force,
         keep_work: args.keep_work,
+        extra_ext_dirs: shims
+            .as_ref()
+            .map(|s| vec![s.ext_dir.path().to_path_buf()])
+            .unwrap_or_default(),
+        overlay_dirs: shims
+            .as_ref()
+            .map(|s| s.overlay_dirs.clone())
+            .unwrap_or_default(),
     };
+    let is_default_profile = pylon_cpython::load_profile(&args.profiles_dir, None)
+        .is_ok_and(|p| p.name == opts.profile.name);
 
     let progress = StageProgress::new(args.json);
     let result = pylon_cpython::build(&opts, &|ev| progress.event(ev));
     progress.clear();
-    match result {
-        Ok(report) => {
-            let ok = report.success();
-            if args.json {
-                crate::render::print_json("build", &serde_json::json!({ "build": report }), ok);
-            } else {
-                print_report(&report);
-            }
-            Ok(if ok { 0 } else { 1 })
-        }
+    let report = match result {
+        Ok(report) => report,
         Err(e) => {
             let code = e.exit_code();
-            Ok(fail(&args, &e.to_string(), e.log_tail(), code))
+            return Ok(fail(&args, &e.to_string(), e.log_tail(), code));
         }
+    };
+    drop(shims); // the build has copied them into its tree
+
+    let composed = match &manifest {
+        None => None,
+        Some(m) => {
+            let t = Instant::now();
+            if !args.json {
+                eprintln!("build: compose …");
+            }
+            // `build/pylon.wasm` for the default `build/<profile>/`; beside any other
+            // --out-dir, so a build elsewhere never re-points the repository's link.
+            let link = opts
+                .out_dir
+                .parent()
+                .map_or_else(|| PathBuf::from("pylon.wasm"), |p| p.join("pylon.wasm"));
+            match product::compose_product(m, &caps_dir, &opts.out_dir, &link, is_default_profile) {
+                Ok(p) => {
+                    if !args.json {
+                        eprintln!("build: compose done ({:.1}s)", t.elapsed().as_secs_f64());
+                    }
+                    Some(p)
+                }
+                // The caps or the composition are not what the manifest says: fix the
+                // inputs (caps-sync), not the build.
+                Err(e) => return Ok(fail(&args, &e.to_string(), &[], 1)),
+            }
+        }
+    };
+    let ok = report.success() && composed.as_ref().is_none_or(ProductReport::success);
+    if args.json {
+        crate::render::print_json(
+            "build",
+            &serde_json::json!({ "build": report, "caps": cap_modules, "pylon": composed }),
+            ok,
+        );
+    } else {
+        print_report(&report);
+        if let Some(p) = &composed {
+            print_product(p, &cap_modules);
+        }
+    }
+    Ok(if ok { 0 } else { 1 })
+}
+
+fn cap_row(m: &CapModule) -> pylon_cpython::ModuleExplanation {
+    let python = if m.python_modules.is_empty() {
+        String::new()
+    } else {
+        format!("; Python: {}", m.python_modules.join(", "))
+    };
+    pylon_cpython::ModuleExplanation {
+        name: m.module.clone(),
+        state: "cap",
+        reason: format!(
+            "served by cap {} through {}{python}",
+            m.cap,
+            m.imports.join(", ")
+        ),
+    }
+}
+
+fn print_product(p: &ProductReport, caps: &[CapModule]) {
+    println!("pylon.wasm  {}  {} bytes", p.sha256, p.size);
+    println!(
+        "  published in {} ({} -> it)",
+        p.path.display(),
+        p.link.display()
+    );
+    for plug in &p.composition.plugged {
+        let imports: Vec<&str> = plug.satisfied.iter().map(|s| s.import.as_str()).collect();
+        let python = caps
+            .iter()
+            .find(|c| c.cap == plug.cap)
+            .map(|c| c.python_modules.join(", "))
+            .unwrap_or_default();
+        println!(
+            "  cap {:10} {}{}",
+            plug.cap,
+            imports.join(", "),
+            if python.is_empty() {
+                String::new()
+            } else {
+                format!("  (Python: {python})")
+            }
+        );
+    }
+    for cap in &p.composition.unused_caps {
+        println!("  cap {cap:10} not imported by the interpreter (no shim uses it)");
+    }
+    match p.pin_status {
+        "OK" => println!("pylon_sha256 status: OK"),
+        "MISMATCH" => println!(
+            "pylon_sha256 status: MISMATCH (caps-manifest.toml pins {}; run `pylon diff` against a reference, or `make regen-manifest` if the change is intended)",
+            p.pinned.as_deref().unwrap_or("-")
+        ),
+        "PLACEHOLDER" => println!(
+            "pylon_sha256 status: PLACEHOLDER (run `make regen-manifest` to pin {})",
+            p.sha256
+        ),
+        other => println!("pylon_sha256 status: {other} (it pins the default profile)"),
     }
 }
 

@@ -6,6 +6,7 @@
 mod build_cmd;
 mod diff_cmd;
 mod drift;
+mod product;
 mod progress;
 mod render;
 mod repro_cmd;
@@ -51,8 +52,9 @@ enum Command {
         after_help = "Exit status: 0 every pinned cap matches and pylon_sha256 is OK or a placeholder,\n1 something is missing or drifted, 2 usage or manifest error."
     )]
     Verify(VerifyArgs),
-    /// Cross-build CPython for wasm32-wasip2 from the profile's pinned inputs (cached by
-    /// content): build/<profile>/python.wasm and stdlib.zip.
+    /// Cross-build CPython for wasm32-wasip2 from the profile's pinned inputs with the
+    /// caps' shims (cached by content), then compose it with the caps:
+    /// build/<profile>/{python.wasm,stdlib.zip,pylon.wasm}, build/pylon.wasm.
     Build(build_cmd::BuildArgs),
     /// Inspect or rewrite caps-manifest.toml.
     #[command(subcommand)]
@@ -388,7 +390,7 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
         refs.insert(name.to_string(), r.to_string());
     }
     let opts = RegenOptions {
-        caps_dir: caps_dir(args.common.caps_dir)?,
+        caps_dir: caps_dir(args.common.caps_dir.clone())?,
         only: (!args.caps.is_empty()).then(|| args.caps.clone()),
         refs,
         host: HostPaths::detect(),
@@ -406,14 +408,60 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
         apply_regen(&args.common.manifest, &report, current_rustc().as_deref())
             .with_context(|| format!("writing {}", args.common.manifest.display()))?;
     }
+    // pylon_sha256 follows the caps: composed from the default profile's python.wasm
+    // and the caps' artifacts, which must match the (new) pins.
+    let pylon = if report.success() {
+        regen_pylon_pin(&args, written)?
+    } else {
+        None
+    };
     if json {
         render::print_json(
             "manifest-regen",
-            &serde_json::json!({"caps": report.caps, "written": written}),
+            &serde_json::json!({"caps": report.caps, "written": written, "pylon_sha256": pylon}),
             report.success(),
         );
     } else {
         render::print_regen(&report, &args.common.manifest, written);
+        match &pylon {
+            Some(product::PylonPin::Composed { sha256, python }) => println!(
+                "pylon_sha256 {sha256} (composed from {} and the caps){}",
+                python.display(),
+                if written {
+                    ""
+                } else {
+                    "; not written (--dry-run)"
+                }
+            ),
+            Some(product::PylonPin::NotBuilt { python }) => println!(
+                "pylon_sha256 unchanged: {} does not exist (run `make build`, then regen again)",
+                python.display()
+            ),
+            None => {}
+        }
     }
     Ok(if report.success() { 0 } else { 1 })
+}
+
+/// `None` when the manifest's directory has no CPython profiles (a caps-only tree).
+fn regen_pylon_pin(args: &RegenArgs, write: bool) -> anyhow::Result<Option<product::PylonPin>> {
+    let manifest = load(&args.common.manifest)?;
+    let profiles = manifest.root().join("profiles");
+    if !profiles.is_dir() {
+        return Ok(None);
+    }
+    let profile = pylon_cpython::load_profile(&profiles, None).map_err(usage)?;
+    let out_dir = manifest.root().join("build").join(&profile.name);
+    let caps_dir = caps_dir(args.common.caps_dir.clone())?;
+    let pin = product::pylon_pin(&manifest, &caps_dir, &out_dir)
+        .context("composing pylon.wasm for pylon_sha256 (run `make caps-sync` first)")?;
+    if let (product::PylonPin::Composed { sha256, .. }, true) = (&pin, write) {
+        let digest = pylon_manifest::Sha256::parse(sha256).map_err(anyhow::Error::msg)?;
+        let (mut editor, _) = pylon_manifest::ManifestEditor::open(&args.common.manifest)?;
+        editor.set_pylon_sha256(&pylon_manifest::Pin::Pinned(digest));
+        editor
+            .save()
+            .with_context(|| format!("writing {}", args.common.manifest.display()))?;
+    }
+    Ok(Some(pin))
 }

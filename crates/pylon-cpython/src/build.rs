@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use sha2::Digest;
 
-use crate::ext::{self, ExtError, ExtModule, Patch};
+use crate::ext::{self, ExtError, ExtModule, OverlayFile, Patch};
 use crate::fetch::{sha256_file, FetchError, FetchEvent, InputCache};
 use crate::profile::{Profile, PREFIX};
 use crate::stdlib::{self, StdlibError};
@@ -97,6 +97,12 @@ pub struct BuildOptions {
     /// Keep the work tree after a successful build (it is always kept on failure).
     pub keep_work: bool,
     pub layout: Layout,
+    /// More directories laid out like `cpython-ext/` (the cap shims `pylon build`
+    /// generates from the manifest's WIT); their modules are inputs like any other.
+    pub extra_ext_dirs: Vec<PathBuf>,
+    /// Directories whose `.py` files are added to the stdlib zip at their relative path
+    /// (the caps' Python overlays, `overlays/<cap>/`).
+    pub overlay_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +180,8 @@ pub struct BuildInputs {
     pub host_cc: String,
     pub patches: Vec<Patch>,
     pub ext_modules: Vec<ExtModule>,
+    /// Files added to the stdlib zip, by their path inside it.
+    pub overlays: Vec<OverlayFile>,
 }
 
 impl BuildInputs {
@@ -182,6 +190,7 @@ impl BuildInputs {
         toolchain: &ToolchainInfo,
         patches: Vec<Patch>,
         ext_modules: Vec<ExtModule>,
+        overlays: Vec<OverlayFile>,
     ) -> BuildInputs {
         BuildInputs {
             recipe: RECIPE_VERSION.to_string(),
@@ -195,6 +204,7 @@ impl BuildInputs {
             host_cc: toolchain.host_cc.clone(),
             patches,
             ext_modules,
+            overlays,
         }
     }
 
@@ -223,6 +233,9 @@ impl BuildInputs {
             for f in &m.files {
                 s.push_str(&format!("ext {} file {} {}\n", m.name, f.path, f.sha256));
             }
+        }
+        for f in &self.overlays {
+            s.push_str(&format!("overlay {} {}\n", f.path, f.sha256));
         }
         s
     }
@@ -352,8 +365,11 @@ pub fn build(
     on_event(BuildEvent::Start(Stage::Toolchain));
     let toolchain = check_toolchain(&profile.toolchain, &profile.path, &opts.layout)?;
     let patches = ext::list_patches(&opts.repo_root.join("profiles/patches"), &profile.version)?;
-    let ext_modules = ext::scan_ext_modules(&opts.repo_root.join("cpython-ext"))?;
-    let inputs = BuildInputs::gather(profile, &toolchain, patches, ext_modules);
+    let mut ext_dirs = vec![opts.repo_root.join("cpython-ext")];
+    ext_dirs.extend(opts.extra_ext_dirs.iter().cloned());
+    let ext_modules = ext::scan_ext_dirs(&ext_dirs)?;
+    let overlays = ext::list_overlays(&opts.overlay_dirs)?;
+    let inputs = BuildInputs::gather(profile, &toolchain, patches, ext_modules, overlays);
     let key = inputs.cache_key();
     finish(&mut timings, on_event, Stage::Toolchain, t, false);
 
@@ -389,6 +405,7 @@ pub fn build(
     let record_text = fs::read_to_string(result_dir.join("record.json"))
         .map_err(io_err("reading", &result_dir.join("record.json")))?;
     publish(&result_dir, &opts.out_dir, &record_text)?;
+    publish_stdlib_dir(&opts.out_dir, &profile.stdlib_zip_guest_path())?;
     finish(&mut timings, on_event, Stage::Publish, t, cached);
 
     let record: serde_json::Value =
@@ -517,6 +534,36 @@ fn publish(result_dir: &Path, out_dir: &Path, record_text: &str) -> Result<(), B
     Ok(())
 }
 
+/// Directory of the launch layout holding the stdlib zip under its guest name.
+pub const STDLIB_DIR: &str = "lib";
+
+/// `<out_dir>/lib/<name of the guest zip>`: a hard link to `stdlib.zip` (a copy where
+/// links are not possible), so a runner can map that one directory read-only at the
+/// guest path's directory without exposing the rest of `out_dir`.
+fn publish_stdlib_dir(out_dir: &Path, guest_zip: &str) -> Result<(), BuildError> {
+    let name = guest_zip.rsplit('/').next().unwrap_or(guest_zip);
+    let dir = out_dir.join(STDLIB_DIR);
+    let zip = out_dir.join("stdlib.zip");
+    let target = dir.join(name);
+    let same = |a: &Path, b: &Path| {
+        use std::os::unix::fs::MetadataExt;
+        match (fs::metadata(a), fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    };
+    if same(&zip, &target) {
+        return Ok(());
+    }
+    fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    if fs::hard_link(&zip, &tmp).is_err() {
+        fs::copy(&zip, &tmp).map_err(io_err("copying", &zip))?;
+    }
+    fs::rename(&tmp, &target).map_err(io_err("publishing", &target))
+}
+
 /// Paths of one build's work tree.
 struct Tree {
     work: PathBuf,
@@ -633,6 +680,12 @@ fn run_build(
     let setup_local = modules_dir.join("Setup.local");
     fs::write(&setup_local, ext::setup_local(&inputs.ext_modules))
         .map_err(io_err("writing", &setup_local))?;
+    // configure creates the object directories of CPython's own modules only; the
+    // extension modules' objects go to Modules/_pylon_ext/<name>/ of the build tree.
+    for m in &inputs.ext_modules {
+        let dir = modules_dir.join(ext::EXT_SUBDIR).join(&m.name);
+        fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
+    }
     let config_site = [
         "Tools/wasm/config.site-wasm32-wasi",
         "Tools/wasm/wasi/config.site-wasm32-wasi",
@@ -746,6 +799,10 @@ fn run_build(
     for (name, bytes) in sysconfig_files(&tree.cross)? {
         let text = String::from_utf8_lossy(&bytes);
         files.insert(name, stdlib::replace_paths(&text, &path_maps).into_bytes());
+    }
+    for f in &inputs.overlays {
+        let bytes = fs::read(&f.source).map_err(io_err("reading", &f.source))?;
+        files.insert(f.path.clone(), bytes);
     }
     let guest_zip = profile.stdlib_zip_guest_path();
     stdlib::add_bytecode(

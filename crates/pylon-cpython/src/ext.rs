@@ -146,6 +146,73 @@ pub fn scan_ext_modules(ext_dir: &Path) -> Result<Vec<ExtModule>, ExtError> {
     Ok(out)
 }
 
+/// The modules of several `cpython-ext/`-shaped directories, sorted by name. One module
+/// name in two directories is an error naming both: it would be one `Setup.local` line.
+pub fn scan_ext_dirs(dirs: &[PathBuf]) -> Result<Vec<ExtModule>, ExtError> {
+    let mut out: Vec<ExtModule> = Vec::new();
+    for dir in dirs {
+        for m in scan_ext_modules(dir)? {
+            if let Some(prev) = out.iter().find(|p| p.name == m.name) {
+                return Err(ExtError::Invalid {
+                    path: m.dir.clone(),
+                    message: format!(
+                        "extension module {} is also defined in {}",
+                        m.name,
+                        prev.dir.display()
+                    ),
+                });
+            }
+            out.push(m);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// A file added to the stdlib zip from an overlay directory.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OverlayFile {
+    /// Path inside the zip (`zlib.py`, `pylon/zstd.py`).
+    pub path: String,
+    pub sha256: String,
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+/// The `.py` files of the overlay directories, by their path inside the zip. Two
+/// overlays providing the same path is an error naming both; an overlay may replace a
+/// stdlib file (that is how a cap serves a module whose C part is disabled).
+pub fn list_overlays(dirs: &[PathBuf]) -> Result<Vec<OverlayFile>, ExtError> {
+    let mut out: Vec<OverlayFile> = Vec::new();
+    for dir in dirs {
+        if !dir.is_dir() {
+            return Err(ExtError::Invalid {
+                path: dir.clone(),
+                message: "overlay directory does not exist".into(),
+            });
+        }
+        for f in list_files(dir)? {
+            if !f.path.ends_with(".py") {
+                continue; // READMEs and the like are not part of the stdlib
+            }
+            let source = dir.join(&f.path);
+            if let Some(prev) = out.iter().find(|p| p.path == f.path) {
+                return Err(ExtError::Invalid {
+                    path: source,
+                    message: format!("{} is also provided by {}", f.path, prev.source.display()),
+                });
+            }
+            out.push(OverlayFile {
+                path: f.path,
+                sha256: f.sha256,
+                source,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
 /// The `Modules/Setup.local` text for these modules. Static: WASI has no shared
 /// libraries, so every module is linked into python.wasm.
 pub fn setup_local(modules: &[ExtModule]) -> String {

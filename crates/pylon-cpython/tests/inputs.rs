@@ -25,6 +25,7 @@ fn inputs() -> BuildInputs {
         host_cc: "cc (Debian 12.2.0-14) 12.2.0".into(),
         patches: vec![],
         ext_modules: vec![],
+        overlays: vec![],
     }
 }
 
@@ -75,6 +76,16 @@ fn every_input_changes_the_key() {
                         sha256: "4".repeat(64),
                     }],
                     flags: String::new(),
+                })
+            }),
+        ),
+        (
+            "overlay",
+            Box::new(|i| {
+                i.overlays.push(pylon_cpython::ext::OverlayFile {
+                    path: "zlib.py".into(),
+                    sha256: "5".repeat(64),
+                    source: PathBuf::new(),
                 })
             }),
         ),
@@ -160,6 +171,57 @@ fn ext_modules_become_setup_local_lines_and_key_inputs() {
     std::fs::create_dir_all(ext.join("_empty")).unwrap();
     let err = scan_ext_modules(&ext).unwrap_err().to_string();
     assert!(err.contains("no .c source"), "{err}");
+}
+
+#[test]
+fn overlays_are_listed_by_zip_path_and_clashes_are_named() {
+    use pylon_cpython::ext::list_overlays;
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("zlib"), tmp.path().join("zstd"));
+    std::fs::create_dir_all(a.join("pylon")).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(a.join("zlib.py"), "X = 1\n").unwrap();
+    std::fs::write(a.join("pylon/__init__.py"), "").unwrap();
+    std::fs::write(a.join("README.md"), "not part of the stdlib").unwrap();
+    std::fs::write(b.join("zstd.py"), "Y = 2\n").unwrap();
+    let files = list_overlays(&[b.clone(), a.clone()]).unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["pylon/__init__.py", "zlib.py", "zstd.py"]);
+    assert_eq!(files[1].source, a.join("zlib.py"));
+
+    // The same zip path from two overlays names both files.
+    std::fs::write(b.join("zlib.py"), "X = 2\n").unwrap();
+    let err = list_overlays(&[a.clone(), b.clone()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("zlib.py is also provided by"), "{err}");
+    assert!(err.contains(&a.display().to_string()), "{err}");
+
+    let err = list_overlays(&[tmp.path().join("missing")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("overlay directory does not exist"), "{err}");
+}
+
+#[test]
+fn one_module_in_two_ext_dirs_is_an_error() {
+    use pylon_cpython::ext::scan_ext_dirs;
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for dir in [&a, &b] {
+        std::fs::create_dir_all(dir.join("_pylon_demo")).unwrap();
+        std::fs::write(dir.join("_pylon_demo/demo.c"), "int x;\n").unwrap();
+    }
+    std::fs::create_dir_all(b.join("_pylon_other")).unwrap();
+    std::fs::write(b.join("_pylon_other/o.c"), "int y;\n").unwrap();
+    let err = scan_ext_dirs(&[a.clone(), b.clone()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("_pylon_demo is also defined in"), "{err}");
+    std::fs::remove_dir_all(b.join("_pylon_demo")).unwrap();
+    let mods = scan_ext_dirs(&[b, a]).unwrap();
+    let names: Vec<&str> = mods.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["_pylon_demo", "_pylon_other"]);
 }
 
 #[test]

@@ -1,0 +1,293 @@
+//! The two halves joined: the caps' shims generated into the CPython build, and the
+//! built CPython component composed with the caps into `build/<profile>/pylon.wasm`.
+//!
+//! Returns data (`ShimSet`, `ProductReport`); `build_cmd` renders it. Each step only
+//! calls a library: `pylon_shim` (WIT → CPython extension module), `pylon_cpython`
+//! (the build), `pylon_compose` (wac-graph composition).
+
+use std::path::{Path, PathBuf};
+
+use pylon_caps::digest::sha256_file;
+use pylon_caps::sync::checkout_dir;
+use pylon_compose::{CapInput, ComposeRequest, Composition};
+use pylon_manifest::{Manifest, Pin};
+
+/// Errors of the shim and compose steps, each naming the cap or file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum ProductError {
+    #[error("cap {cap}: no WIT package at {} (run `make caps-sync` first)", path.display())]
+    MissingWit { cap: String, path: PathBuf },
+    #[error("cap {cap}: generating its CPython shim: {source}")]
+    Shim {
+        cap: String,
+        source: pylon_shim::ShimError,
+    },
+    #[error("cap {cap}: {} is missing (run `make caps-sync` first)", path.display())]
+    MissingArtifact { cap: String, path: PathBuf },
+    #[error("cap {cap}: {} has sha256 {actual}, but caps-manifest.toml pins {pinned} (run `make caps-sync`)", path.display())]
+    UnpinnedArtifact {
+        cap: String,
+        path: PathBuf,
+        actual: String,
+        pinned: String,
+    },
+    #[error(transparent)]
+    Compose(#[from] pylon_compose::ComposeError),
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ProductError {
+    let path = path.to_path_buf();
+    move |source| ProductError::Io { what, path, source }
+}
+
+/// One cap as CPython sees it: the extension module generated from its WIT, the
+/// Python overlay on top, and the interfaces the module imports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CapModule {
+    pub cap: String,
+    /// `_pylon_<cap>`, compiled into python.wasm.
+    pub module: String,
+    /// What the module imports (and the cap must export), e.g. `pylon:zlib/zlib@0.1.0`.
+    pub imports: Vec<String>,
+    /// Python modules the cap's overlay adds to the stdlib zip (`zlib`, `pylon.zstd`).
+    pub python_modules: Vec<String>,
+}
+
+/// The generated shims of a build, in a temporary `cpython-ext/`-shaped directory that
+/// lives as long as this value.
+pub struct ShimSet {
+    pub modules: Vec<CapModule>,
+    pub ext_dir: tempfile::TempDir,
+    pub overlay_dirs: Vec<PathBuf>,
+}
+
+/// The caps that take part in the product: pinned ones, by name (placeholders are not
+/// built by caps-sync, so there is nothing to compose).
+fn product_caps(manifest: &Manifest) -> Vec<&pylon_manifest::Cap> {
+    let mut caps: Vec<_> = manifest
+        .caps
+        .iter()
+        .filter(|c| !c.is_placeholder())
+        .collect();
+    caps.sort_by(|a, b| a.name.cmp(&b.name));
+    caps
+}
+
+/// Generates every cap's shim into a temporary directory under `scratch_parent`, and
+/// finds the caps' overlays (`<repo>/overlays/<cap>/`).
+pub fn generate_shims(
+    manifest: &Manifest,
+    caps_dir: &Path,
+    repo_root: &Path,
+    scratch_parent: &Path,
+) -> Result<ShimSet, ProductError> {
+    std::fs::create_dir_all(scratch_parent).map_err(io("creating", scratch_parent))?;
+    let ext_dir = tempfile::Builder::new()
+        .prefix(".shims-")
+        .tempdir_in(scratch_parent)
+        .map_err(io("creating a directory in", scratch_parent))?;
+    let mut modules = Vec::new();
+    let mut overlay_dirs = Vec::new();
+    for cap in product_caps(manifest) {
+        let wit = checkout_dir(manifest, cap, caps_dir).join("wit");
+        if !wit.is_dir() {
+            return Err(ProductError::MissingWit {
+                cap: cap.name.clone(),
+                path: wit,
+            });
+        }
+        let shim = pylon_shim::generate_shim(&cap.name, &wit, None).map_err(|source| {
+            ProductError::Shim {
+                cap: cap.name.clone(),
+                source,
+            }
+        })?;
+        shim.write_to(ext_dir.path())
+            .map_err(|source| ProductError::Shim {
+                cap: cap.name.clone(),
+                source,
+            })?;
+        let overlay = repo_root.join("overlays").join(&cap.name);
+        let python_modules = if overlay.is_dir() {
+            let modules = python_modules_in(&overlay)?;
+            overlay_dirs.push(overlay);
+            modules
+        } else {
+            Vec::new()
+        };
+        modules.push(CapModule {
+            cap: cap.name.clone(),
+            module: shim.module_name().to_string(),
+            imports: shim.imports().to_vec(),
+            python_modules,
+        });
+    }
+    Ok(ShimSet {
+        modules,
+        ext_dir,
+        overlay_dirs,
+    })
+}
+
+/// Dotted names of the `.py` modules under an overlay directory (`pylon/zstd.py` →
+/// `pylon.zstd`, `pkg/__init__.py` → `pkg`), sorted.
+fn python_modules_in(dir: &Path) -> Result<Vec<String>, ProductError> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let abs = dir.join(&rel);
+        for entry in std::fs::read_dir(&abs).map_err(io("reading", &abs))? {
+            let entry = entry.map_err(io("reading", &abs))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let child = rel.join(&name);
+            if entry.file_type().map_err(io("reading", &abs))?.is_dir() {
+                stack.push(child);
+            } else if let Some(stem) = name.strip_suffix(".py") {
+                let mut parts: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                if stem != "__init__" {
+                    parts.push(stem.to_string());
+                }
+                out.push(parts.join("."));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// What composing the product gave.
+#[derive(Debug, serde::Serialize)]
+pub struct ProductReport {
+    /// `build/<profile>/pylon.wasm`.
+    pub path: PathBuf,
+    /// The link `build/pylon.wasm` pointing at it.
+    pub link: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+    pub composition: Composition,
+    /// The manifest's `pylon_sha256` check: `OK`, `MISMATCH`, `PLACEHOLDER`, or
+    /// `NOT CHECKED` (pylon_sha256 pins the default profile only).
+    pub pin_status: &'static str,
+    pub pinned: Option<String>,
+}
+
+impl ProductReport {
+    pub fn success(&self) -> bool {
+        self.pin_status != "MISMATCH"
+    }
+}
+
+/// Composes the CPython component `socket` with every pinned cap of the manifest, after
+/// checking each cap artifact against its pin. Writes nothing.
+pub fn compose_caps(
+    manifest: &Manifest,
+    caps_dir: &Path,
+    socket: Vec<u8>,
+) -> Result<Composition, ProductError> {
+    let mut caps = Vec::new();
+    for cap in product_caps(manifest) {
+        let path = checkout_dir(manifest, cap, caps_dir).join(&cap.artifact);
+        if !path.is_file() {
+            return Err(ProductError::MissingArtifact {
+                cap: cap.name.clone(),
+                path,
+            });
+        }
+        let bytes = std::fs::read(&path).map_err(io("reading", &path))?;
+        let actual = pylon_caps::digest::sha256_bytes(&bytes).sha256.0;
+        if let Pin::Pinned(pinned) = &cap.sha256 {
+            if actual != pinned.as_str() {
+                return Err(ProductError::UnpinnedArtifact {
+                    cap: cap.name.clone(),
+                    path,
+                    actual,
+                    pinned: pinned.as_str().to_string(),
+                });
+            }
+        }
+        caps.push(CapInput {
+            name: cap.name.clone(),
+            bytes,
+            declared_exports: cap.exports.clone(),
+        });
+    }
+    Ok(pylon_compose::compose(&ComposeRequest {
+        socket_name: "cpython".into(),
+        socket,
+        caps,
+    })?)
+}
+
+/// [`compose_caps`] over `<out_dir>/python.wasm`, published as `<out_dir>/pylon.wasm`
+/// (atomically) with `link` pointing at it. `check_pin`: whether this profile's
+/// artifact is the one `pylon_sha256` pins.
+pub fn compose_product(
+    manifest: &Manifest,
+    caps_dir: &Path,
+    out_dir: &Path,
+    link: &Path,
+    check_pin: bool,
+) -> Result<ProductReport, ProductError> {
+    let socket_path = out_dir.join("python.wasm");
+    let socket = std::fs::read(&socket_path).map_err(io("reading", &socket_path))?;
+    let composition = compose_caps(manifest, caps_dir, socket)?;
+    let path = pylon_compose::write_composition(&composition.bytes, out_dir, link)?;
+    let digest = sha256_file(&path).map_err(io("hashing", &path))?;
+    let (pin_status, pinned) = match (&manifest.pylon_sha256, check_pin) {
+        (_, false) => ("NOT CHECKED", None),
+        (Pin::Placeholder, true) => ("PLACEHOLDER", None),
+        (Pin::Pinned(p), true) if p.as_str() == digest.sha256.0 => {
+            ("OK", Some(p.as_str().to_string()))
+        }
+        (Pin::Pinned(p), true) => ("MISMATCH", Some(p.as_str().to_string())),
+    };
+    Ok(ProductReport {
+        path,
+        link: link.to_path_buf(),
+        sha256: digest.sha256.0,
+        size: digest.size,
+        composition,
+        pin_status,
+        pinned,
+    })
+}
+
+/// What `pylon manifest regen` can say about `pylon_sha256`.
+#[derive(Debug, serde::Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum PylonPin {
+    /// Composed from `python` and the caps' (pinned) artifacts.
+    Composed { sha256: String, python: PathBuf },
+    /// Nothing to compose from yet.
+    NotBuilt { python: PathBuf },
+}
+
+/// The digest `pylon_sha256` should hold: the composition of the default profile's
+/// `build/<profile>/python.wasm` with the manifest's caps, as `pylon build` makes it.
+pub fn pylon_pin(
+    manifest: &Manifest,
+    caps_dir: &Path,
+    profile_out_dir: &Path,
+) -> Result<PylonPin, ProductError> {
+    let python = profile_out_dir.join("python.wasm");
+    if !python.is_file() {
+        return Ok(PylonPin::NotBuilt { python });
+    }
+    let socket = std::fs::read(&python).map_err(io("reading", &python))?;
+    let composition = compose_caps(manifest, caps_dir, socket)?;
+    Ok(PylonPin::Composed {
+        sha256: pylon_caps::digest::sha256_bytes(&composition.bytes)
+            .sha256
+            .0,
+        python,
+    })
+}

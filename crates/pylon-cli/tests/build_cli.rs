@@ -1,0 +1,121 @@
+//! `pylon build` up to the point where CPython would be compiled: which module each cap
+//! serves (`--explain-modules`, from shims generated from the caps' real WIT), and the
+//! errors for a broken manifest or a cap without a WIT package. The full build is in
+//! `product_reproducible.rs` (slow) and in CI's `make build`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn pylon(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pylon"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("PYLON_MANIFEST")
+        .env_remove("PYLON_PROFILE")
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn explain_modules_names_the_cap_behind_each_module() {
+    let out = pylon(&repo(), &["build", "--explain-modules", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let modules = doc["modules"].as_array().unwrap();
+    let cap_rows: Vec<&serde_json::Value> =
+        modules.iter().filter(|m| m["state"] == "cap").collect();
+    let names: Vec<&str> = cap_rows
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["_pylon_hashing", "_pylon_zlib", "_pylon_zstd"]);
+    let zlib = cap_rows[1]["reason"].as_str().unwrap();
+    assert!(zlib.contains("cap zlib"), "{zlib}");
+    assert!(zlib.contains("pylon:zlib/zlib@0.1.0"), "{zlib}");
+    assert!(zlib.contains("Python: zlib"), "{zlib}");
+    let hashing = cap_rows[0]["reason"].as_str().unwrap();
+    assert!(hashing.contains("pylon:hashing/kdf@0.1.0"), "{hashing}");
+    // The profile's own decision about the C zlib module is still listed.
+    assert!(modules
+        .iter()
+        .any(|m| m["name"] == "zlib" && m["state"] == "disabled"));
+
+    // Text form: one line per module.
+    let out = pylon(&repo(), &["build", "--explain-modules"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("_pylon_zstd") && l.contains("served by cap zstd")),
+        "{text}"
+    );
+}
+
+#[test]
+fn broken_manifest_is_a_usage_error_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = tmp.path().join("caps-manifest.toml");
+    std::fs::write(&manifest, "schema = 1\npylon_sha256 = \"abc\"\n").unwrap();
+    let profiles = repo().join("profiles");
+    let out = pylon(
+        tmp.path(),
+        &[
+            "build",
+            "--explain-modules",
+            "--profiles-dir",
+            profiles.to_str().unwrap(),
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("caps-manifest.toml:2:"), "{err}");
+    assert!(err.contains("pylon_sha256"), "{err}");
+}
+
+#[test]
+fn cap_without_wit_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    // An in-tree cap directory with no wit/ package.
+    std::fs::create_dir_all(tmp.path().join("caps/nowit")).unwrap();
+    let manifest = tmp.path().join("caps-manifest.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "schema = 1\npylon_sha256 = \"{zero}\"\n\n[[cap]]\nname = \"nowit\"\nrepo = \"caps/nowit\"\n\
+             rev = \"{rev}\"\ntarget = \"wasm32-wasip2\"\nartifact = \"out/nowit.wasm\"\n\
+             sha256 = \"{sha}\"\nexports = [\"pylon:nowit/api@0.1.0\"]\n",
+            zero = "0".repeat(64),
+            rev = "1".repeat(40),
+            sha = "2".repeat(64),
+        ),
+    )
+    .unwrap();
+    let profiles = repo().join("profiles");
+    let out = pylon(
+        tmp.path(),
+        &[
+            "build",
+            "--explain-modules",
+            "--profiles-dir",
+            profiles.to_str().unwrap(),
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("cap nowit: no WIT package at"), "{err}");
+    assert!(err.contains("caps/nowit/wit"), "{err}");
+}

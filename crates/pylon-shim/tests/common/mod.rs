@@ -1,0 +1,124 @@
+//! Shared by the integration tests: the default caps' WIT and CPython's headers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub const DEFAULT_CAPS: [&str; 3] = ["zlib", "zstd", "hashing"];
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn cap_wit(cap: &str) -> PathBuf {
+    workspace().join("caps").join(cap).join("wit")
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// `clang-19`, or a failure telling how to install it (never a silent skip).
+pub fn clang() -> PathBuf {
+    for dir in ["/usr/bin", "/usr/lib/llvm-19/bin"] {
+        let p = Path::new(dir).join(if dir.ends_with("llvm-19/bin") {
+            "clang"
+        } else {
+            "clang-19"
+        });
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("clang-19 is not installed: run scripts/install-wasi-toolchain.sh");
+}
+
+/// CPython's `Include/` of the default profile's pinned source tarball (fetched into
+/// pylon's input cache if it is not there yet, digest-checked), extracted once per
+/// test binary.
+pub fn cpython_include() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &DIR.get_or_init(|| {
+        let profile = pylon_cpython::load_profile(&workspace().join("profiles"), None)
+            .expect("loading the default CPython profile");
+        let root = pylon_cpython::fetch::default_cache_root().expect("no cache root (HOME unset)");
+        let cache = pylon_cpython::fetch::InputCache::new(&root);
+        let tarball = cache
+            .tarball(&profile.source, None, Path::new("/etc/apt"), &|_| {})
+            .expect("getting the CPython source tarball (as `pylon build` does)");
+        let tmp = tempfile::tempdir().unwrap();
+        let member = format!("{}/Include", profile.source.top_dir);
+        let status = Command::new("tar")
+            .arg("-xf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(tmp.path())
+            .arg(&member)
+            .status()
+            .expect("running tar");
+        assert!(
+            status.success(),
+            "extracting {member} from {}",
+            tarball.display()
+        );
+        let inc = tmp.path().join(member);
+        (tmp, inc)
+    })
+    .1
+}
+
+/// Compiles one C file for wasm32-wasip2; panics with clang's output on failure.
+pub fn compile(src: &Path, extra: &[&str]) {
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let output = Command::new(clang())
+        .args(["--target=wasm32-wasip2", "-O2", "-c"])
+        .args(extra)
+        .arg(src)
+        .arg("-o")
+        .arg(out.path())
+        .output()
+        .expect("running clang-19");
+    assert!(
+        output.status.success(),
+        "compiling {} failed:\n{}",
+        src.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Compiles a generated shim directory: the module with CPython's public headers and
+/// warnings as errors, the wit-bindgen-c bindings as they are.
+pub fn compile_shim_dir(dir: &Path, module: &str) {
+    let inc = format!("-I{}", cpython_include().display());
+    let cfg = format!("-I{}", fixture("pyconfig").display());
+    compile(
+        &dir.join(format!("{module}module.c")),
+        &[
+            &inc,
+            &cfg,
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-Wno-unused-parameter",
+            "-Wno-missing-field-initializers",
+        ],
+    );
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".c") && name != format!("{module}module.c") {
+            compile(&p, &["-Wall"]);
+            n += 1;
+        }
+    }
+    assert_eq!(
+        n,
+        1,
+        "expected one bindings .c next to the module in {}",
+        dir.display()
+    );
+}

@@ -1,0 +1,1 @@
+"""Pylon's own Python modules, served by its capability components ("caps")."""

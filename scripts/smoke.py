@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""`make smoke`: run tests/*_smoke.py inside build/pylon.wasm with pylon-launch.
+
+Each tests/<name>_smoke.py may have a host side, tests/<name>_smoke_host.py, run by the
+host's CPython with two functions:
+  prepare(scratch) -> dict   expected values computed on the host (its own zlib,
+                             hashlib, decimal...); the guest reads them from
+                             /smoke/host.json under the key <name>
+  check(scratch) -> [(what, ok, detail)]
+                             run after the guest passed, to check what it wrote to
+                             /smoke (e.g. compressed files the host must read back)
+The guest sees the scratch directory read-write as /smoke and tests/ read-only as
+/tests. Then the sandbox is probed (no file outside the mapped directories, --timeout,
+--max-memory, no sockets without --allow-net) and cap calls are checked for leaks
+(the same linear-memory size after 10k and 100k rounds).
+
+Exit status: 0 all passed, 1 a check failed, 2 the harness could not run (missing
+pylon-launch or pylon.wasm).
+"""
+import argparse
+import glob
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = os.path.join(ROOT, "tests")
+
+
+class Harness:
+    def __init__(self, launch, wasm, verbose):
+        self.launch = launch
+        self.wasm = wasm
+        self.verbose = verbose
+        self.results = []
+
+    def run(self, launcher_args, python_args, timeout=900):
+        cmd = [self.launch, "--wasm", self.wasm, *launcher_args, "--", *python_args]
+        if self.verbose:
+            print("+", " ".join(cmd), file=sys.stderr)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+    def check(self, name, ok, detail=""):
+        self.results.append((name, ok))
+        print(f"{'OK  ' if ok else 'FAIL'} {name}", flush=True)
+        if not ok and detail:
+            print(indent(detail), flush=True)
+
+
+def indent(text):
+    return "\n".join("    " + line for line in str(text).rstrip().splitlines())
+
+
+def outcome(p):
+    return f"exit {p.returncode}\nstdout:\n{indent(p.stdout)}\nstderr:\n{indent(p.stderr)}"
+
+
+def host_module(name):
+    path = os.path.join(TESTS, f"{name}_smoke_host.py")
+    if not os.path.isfile(path):
+        return None
+    spec = importlib.util.spec_from_file_location(f"{name}_smoke_host", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--wasm", default=os.path.join(ROOT, "build", "pylon.wasm"))
+    ap.add_argument("--launch", default=os.path.join(ROOT, "target", "release", "pylon-launch"))
+    ap.add_argument("-k", dest="only", help="run only the smoke files whose name contains this "
+                    "(and skip the sandbox and leak checks)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print each command")
+    args = ap.parse_args()
+    for path, what in ((args.launch, "pylon-launch (make tools)"),
+                       (args.wasm, "pylon.wasm (make build)")):
+        if not os.path.exists(path):
+            print(f"smoke: {path}: missing; build {what} first", file=sys.stderr)
+            return 2
+    wasm = os.path.realpath(args.wasm)
+    with open(os.path.join(os.path.dirname(wasm), "record.json")) as f:
+        record = json.load(f)
+
+    h = Harness(args.launch, wasm, args.verbose)
+    names = sorted(os.path.basename(p)[: -len("_smoke.py")]
+                   for p in glob.glob(os.path.join(TESTS, "*_smoke.py")))
+    if args.only:
+        names = [n for n in names if args.only in n]
+    env = {"PYLON_SMOKE": "1"}
+    argv = ["one", "two words"]
+    env_args = [a for k, v in env.items() for a in ("--env", f"{k}={v}")]
+    with tempfile.TemporaryDirectory(prefix="pylon-smoke-") as scratch:
+        hosts = {n: host_module(n) for n in names}
+        shared = {"run": {"cpython": record["cpython"], "argv": argv, "env": env}}
+        for n, m in hosts.items():
+            if m is not None:
+                shared[n] = m.prepare(scratch)
+        with open(os.path.join(scratch, "host.json"), "w") as f:
+            json.dump(shared, f)
+        maps = ["--dir", f"{TESTS}::/tests", "--dir", f"{scratch}::/smoke::rw"]
+
+        for n in names:
+            p = h.run(maps + env_args, [f"/tests/{n}_smoke.py", *argv])
+            h.check(f"{n}_smoke.py", p.returncode == 0, outcome(p))
+            if p.returncode == 0 and hosts[n] is not None:
+                for what, ok, detail in hosts[n].check(scratch):
+                    h.check(f"{n}_smoke.py: {what}", ok, detail)
+        if args.only:
+            return summary(h)
+
+        # --- the sandbox ----------------------------------------------------------------
+        p = h.run(maps, ["-c", "open('/etc/passwd').read()"])
+        h.check("sandbox: a file outside the mapped directories cannot be read",
+                p.returncode != 0 and ("FileNotFoundError" in p.stderr
+                                       or "PermissionError" in p.stderr), outcome(p))
+        p = h.run(["--dir", f"{TESTS}::/tests"], ["-c", "open('/tests/new-file', 'w')"])
+        h.check("sandbox: a read-only mapped directory cannot be written",
+                p.returncode != 0 and not os.path.exists(os.path.join(TESTS, "new-file")),
+                outcome(p))
+        p = h.run(["--timeout", "3s"], ["-c", "while True: pass"], timeout=120)
+        h.check("sandbox: --timeout 3s stops `while True: pass` (exit 124)",
+                p.returncode == 124 and "timed out" in p.stderr, outcome(p))
+        p = h.run(["--max-memory", "64Mi"], ["-c", "x = bytearray(1 << 30); print(len(x))"])
+        h.check("sandbox: --max-memory 64Mi stops a 1 GiB allocation",
+                p.returncode != 0 and "1073741824" not in p.stdout, outcome(p))
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", 0))
+            server.listen(4)
+            port = server.getsockname()[1]
+            code = ("import socket\n"
+                    f"s = socket.create_connection(('127.0.0.1', {port}), timeout=10)\n"
+                    "print('connected')\n")
+            p = h.run([], ["-c", code], timeout=120)
+            h.check("sandbox: no sockets without --allow-net",
+                    p.returncode != 0 and "connected" not in p.stdout, outcome(p))
+
+        # --- canonical-ABI allocations are freed ------------------------------------------
+        sizes = {}
+        for n in (10_000, 100_000):
+            p = h.run(["--report-memory", "--dir", f"{TESTS}::/tests"],
+                      ["/tests/alloc_loop.py", str(n)])
+            lines = [l for l in p.stderr.splitlines() if "linear memory:" in l]
+            if p.returncode != 0 or not lines:
+                h.check(f"alloc_loop.py {n}", False, outcome(p))
+            else:
+                sizes[n] = int(lines[-1].split(":")[-1].split()[0])
+        if len(sizes) == 2:
+            h.check("caps: linear memory after 100k rounds of cap calls equals that after 10k "
+                    f"({sizes[10_000]} bytes)", sizes[10_000] == sizes[100_000],
+                    f"10k: {sizes[10_000]} bytes, 100k: {sizes[100_000]} bytes")
+    return summary(h)
+
+
+def summary(h):
+    failed = [n for n, ok in h.results if not ok]
+    print(f"smoke: {len(h.results) - len(failed)} OK, {len(failed)} FAIL")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
