@@ -20,7 +20,8 @@ cache=$work/cache
 if [ "$which" = all ] || [ "$which" = startup ]; then
   echo "== startup, warm cache: pylon-launch -c pass vs native python3 -c pass"
   "$launch" --cache-dir "$cache" -c pass
-  peers=(-n "native python3 -c pass" "python3 -c pass")
+  peers=(-n "native python3 -c pass" "python3 -c pass"
+         -n "native python3 -I -S -c pass" "python3 -I -S -c pass")
   if command -v wasmtime >/dev/null; then
     # The plain interpreter component under the wasmtime CLI, its own cache warm.
     dir=$(dirname "$wasm")
@@ -35,7 +36,8 @@ fi
 
 if [ "$which" = all ] || [ "$which" = compile ]; then
   echo "== first run (compile + serialize) vs cache hit (digest check + deserialize)"
-  hyperfine -N --runs 3 --prepare "rm -rf $work/cold" \
+  "$launch" --cache-dir "$cache" -c pass   # warm the hit side
+  hyperfine -N --runs 5 --prepare "rm -rf $work/cold" \
     -n "first run (cold cache)" "$launch --cache-dir $work/cold -c pass" \
     -n "cache hit" "$launch --cache-dir $cache -c pass"
   PYLON_LAUNCH_VERBOSE=1 "$launch" --cache-dir "$work/cold2" -c pass 2>&1 | grep cache || true

@@ -211,6 +211,16 @@ impl BuildInputs {
     /// One line per input, in a fixed order; its sha256 is the cache key. Plain text so
     /// a surprising cache miss can be explained by diffing two of them.
     pub fn key_material(&self) -> String {
+        let mut s = self.interpreter_material();
+        for f in &self.overlays {
+            s.push_str(&format!("overlay {} {}\n", f.path, f.sha256));
+        }
+        s
+    }
+
+    /// Everything but the overlays: what python.wasm and the stdlib's own files are
+    /// built from. An overlay edit then only re-zips the stdlib.
+    fn interpreter_material(&self) -> String {
         let mut s = String::new();
         s.push_str(&format!("recipe {}\n", self.recipe));
         s.push_str(&format!("profile-sha256 {}\n", self.profile_sha256));
@@ -234,10 +244,13 @@ impl BuildInputs {
                 s.push_str(&format!("ext {} file {} {}\n", m.name, f.path, f.sha256));
             }
         }
-        for f in &self.overlays {
-            s.push_str(&format!("overlay {} {}\n", f.path, f.sha256));
-        }
         s
+    }
+
+    /// The key of the interpreter stage: python.wasm and the stdlib files before
+    /// overlays and bytecode (cached under `cpython/interpreter/<key>/`).
+    pub fn interpreter_key(&self) -> String {
+        hex::encode(sha2::Sha256::digest(self.interpreter_material().as_bytes()))
     }
 
     /// The key of the whole build.
@@ -318,6 +331,7 @@ impl BuildReport {
 /// Directories of the cache.
 struct CacheDirs {
     results: PathBuf,
+    interpreters: PathBuf,
     build_pythons: PathBuf,
     work: PathBuf,
     logs: PathBuf,
@@ -328,6 +342,7 @@ impl CacheDirs {
         let base = root.join("cpython");
         CacheDirs {
             results: base.clone(),
+            interpreters: base.join("interpreter"),
             build_pythons: base.join("build-python"),
             work: base.join("work"),
             logs: base.join("logs"),
@@ -385,12 +400,37 @@ pub fn build(
         let _guard = lock(&dirs.results.join(format!(".{key}.lock")))?;
         // Another build of the same key may have finished while we waited.
         if opts.force || !result_dir.join("record.json").is_file() {
-            run_build(
+            let ikey = inputs.interpreter_key();
+            let interpreter = dirs.interpreters.join(&ikey);
+            let build_python = build_python_path(&dirs, &inputs, profile);
+            {
+                let _guard = lock(&dirs.interpreters.join(format!(".{ikey}.lock")))?;
+                let reusable = !opts.force
+                    && interpreter.join("python.wasm").is_file()
+                    && build_python.complete.is_file();
+                if reusable {
+                    // Only the overlays changed: python.wasm is reused as it is.
+                    on_event(BuildEvent::Cached(Stage::MakeHost, &ikey));
+                } else {
+                    run_build(
+                        opts,
+                        &dirs,
+                        &toolchain,
+                        &inputs,
+                        &ikey,
+                        &logs,
+                        on_event,
+                        &mut timings,
+                    )?;
+                }
+            }
+            assemble_result(
                 opts,
                 &dirs,
-                &toolchain,
                 &inputs,
                 &key,
+                &interpreter,
+                &build_python.python,
                 &logs,
                 on_event,
                 &mut timings,
@@ -744,6 +784,7 @@ fn run_build(
         .env("AR", &opts.layout.ar)
         .env("RANLIB", &opts.layout.ranlib)
         .env("CFLAGS", cflags.join(" "))
+        .env("LDFLAGS", profile.build.ldflags.join(" "))
         // No pkg-config module of the build machine may be found for the WASI build.
         .env("PKG_CONFIG_PATH", "")
         .env("PKG_CONFIG_LIBDIR", sysroot.join("lib/pkgconfig"))
@@ -779,9 +820,8 @@ fn run_build(
     }
     finish(timings, on_event, Stage::MakeHost, t, false);
 
-    // --- stdlib zip --------------------------------------------------------------------
-    let t = Instant::now();
-    on_event(BuildEvent::Start(Stage::Stdlib));
+    // --- the interpreter: python.wasm + the stdlib's own files -------------------------
+    // Saved by rename under its own key; `assemble_result` adds overlays and bytecode.
     let mut files = stdlib::collect_files(&tree.src.join("Lib"), &profile.stdlib)?;
     let path_maps = vec![
         (tree.src.display().to_string(), "/cpython".to_string()),
@@ -800,18 +840,89 @@ fn run_build(
         let text = String::from_utf8_lossy(&bytes);
         files.insert(name, stdlib::replace_paths(&text, &path_maps).into_bytes());
     }
+    fs::create_dir_all(&dirs.interpreters).map_err(io_err("creating", &dirs.interpreters))?;
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".tmp-{key}-"))
+        .tempdir_in(&dirs.interpreters)
+        .map_err(io_err(
+            "creating temporary directory in",
+            &dirs.interpreters,
+        ))?;
+    stdlib::write_tree(&files, &staging.path().join(STDLIB_BASE))?;
+    let wasm_path = staging.path().join("python.wasm");
+    fs::copy(&python_wasm, &wasm_path).map_err(io_err("copying", &python_wasm))?;
+    let interpreter = dirs.interpreters.join(key);
+    if interpreter.exists() {
+        // --force, or a result whose build python was gone: replace it.
+        fs::remove_dir_all(&interpreter).map_err(io_err("replacing", &interpreter))?;
+    }
+    let staging = staging.keep();
+    fs::rename(&staging, &interpreter)
+        .map_err(io_err("publishing into the cache", &interpreter))?;
+
+    if !opts.keep_work {
+        let _ = fs::remove_dir_all(&tree.work);
+    }
+    Ok(())
+}
+
+/// The stdlib's own files inside an interpreter cache entry, before overlays/bytecode.
+const STDLIB_BASE: &str = "stdlib-base";
+
+/// The native build python of these inputs and its completion marker.
+struct BuildPython {
+    python: PathBuf,
+    complete: PathBuf,
+}
+
+fn build_python_path(dirs: &CacheDirs, inputs: &BuildInputs, profile: &Profile) -> BuildPython {
+    let bp_dir = dirs.build_pythons.join(inputs.build_python_key());
+    BuildPython {
+        python: bp_dir
+            .join(&profile.source.top_dir)
+            .join("builddir/build/python"),
+        complete: bp_dir.join(".complete"),
+    }
+}
+
+/// The stdlib stage: the interpreter's stdlib files plus the overlays, compiled to
+/// bytecode and zipped, published with python.wasm and record.json as the result of
+/// the full key.
+#[allow(clippy::too_many_arguments)]
+fn assemble_result(
+    opts: &BuildOptions,
+    dirs: &CacheDirs,
+    inputs: &BuildInputs,
+    key: &str,
+    interpreter: &Path,
+    build_python: &Path,
+    logs: &Path,
+    on_event: &dyn Fn(BuildEvent<'_>),
+    timings: &mut Vec<StageTiming>,
+) -> Result<(), BuildError> {
+    let profile = &opts.profile;
+    let t = Instant::now();
+    on_event(BuildEvent::Start(Stage::Stdlib));
+    fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
+    let mut files = stdlib::read_tree(&interpreter.join(STDLIB_BASE))?;
     for f in &inputs.overlays {
         let bytes = fs::read(&f.source).map_err(io_err("reading", &f.source))?;
         files.insert(f.path.clone(), bytes);
     }
     let guest_zip = profile.stdlib_zip_guest_path();
+    fs::create_dir_all(&dirs.work).map_err(io_err("creating", &dirs.work))?;
+    let compile_dir = tempfile::Builder::new()
+        .prefix(&format!("stdlib-{key}-"))
+        .tempdir_in(&dirs.work)
+        .map_err(io_err("creating temporary directory in", &dirs.work))?;
     stdlib::add_bytecode(
         &mut files,
-        &build_python,
+        build_python,
         &guest_zip,
-        &tree.work.join("stdlib-staging"),
+        compile_dir.path(),
         &logs.join("stdlib.log"),
     )?;
+    drop(compile_dir);
 
     // Results go to a temporary directory beside the final one, renamed when complete.
     let staging = tempfile::Builder::new()
@@ -819,9 +930,12 @@ fn run_build(
         .tempdir_in(&dirs.results)
         .map_err(io_err("creating temporary directory in", &dirs.results))?;
     let zip_path = staging.path().join("stdlib.zip");
-    stdlib::write_zip(&files, epoch, &zip_path)?;
+    stdlib::write_zip(&files, profile.build.source_date_epoch, &zip_path)?;
     let wasm_path = staging.path().join("python.wasm");
-    fs::copy(&python_wasm, &wasm_path).map_err(io_err("copying", &python_wasm))?;
+    let interpreter_wasm = interpreter.join("python.wasm");
+    if fs::hard_link(&interpreter_wasm, &wasm_path).is_err() {
+        fs::copy(&interpreter_wasm, &wasm_path).map_err(io_err("copying", &interpreter_wasm))?;
+    }
     let digest = |p: &Path| -> Result<FileRecord, BuildError> {
         Ok(FileRecord {
             sha256: sha256_file(p).map_err(io_err("hashing", p))?,
@@ -859,10 +973,6 @@ fn run_build(
     let staging = staging.keep();
     fs::rename(&staging, &result_dir).map_err(io_err("publishing into the cache", &result_dir))?;
     finish(timings, on_event, Stage::Stdlib, t, false);
-
-    if !opts.keep_work {
-        let _ = fs::remove_dir_all(&tree.work);
-    }
     Ok(())
 }
 

@@ -57,6 +57,8 @@ pub struct BuildSpec {
     pub configure_flags: Vec<String>,
     /// Extra CFLAGS for the WASI build (the path maps are added by the build).
     pub cflags: Vec<String>,
+    /// LDFLAGS for the WASI link (e.g. `-Wl,--strip-debug`).
+    pub ldflags: Vec<String>,
 }
 
 /// A C-extension module switched off, and why (printed by `--explain-modules`).
@@ -240,6 +242,7 @@ const BUILD_KEYS: &[&str] = &[
     "source_date_epoch",
     "configure_flags",
     "cflags",
+    "ldflags",
 ];
 const MODULES_KEYS: &[&str] = &["disabled"];
 const DISABLED_KEYS: &[&str] = &["name", "reason"];
@@ -267,6 +270,7 @@ const OWNED_CONFIGURE_FLAGS: &[&str] = &[
     "--exec-prefix",
     "CC=",
     "CFLAGS=",
+    "LDFLAGS=",
     "CONFIG_SITE=",
 ];
 
@@ -731,11 +735,18 @@ impl Checker<'_> {
                 .string_array(item, "build.cflags")
                 .map(|l| l.into_iter().map(|(s, _)| s).collect()),
         };
+        let ldflags = match t.get("ldflags") {
+            None => Some(Vec::new()),
+            Some(item) => self
+                .string_array(item, "build.ldflags")
+                .map(|l| l.into_iter().map(|(s, _)| s).collect()),
+        };
         Some(BuildSpec {
             host_triple: host_triple?,
             source_date_epoch: epoch?,
             configure_flags: configure_flags?,
             cflags: cflags?,
+            ldflags: ldflags?,
         })
     }
 

@@ -224,3 +224,45 @@ pub fn replace_paths(text: &str, maps: &[(String, String)]) -> String {
     }
     out
 }
+
+/// Writes `files` under `dir` (relative `/`-separated paths), for a cache entry.
+pub fn write_tree(files: &BTreeMap<String, Vec<u8>>, dir: &Path) -> Result<(), StdlibError> {
+    for (rel, bytes) in files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io("creating", parent))?;
+        }
+        fs::write(&path, bytes).map_err(io("writing", &path))?;
+    }
+    Ok(())
+}
+
+/// Reads back what [`write_tree`] wrote: every regular file under `dir`, by its
+/// `/`-separated relative path.
+pub fn read_tree(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, StdlibError> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![String::new()];
+    while let Some(rel) = stack.pop() {
+        let abs = if rel.is_empty() {
+            dir.to_path_buf()
+        } else {
+            dir.join(&rel)
+        };
+        for entry in fs::read_dir(&abs).map_err(io("reading", &abs))? {
+            let entry = entry.map_err(io("reading", &abs))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let child = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if entry.file_type().map_err(io("reading", &abs))?.is_dir() {
+                stack.push(child);
+            } else {
+                let bytes = fs::read(entry.path()).map_err(io("reading", &entry.path()))?;
+                out.insert(child, bytes);
+            }
+        }
+    }
+    Ok(out)
+}

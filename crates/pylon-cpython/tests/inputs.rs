@@ -104,6 +104,30 @@ fn every_input_changes_the_key() {
 }
 
 #[test]
+fn interpreter_key_ignores_overlays_only() {
+    let base = inputs();
+    let mut overlaid = inputs();
+    overlaid.overlays.push(pylon_cpython::ext::OverlayFile {
+        path: "zlib.py".into(),
+        sha256: "5".repeat(64),
+        source: PathBuf::new(),
+    });
+    // An overlay edit re-zips the stdlib but reuses python.wasm...
+    assert_eq!(base.interpreter_key(), overlaid.interpreter_key());
+    assert_ne!(base.cache_key(), overlaid.cache_key());
+    // ...while anything compiled into python.wasm changes both keys.
+    let mut ext = inputs();
+    ext.ext_modules.push(pylon_cpython::ext::ExtModule {
+        name: "_pylon_demo".into(),
+        dir: PathBuf::new(),
+        files: vec![],
+        flags: String::new(),
+    });
+    assert_ne!(base.interpreter_key(), ext.interpreter_key());
+    assert_ne!(base.cache_key(), ext.cache_key());
+}
+
+#[test]
 fn build_python_key_ignores_what_only_the_wasi_side_uses() {
     let base = inputs();
     let mut ext_only = inputs();

@@ -56,6 +56,7 @@ fn default_profile_is_cp313_and_valid() {
     );
     assert!(p.disabled_modules.iter().any(|m| m.name == "_ctypes"));
     assert!(!p.stdlib.include_tests);
+    assert_eq!(p.build.ldflags, ["-Wl,--strip-debug"]);
 }
 
 #[test]
@@ -142,7 +143,11 @@ fn flags_the_build_owns_and_missing_pins_are_refused() {
     let text = real("cp313")
         .replace(
             "configure_flags = [\"--disable-test-modules\"]",
-            "configure_flags = [\"--disable-test-modules\", \"--host=wasm32-wasip1\", \"CFLAGS=-O0\"]",
+            "configure_flags = [\"--disable-test-modules\", \"--host=wasm32-wasip1\", \"CFLAGS=-O0\", \"LDFLAGS=-s\"]",
+        )
+        .replace(
+            "ldflags = [\"-Wl,--strip-debug\"]",
+            "ldflags = \"-Wl,--strip-debug\"",
         )
         .replace(
             "  { name = \"wasi-libc\", version = \"0.0~git20240708.3f43ea9-2~bpo12+1\", sha256 = \"ab95a83896093f1f640f9954a5a64ef8e9635332e56fdbb3ed396aed13fe627f\" },\n",
@@ -168,6 +173,11 @@ fn flags_the_build_owns_and_missing_pins_are_refused() {
         p.contains("\"CFLAGS=-O0\": CFLAGS is set by the build itself"),
         "{p}"
     );
+    assert!(
+        p.contains("\"LDFLAGS=-s\": LDFLAGS is set by the build itself"),
+        "{p}"
+    );
+    assert!(p.contains("build.ldflags"), "{p}");
 }
 
 #[test]

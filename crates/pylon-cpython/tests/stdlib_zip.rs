@@ -159,3 +159,25 @@ fn build_paths_are_replaced_longest_first() {
         "'srcdir': '/cpython', 'CC': '/wasi-toolchain/x', 'B': '/build'"
     );
 }
+
+/// The interpreter cache keeps the stdlib's own files as a tree; reading it back gives
+/// the same map, so the zip assembled later is the one a single-pass build would make.
+#[test]
+fn stdlib_tree_round_trips() {
+    let mut files = BTreeMap::new();
+    files.insert("os.py".to_string(), b"import sys\n".to_vec());
+    files.insert("encodings/__init__.py".to_string(), Vec::new());
+    files.insert("encodings/utf_8.py".to_string(), b"# utf-8\n".to_vec());
+    files.insert(
+        "_sysconfigdata__wasi_wasm32-wasi.py".to_string(),
+        b"x = 1\n".to_vec(),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("stdlib-base");
+    pylon_cpython::stdlib::write_tree(&files, &dir).unwrap();
+    assert_eq!(pylon_cpython::stdlib::read_tree(&dir).unwrap(), files);
+    let err = pylon_cpython::stdlib::read_tree(&tmp.path().join("missing"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing"), "{err}");
+}
