@@ -48,9 +48,6 @@ pub struct BuildArgs {
     /// Rebuild even if the inputs' digest is cached.
     #[arg(long)]
     pub force: bool,
-    /// Keep the work tree (~/.cache/pylon/cpython/work/<key>) after a successful build.
-    #[arg(long)]
-    pub keep_work: bool,
     /// List the C-extension modules the profile disables (and why) and those wired from
     /// cpython-ext/, then exit without building.
     #[arg(long)]
@@ -184,7 +181,6 @@ pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
         apt_root: PathBuf::from("/etc/apt"),
         jobs,
         force: args.force,
-        keep_work: args.keep_work,
         extra_ext_dirs: shims
             .as_ref()
             .map(|s| vec![s.ext_dir.path().to_path_buf()])

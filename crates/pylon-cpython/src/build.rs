@@ -94,8 +94,6 @@ pub struct BuildOptions {
     pub jobs: usize,
     /// Rebuild even when the key is cached.
     pub force: bool,
-    /// Keep the work tree after a successful build (it is always kept on failure).
-    pub keep_work: bool,
     pub layout: Layout,
     /// More directories laid out like `cpython-ext/` (the cap shims `pylon build`
     /// generates from the manifest's WIT); their modules are inputs like any other.
@@ -221,6 +219,23 @@ impl BuildInputs {
     /// Everything but the overlays: what python.wasm and the stdlib's own files are
     /// built from. An overlay edit then only re-zips the stdlib.
     fn interpreter_material(&self) -> String {
+        self.material(true)
+    }
+
+    /// What the configured WASI tree is: the interpreter's inputs except the contents
+    /// of extension-module files (their names, paths and flags shape the Makefile, so
+    /// they stay). A shim edit then re-runs `make` in the kept tree, which recompiles
+    /// that module and relinks.
+    fn tree_material(&self) -> String {
+        self.material(false)
+    }
+
+    /// The key of the kept, configured WASI tree (`cpython/work/<key>/`).
+    pub fn tree_key(&self) -> String {
+        hex::encode(sha2::Sha256::digest(self.tree_material().as_bytes()))
+    }
+
+    fn material(&self, ext_contents: bool) -> String {
         let mut s = String::new();
         s.push_str(&format!("recipe {}\n", self.recipe));
         s.push_str(&format!("profile-sha256 {}\n", self.profile_sha256));
@@ -241,7 +256,11 @@ impl BuildInputs {
         for m in &self.ext_modules {
             s.push_str(&format!("ext {} flags {:?}\n", m.name, m.flags));
             for f in &m.files {
-                s.push_str(&format!("ext {} file {} {}\n", m.name, f.path, f.sha256));
+                if ext_contents {
+                    s.push_str(&format!("ext {} file {} {}\n", m.name, f.path, f.sha256));
+                } else {
+                    s.push_str(&format!("ext {} file {}\n", m.name, f.path));
+                }
             }
         }
         s
@@ -408,9 +427,33 @@ pub fn build(
                 let reusable = !opts.force
                     && interpreter.join("python.wasm").is_file()
                     && build_python.complete.is_file();
+                let tree_key = inputs.tree_key();
+                let tree_dir = dirs.work.join(&tree_key);
+                // Builds of two interpreters that share a tree take turns in it.
+                let _tree_guard = if reusable {
+                    None
+                } else {
+                    Some(lock(&dirs.work.join(format!(".{tree_key}.lock")))?)
+                };
+                let tree_built = !opts.force
+                    && tree_dir.join(TREE_BUILT).is_file()
+                    && build_python.complete.is_file();
                 if reusable {
                     // Only the overlays changed: python.wasm is reused as it is.
                     on_event(BuildEvent::Cached(Stage::MakeHost, &ikey));
+                } else if tree_built {
+                    // Only extension-module sources changed: `make` in the kept tree.
+                    rebuild_tree(
+                        opts,
+                        &dirs,
+                        &toolchain,
+                        &inputs,
+                        &ikey,
+                        &tree_dir,
+                        &logs,
+                        on_event,
+                        &mut timings,
+                    )?;
                 } else {
                     run_build(
                         opts,
@@ -613,6 +656,68 @@ struct Tree {
     home: PathBuf,
 }
 
+impl Tree {
+    fn at(work: PathBuf, profile: &Profile) -> Tree {
+        Tree {
+            src: work.join(&profile.source.top_dir),
+            toolchain: work.join("toolchain"),
+            cross: work
+                .join(&profile.source.top_dir)
+                .join("cross-build")
+                .join(&profile.build.host_triple),
+            home: work.join("home"),
+            work,
+        }
+    }
+}
+
+/// Marker of a work tree whose build completed (it holds the interpreter key built).
+/// Removed before a rebuild starts in the tree, so a failed `make` is never trusted.
+const TREE_BUILT: &str = ".pylon-built";
+
+/// A shim-only change: the new extension-module sources go into the kept tree, the
+/// objects of each changed module are removed (their header and linked-object
+/// dependencies are not in the Makefile, so mtimes alone would miss them), and `make`
+/// recompiles those modules, re-archives and relinks. Everything else is reused.
+#[allow(clippy::too_many_arguments)]
+fn rebuild_tree(
+    opts: &BuildOptions,
+    dirs: &CacheDirs,
+    toolchain: &ToolchainInfo,
+    inputs: &BuildInputs,
+    key: &str,
+    tree_dir: &Path,
+    logs: &Path,
+    on_event: &dyn Fn(BuildEvent<'_>),
+    timings: &mut Vec<StageTiming>,
+) -> Result<(), BuildError> {
+    if logs.exists() {
+        fs::remove_dir_all(logs).map_err(io_err("clearing", logs))?;
+    }
+    fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
+    let tree = Tree::at(tree_dir.to_path_buf(), &opts.profile);
+    let t = Instant::now();
+    on_event(BuildEvent::Start(Stage::Unpack));
+    let marker = tree.work.join(TREE_BUILT);
+    fs::remove_file(&marker).map_err(io_err("removing", &marker))?;
+    for name in ext::update_ext_modules(&inputs.ext_modules, &tree.src)? {
+        let objects = tree.cross.join("Modules").join(ext::EXT_SUBDIR).join(&name);
+        for entry in fs::read_dir(&objects)
+            .map_err(io_err("reading", &objects))?
+            .flatten()
+        {
+            if entry.path().extension().is_some_and(|e| e == "o") {
+                fs::remove_file(entry.path()).map_err(io_err("removing", &entry.path()))?;
+            }
+        }
+    }
+    finish(timings, on_event, Stage::Unpack, t, false);
+    let bp_dir = dirs.build_pythons.join(inputs.build_python_key());
+    make_and_save(
+        opts, dirs, toolchain, &tree, &bp_dir, key, logs, on_event, timings,
+    )
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_build(
     opts: &BuildOptions,
@@ -678,21 +783,12 @@ fn run_build(
     // --- the WASI tree ---------------------------------------------------------------
     let t = Instant::now();
     on_event(BuildEvent::Start(Stage::Unpack));
-    let work = dirs.work.join(key);
+    let work = dirs.work.join(inputs.tree_key());
     if work.exists() {
         fs::remove_dir_all(&work).map_err(io_err("clearing stale work tree", &work))?;
     }
     fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
-    let tree = Tree {
-        src: work.join(&profile.source.top_dir),
-        toolchain: work.join("toolchain"),
-        cross: work
-            .join(&profile.source.top_dir)
-            .join("cross-build")
-            .join(&profile.build.host_triple),
-        home: work.join("home"),
-        work,
-    };
+    let tree = Tree::at(work, profile);
     fs::create_dir_all(&tree.home).map_err(io_err("creating", &tree.home))?;
     unpack_and_patch(
         &tarball,
@@ -796,6 +892,28 @@ fn run_build(
     )?;
     finish(timings, on_event, Stage::ConfigureHost, t, false);
 
+    make_and_save(
+        opts, dirs, toolchain, &tree, &bp_dir, key, logs, on_event, timings,
+    )
+}
+
+/// `make` in a configured tree, the component check, then the interpreter cache entry
+/// (python.wasm + the stdlib's own files) saved by rename under `key`.
+#[allow(clippy::too_many_arguments)]
+fn make_and_save(
+    opts: &BuildOptions,
+    dirs: &CacheDirs,
+    toolchain: &ToolchainInfo,
+    tree: &Tree,
+    bp_dir: &Path,
+    key: &str,
+    logs: &Path,
+    on_event: &dyn Fn(BuildEvent<'_>),
+    timings: &mut Vec<StageTiming>,
+) -> Result<(), BuildError> {
+    let profile = &opts.profile;
+    let epoch = profile.build.source_date_epoch;
+    let host_path = format!("{}:{BASE_PATH}", toolchain.component_ld_dir.display());
     let t = Instant::now();
     on_event(BuildEvent::Start(Stage::MakeHost));
     let mut make = Command::new("make");
@@ -860,9 +978,9 @@ fn run_build(
     fs::rename(&staging, &interpreter)
         .map_err(io_err("publishing into the cache", &interpreter))?;
 
-    if !opts.keep_work {
-        let _ = fs::remove_dir_all(&tree.work);
-    }
+    // The tree stays: it is the base of the next shim-only rebuild (`rebuild_tree`).
+    let marker = tree.work.join(TREE_BUILT);
+    fs::write(&marker, key).map_err(io_err("writing", &marker))?;
     Ok(())
 }
 

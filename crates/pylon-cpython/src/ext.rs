@@ -254,6 +254,33 @@ pub fn install_ext_modules(modules: &[ExtModule], tree: &Path) -> Result<(), Ext
     Ok(())
 }
 
+/// Brings the modules' files in an already unpacked tree up to date, writing only
+/// files whose bytes differ; returns the names of the modules that changed.
+pub fn update_ext_modules(modules: &[ExtModule], tree: &Path) -> Result<Vec<String>, ExtError> {
+    let mut changed = Vec::new();
+    for m in modules {
+        let dest = tree.join("Modules").join(EXT_SUBDIR).join(&m.name);
+        let mut any = false;
+        for f in &m.files {
+            let from = m.dir.join(&f.path);
+            let to = dest.join(&f.path);
+            let new = fs::read(&from).map_err(io_err(&from))?;
+            if fs::read(&to).ok().as_deref() == Some(new.as_slice()) {
+                continue;
+            }
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent).map_err(io_err(parent))?;
+            }
+            fs::write(&to, &new).map_err(io_err(&to))?;
+            any = true;
+        }
+        if any {
+            changed.push(m.name.clone());
+        }
+    }
+    Ok(changed)
+}
+
 /// A patch of a profile's patch set.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Patch {

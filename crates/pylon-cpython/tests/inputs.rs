@@ -228,6 +228,56 @@ fn overlays_are_listed_by_zip_path_and_clashes_are_named() {
 }
 
 #[test]
+fn tree_key_ignores_ext_file_contents_but_not_the_module_layout() {
+    let with = |sha: &str, path: &str, flags: &str| {
+        let mut i = inputs();
+        i.ext_modules.push(pylon_cpython::ext::ExtModule {
+            name: "_pylon_demo".into(),
+            dir: PathBuf::new(),
+            files: vec![InputFile {
+                path: path.into(),
+                sha256: sha.repeat(64),
+            }],
+            flags: flags.into(),
+        });
+        i
+    };
+    let a = with("4", "demo.c", "");
+    let edited = with("5", "demo.c", "");
+    // A shim edit: same tree (make in the kept tree), different interpreter.
+    assert_eq!(a.tree_key(), edited.tree_key());
+    assert_ne!(a.interpreter_key(), edited.interpreter_key());
+    // A renamed source or new flags change the Makefile: another tree.
+    assert_ne!(a.tree_key(), with("4", "other.c", "").tree_key());
+    assert_ne!(a.tree_key(), with("4", "demo.c", "-DX=1").tree_key());
+    assert_ne!(a.tree_key(), inputs().tree_key());
+}
+
+#[test]
+fn updating_ext_modules_rewrites_only_what_changed() {
+    use pylon_cpython::ext::{install_ext_modules, scan_ext_modules, update_ext_modules};
+    let tmp = tempfile::tempdir().unwrap();
+    let ext = tmp.path().join("ext");
+    let tree = tmp.path().join("tree");
+    for (m, body) in [("_pylon_a", "int a;\n"), ("_pylon_b", "int b;\n")] {
+        std::fs::create_dir_all(ext.join(m)).unwrap();
+        std::fs::write(ext.join(m).join("m.c"), body).unwrap();
+        std::fs::write(ext.join(m).join("m.h"), "#define X 1\n").unwrap();
+    }
+    install_ext_modules(&scan_ext_modules(&ext).unwrap(), &tree).unwrap();
+    // Nothing changed: nothing rewritten.
+    let mods = scan_ext_modules(&ext).unwrap();
+    assert!(update_ext_modules(&mods, &tree).unwrap().is_empty());
+    // A header of one module changed: only that module is reported, and updated.
+    std::fs::write(ext.join("_pylon_b/m.h"), "#define X 2\n").unwrap();
+    let mods = scan_ext_modules(&ext).unwrap();
+    assert_eq!(update_ext_modules(&mods, &tree).unwrap(), ["_pylon_b"]);
+    let copied = tree.join("Modules/_pylon_ext/_pylon_b/m.h");
+    assert_eq!(std::fs::read_to_string(copied).unwrap(), "#define X 2\n");
+    assert!(update_ext_modules(&mods, &tree).unwrap().is_empty());
+}
+
+#[test]
 fn one_module_in_two_ext_dirs_is_an_error() {
     use pylon_cpython::ext::scan_ext_dirs;
     let tmp = tempfile::tempdir().unwrap();
