@@ -33,6 +33,8 @@ pub enum ProductError {
     },
     #[error(transparent)]
     Compose(#[from] pylon_compose::ComposeError),
+    #[error(transparent)]
+    Overlay(#[from] pylon_cpython::ext::ExtError),
     #[error("{what} {}: {source}", path.display())]
     Io {
         what: &'static str,
@@ -135,31 +137,19 @@ pub fn generate_shims(
     })
 }
 
-/// Dotted names of the `.py` modules under an overlay directory (`pylon/zstd.py` →
-/// `pylon.zstd`, `pkg/__init__.py` → `pkg`), sorted.
+/// Dotted names of the Python modules an overlay directory adds to the stdlib zip
+/// (`pylon/zstd.py` → `pylon.zstd`, `pkg/__init__.py` → `pkg`), sorted; the files are
+/// listed exactly as the build lists them.
 fn python_modules_in(dir: &Path) -> Result<Vec<String>, ProductError> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let abs = dir.join(&rel);
-        for entry in std::fs::read_dir(&abs).map_err(io("reading", &abs))? {
-            let entry = entry.map_err(io("reading", &abs))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let child = rel.join(&name);
-            if entry.file_type().map_err(io("reading", &abs))?.is_dir() {
-                stack.push(child);
-            } else if let Some(stem) = name.strip_suffix(".py") {
-                let mut parts: Vec<String> = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
-                if stem != "__init__" {
-                    parts.push(stem.to_string());
-                }
-                out.push(parts.join("."));
-            }
-        }
-    }
+    let files = pylon_cpython::ext::list_overlays(&[dir.to_path_buf()])?;
+    let mut out: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let module = f.path.strip_suffix(".py").unwrap_or(&f.path);
+            let module = module.strip_suffix("/__init__").unwrap_or(module);
+            module.replace('/', ".")
+        })
+        .collect();
     out.sort();
     Ok(out)
 }
