@@ -23,6 +23,23 @@ fn pylon(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `pylon build --explain-modules` in `dir` with the repository's profiles and the
+/// given manifest: everything up to the shims, nothing built.
+fn explain_with_manifest(dir: &Path, manifest: &Path) -> Output {
+    let profiles = repo().join("profiles");
+    pylon(
+        dir,
+        &[
+            "build",
+            "--explain-modules",
+            "--profiles-dir",
+            profiles.to_str().unwrap(),
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ],
+    )
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -66,18 +83,7 @@ fn broken_manifest_is_a_usage_error_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let manifest = tmp.path().join("caps-manifest.toml");
     std::fs::write(&manifest, "schema = 1\npylon_sha256 = \"abc\"\n").unwrap();
-    let profiles = repo().join("profiles");
-    let out = pylon(
-        tmp.path(),
-        &[
-            "build",
-            "--explain-modules",
-            "--profiles-dir",
-            profiles.to_str().unwrap(),
-            "--manifest",
-            manifest.to_str().unwrap(),
-        ],
-    );
+    let out = explain_with_manifest(tmp.path(), &manifest);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("caps-manifest.toml:2:"), "{err}");
@@ -102,18 +108,7 @@ fn cap_without_wit_is_named() {
         ),
     )
     .unwrap();
-    let profiles = repo().join("profiles");
-    let out = pylon(
-        tmp.path(),
-        &[
-            "build",
-            "--explain-modules",
-            "--profiles-dir",
-            profiles.to_str().unwrap(),
-            "--manifest",
-            manifest.to_str().unwrap(),
-        ],
-    );
+    let out = explain_with_manifest(tmp.path(), &manifest);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("cap nowit: no WIT package at"), "{err}");
