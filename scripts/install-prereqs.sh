@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Pylon needs on a fresh Debian/Ubuntu machine
-# with rustup: the wasm targets of the pinned Rust toolchain, git, make, python3 and zstd.
+# with rustup: the wasm targets of the pinned Rust toolchain, git, make, python3, zstd
+# and faketime.
 # Idempotent; safe to run on every CI job.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # ... and the zstd CLI decodes the frames the zstd cap wrote (tests/zstd_smoke_host.py).
 command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
+# `pylon repro-check` moves the build's clock with it (the `clock` variation).
+command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

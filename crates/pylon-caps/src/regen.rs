@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use pylon_manifest::{CapUpdate, Manifest, ManifestEditor, ManifestError, Repo, Rev, Sha256};
+use pylon_manifest::{
+    CapUpdate, Manifest, ManifestEditor, ManifestError, Repo, Rev, Sha256, Toolchain,
+};
 
 use crate::build::{build_cap, BuildRequest, HostPaths};
 use crate::digest::sha256_file;
@@ -198,11 +200,13 @@ fn regen_one(
 }
 
 /// Writes the successful pins (and the toolchain they were made with) into the
-/// manifest, preserving its comments and layout; one atomic write.
+/// manifest, preserving its comments and layout; one atomic write. Every
+/// `[toolchain]` field `toolchain` has is written; one it lacks (the tool could not
+/// be found on this machine) keeps its recorded value.
 pub fn apply_regen(
     path: &Path,
     report: &RegenReport,
-    rustc: Option<&str>,
+    toolchain: &Toolchain,
 ) -> Result<(), ManifestError> {
     let (mut editor, _) = ManifestEditor::open(path)?;
     for outcome in &report.caps {
@@ -224,8 +228,6 @@ pub fn apply_regen(
             )?;
         }
     }
-    if let Some(rustc) = rustc {
-        editor.set_toolchain_rustc(rustc);
-    }
+    editor.set_toolchain_all(toolchain);
     editor.save()
 }

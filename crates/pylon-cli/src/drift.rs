@@ -1,14 +1,80 @@
 //! Diagnoses for MISMATCH (caps-sync) and DRIFTED (verify) artifacts: reads the
-//! files and asks pylon-diagnose; the reports themselves stay free of it.
+//! files, this machine's toolchain and the caps' lockfiles, and asks
+//! pylon-diagnose; the reports themselves stay free of it.
+//!
+//! Also the one place that tells this machine's `[toolchain]` values
+//! ([`current_toolchain`]), which `manifest regen` records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use pylon_caps::build::{HostPaths, SOURCE_DATE_EPOCH};
-use pylon_caps::sync::{CapStatus, SyncReport};
+use pylon_caps::sync::{checkout_dir, CapStatus, SyncReport};
+use pylon_caps::toolchain::current_rustc;
 use pylon_caps::verify::{ArtifactStatus, VerifyReport};
-use pylon_diagnose::{diagnose_drift, Diagnosis, DriftContext};
-use pylon_manifest::Manifest;
+use pylon_diagnose::{
+    diagnose_drift, ArtifactContext, ArtifactKind, Diagnosis, DriftContext, LockChange,
+    LockfileCheck, ToolVersion,
+};
+use pylon_manifest::{Cap, Manifest, Toolchain, TOOLCHAIN_FIELDS};
+
+/// `wasmtime` and `wac-graph` as compiled into this pylon (from the workspace
+/// Cargo.lock, by build.rs); `None` when the lockfile was not there to read.
+pub fn compiled_crate(name: &str) -> Option<String> {
+    let version = match name {
+        "wasmtime" => env!("PYLON_WASMTIME_VERSION"),
+        "wac-graph" => env!("PYLON_WAC_GRAPH_VERSION"),
+        _ => "",
+    };
+    (!version.is_empty()).then(|| format!("{name} {version}"))
+}
+
+/// The Debian packages behind `clang` and `wasi-libc`: the ones the default CPython
+/// profile under `root/profiles` pins, else the names every profile must pin.
+fn debian_packages(root: &Path) -> (String, String) {
+    let names: Vec<String> = pylon_cpython::load_profile(&root.join("profiles"), None)
+        .map(|p| p.toolchain.into_iter().map(|pin| pin.name).collect())
+        .unwrap_or_else(|_| {
+            pylon_cpython::profile::REQUIRED_PACKAGES
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        });
+    let clang = names
+        .iter()
+        .find(|n| n.starts_with("clang"))
+        .cloned()
+        .unwrap_or_else(|| "clang-19".into());
+    let wasi = names
+        .iter()
+        .find(|n| n.starts_with("wasi-libc"))
+        .cloned()
+        .unwrap_or_else(|| "wasi-libc".into());
+    (clang, wasi)
+}
+
+/// This machine's value of every `[toolchain]` field, in the format `manifest regen`
+/// records; a field that cannot be told (package not installed, no rustc) is `None`.
+pub fn current_toolchain(root: &Path) -> Toolchain {
+    let (clang_pkg, wasi_pkg) = debian_packages(root);
+    let installed =
+        pylon_cpython::toolchain::installed_versions(&[clang_pkg.as_str(), wasi_pkg.as_str()])
+            .unwrap_or_default();
+    let package = |i: usize, name: &str| {
+        installed
+            .get(i)
+            .cloned()
+            .flatten()
+            .map(|v| format!("{name} {v}"))
+    };
+    Toolchain {
+        rustc: current_rustc(),
+        clang: package(0, &clang_pkg),
+        wasi_libc: package(1, &wasi_pkg),
+        wasmtime: compiled_crate("wasmtime"),
+        wac_graph: compiled_crate("wac-graph"),
+    }
+}
 
 /// What the manifest and this machine tell about a drift, shared by every cap.
 pub fn context(manifest: &Manifest, caps_dir: &Path) -> DriftContext {
@@ -18,8 +84,16 @@ pub fn context(manifest: &Manifest, caps_dir: &Path) -> DriftContext {
     prefixes.extend(host.cargo_home);
     prefixes.extend(host.rustup_home);
     prefixes.extend(std::env::var_os("HOME").map(PathBuf::from));
+    let current = current_toolchain(manifest.root());
     DriftContext {
-        recorded_rustc: manifest.toolchain.rustc.clone(),
+        toolchain: TOOLCHAIN_FIELDS
+            .iter()
+            .map(|tool| ToolVersion {
+                tool: tool.to_string(),
+                recorded: manifest.toolchain.get(tool).map(str::to_string),
+                current: current.get(tool).map(str::to_string),
+            })
+            .collect(),
         path_prefixes: prefixes
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
@@ -29,7 +103,103 @@ pub fn context(manifest: &Manifest, caps_dir: &Path) -> DriftContext {
     }
 }
 
-fn diagnose(reference: Option<&Path>, actual: &Path, ctx: &DriftContext) -> Diagnosis {
+/// `name -> {(version, source)}` of a Cargo.lock.
+type LockPackages = BTreeMap<String, BTreeSet<(String, String)>>;
+
+fn lock_packages(text: &str) -> Result<LockPackages, String> {
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.message().trim().to_string())?;
+    let mut out = LockPackages::new();
+    let Some(packages) = doc.get("package") else {
+        return Ok(out);
+    };
+    let packages = packages
+        .as_array_of_tables()
+        .ok_or("`package` is not an array of tables")?;
+    for p in packages {
+        let field = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let name = field("name").ok_or("a [[package]] without a name")?;
+        let version = field("version").unwrap_or_default();
+        out.entry(name)
+            .or_default()
+            .insert((version, field("source").unwrap_or_default()));
+    }
+    Ok(out)
+}
+
+/// Packages added, removed or changed from `pinned` to `now`, by name.
+pub fn lock_changes(pinned: &str, now: &str) -> Result<Vec<LockChange>, String> {
+    let (old, new) = (lock_packages(pinned)?, lock_packages(now)?);
+    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let versions = |set: Option<&BTreeSet<(String, String)>>| {
+        set.map(|s| {
+            s.iter()
+                .map(|(v, _)| v.as_str())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+    };
+    Ok(names
+        .into_iter()
+        .filter(|n| old.get(*n) != new.get(*n))
+        .map(|n| {
+            let (o, mut w) = (versions(old.get(n)), versions(new.get(n)));
+            if o.is_some() && o == w {
+                w = w.map(|v| format!("{v} (source changed)"));
+            }
+            LockChange {
+                name: n.clone(),
+                old: o,
+                new: w,
+            }
+        })
+        .collect())
+}
+
+/// The cap checkout's Cargo.lock against the pinned revision's, read with git in
+/// the repository holding the rev (the clone for a git cap; for an in-tree cap
+/// the project repository, where the rev is the cap directory's tree id).
+/// `None` when there is nothing to compare: no pinned rev or no Cargo.lock.
+pub fn lockfile_check(dir: &Path, rev: &str) -> Option<LockfileCheck> {
+    let now = std::fs::read_to_string(dir.join("Cargo.lock")).ok()?;
+    let rev_s = rev.to_string();
+    if pylon_caps::git::git(dir, ["cat-file", "-e", rev]).is_err() {
+        return Some(LockfileCheck::RevMissing { rev: rev_s });
+    }
+    let pinned = match pylon_caps::git::git(dir, ["cat-file", "blob", &format!("{rev}:Cargo.lock")])
+    {
+        Ok(text) => text,
+        Err(_) => return Some(LockfileCheck::NotAtRev { rev: rev_s }),
+    };
+    Some(match lock_changes(&pinned, &now) {
+        Ok(changes) if changes.is_empty() => LockfileCheck::AsPinned { rev: rev_s },
+        Ok(changes) => LockfileCheck::Differs {
+            rev: rev_s,
+            dir: dir.display().to_string(),
+            changes,
+        },
+        Err(reason) => LockfileCheck::Unreadable { rev: rev_s, reason },
+    })
+}
+
+fn cap_context(manifest: &Manifest, cap: Option<&Cap>, caps_dir: &Path) -> ArtifactContext {
+    let lockfile = cap.and_then(|cap| {
+        let rev = cap.rev.pinned()?;
+        lockfile_check(&checkout_dir(manifest, cap, caps_dir), &rev.to_string())
+    });
+    ArtifactContext {
+        kind: ArtifactKind::Cap,
+        lockfile,
+    }
+}
+
+fn diagnose(
+    reference: Option<&Path>,
+    actual: &Path,
+    ctx: &DriftContext,
+    artifact: &ArtifactContext,
+) -> Diagnosis {
     let actual_bytes = match std::fs::read(actual) {
         Ok(b) => b,
         Err(e) => {
@@ -48,36 +218,107 @@ fn diagnose(reference: Option<&Path>, actual: &Path, ctx: &DriftContext) -> Diag
             .zip(reference_bytes.as_ref().map(|(_, b)| b.as_slice())),
         &actual_bytes,
         ctx,
+        artifact,
     )
 }
 
-/// Diagnosis per cap name, for every MISMATCH of a sync.
-pub fn for_sync(report: &SyncReport, ctx: &DriftContext) -> BTreeMap<String, Diagnosis> {
+/// Diagnosis per cap name, for every MISMATCH of a sync. The machine is only
+/// examined when something drifted.
+pub fn for_sync(
+    report: &SyncReport,
+    manifest: &Manifest,
+    caps_dir: &Path,
+) -> BTreeMap<String, Diagnosis> {
+    let mut ctx = None;
     report
         .caps
         .iter()
         .filter_map(|cap| match &cap.status {
-            CapStatus::Mismatch { reference, .. } => Some((
-                cap.name.clone(),
-                diagnose(reference.as_deref(), &cap.artifact, ctx),
-            )),
+            CapStatus::Mismatch { reference, .. } => {
+                let ctx = ctx.get_or_insert_with(|| context(manifest, caps_dir));
+                let artifact = cap_context(manifest, manifest.cap(&cap.name), caps_dir);
+                Some((
+                    cap.name.clone(),
+                    diagnose(reference.as_deref(), &cap.artifact, ctx, &artifact),
+                ))
+            }
             _ => None,
         })
         .collect()
 }
 
 /// Diagnosis per artifact name (caps and `pylon`), for every DRIFTED one.
-pub fn for_verify(report: &VerifyReport, ctx: &DriftContext) -> BTreeMap<String, Diagnosis> {
+pub fn for_verify(
+    report: &VerifyReport,
+    manifest: &Manifest,
+    caps_dir: &Path,
+) -> BTreeMap<String, Diagnosis> {
+    let mut ctx = None;
+    let pylon = std::iter::once((&report.pylon, true));
     report
         .caps
         .iter()
-        .chain(std::iter::once(&report.pylon))
-        .filter_map(|check| match &check.status {
-            ArtifactStatus::Drifted { reference, .. } => Some((
-                check.name.clone(),
-                diagnose(reference.as_deref(), &check.path, ctx),
-            )),
+        .map(|c| (c, false))
+        .chain(pylon)
+        .filter_map(|(check, is_pylon)| match &check.status {
+            ArtifactStatus::Drifted { reference, .. } => {
+                let ctx = ctx.get_or_insert_with(|| context(manifest, caps_dir));
+                let artifact = if is_pylon {
+                    ArtifactContext {
+                        kind: ArtifactKind::Pylon,
+                        lockfile: None,
+                    }
+                } else {
+                    cap_context(manifest, manifest.cap(&check.name), caps_dir)
+                };
+                Some((
+                    check.name.clone(),
+                    diagnose(reference.as_deref(), &check.path, ctx, &artifact),
+                ))
+            }
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_versions_are_the_workspace_lockfiles() {
+        let lock =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock"))
+                .unwrap();
+        let packages = lock_packages(&lock).unwrap();
+        for name in ["wasmtime", "wac-graph"] {
+            let versions: Vec<&str> = packages[name].iter().map(|(v, _)| v.as_str()).collect();
+            assert_eq!(
+                compiled_crate(name),
+                Some(format!("{name} {}", versions.join("/")))
+            );
+        }
+    }
+
+    #[test]
+    fn lock_changes_name_added_removed_and_bumped_packages() {
+        let pinned = "version = 4\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"b\"\nversion = \"0.1.0\"\nsource = \"registry+x\"\n\n[[package]]\nname = \"gone\"\nversion = \"2.0.0\"\n";
+        let now = "version = 4\n[[package]]\nname = \"a\"\nversion = \"1.1.0\"\n\n[[package]]\nname = \"b\"\nversion = \"0.1.0\"\nsource = \"git+y\"\n\n[[package]]\nname = \"new\"\nversion = \"0.3.0\"\n";
+        let changes: Vec<String> = lock_changes(pinned, now)
+            .unwrap()
+            .iter()
+            .map(|c| format!("{} {:?} {:?}", c.name, c.old, c.new))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                "a Some(\"1.0.0\") Some(\"1.1.0\")",
+                "b Some(\"0.1.0\") Some(\"0.1.0 (source changed)\")",
+                "gone Some(\"2.0.0\") None",
+                "new None Some(\"0.3.0\")",
+            ]
+        );
+        assert!(lock_changes(pinned, pinned).unwrap().is_empty());
+        assert!(lock_changes("[[package]]\nversion = \"1\"\n", pinned).is_err());
+    }
 }

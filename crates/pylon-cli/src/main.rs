@@ -290,7 +290,7 @@ fn caps_sync(args: SyncArgs) -> anyhow::Result<u8> {
     let progress = progress::Progress::new(args.common.json);
     let report = sync_caps(&manifest, &opts, &|ev| progress.event(ev)).map_err(usage)?;
     progress.finish();
-    let diagnoses = drift::for_sync(&report, &drift::context(&manifest, &opts.caps_dir));
+    let diagnoses = drift::for_sync(&report, &manifest, &opts.caps_dir);
     if args.common.json {
         render::print_json(
             "caps-sync",
@@ -313,7 +313,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
             .unwrap_or_else(|| manifest.root().join("build/pylon.wasm")),
     };
     let report = verify_artifacts(&manifest, &opts);
-    let diagnoses = drift::for_verify(&report, &drift::context(&manifest, &opts.caps_dir));
+    let diagnoses = drift::for_verify(&report, &manifest, &opts.caps_dir);
     let cpython = verify_cpython(manifest.root(), args.profile.as_deref())?;
     let success = report.success() && cpython.as_ref().is_none_or(|c| c.status != "MISMATCH");
     if args.common.json {
@@ -405,7 +405,8 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
     // All or nothing: a manifest with half of a regen's pins would pin a mix.
     let written = !args.dry_run && report.success();
     if written {
-        apply_regen(&args.common.manifest, &report, current_rustc().as_deref())
+        let toolchain = drift::current_toolchain(manifest.root());
+        apply_regen(&args.common.manifest, &report, &toolchain)
             .with_context(|| format!("writing {}", args.common.manifest.display()))?;
     }
     // pylon_sha256 follows the caps: composed from the default profile's python.wasm

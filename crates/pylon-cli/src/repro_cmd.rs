@@ -1,23 +1,27 @@
-//! `pylon repro-check [CAPS…]`: build each cap as the baseline and again under varied
-//! conditions (`pylon_diagnose::repro`), then print a table per cap — variation →
+//! `pylon repro-check [CAPS…] [--product]`: build each cap (or, with `--product`,
+//! the whole pylon.wasm: CPython and the composition) as the baseline and again under
+//! varied conditions (`pylon_diagnose::repro`), then print a table per subject — variation →
 //! identical / differs / not available, with the diagnosis of each difference — or
 //! one versioned JSON document with `--json`. Exit status: 0 everything compared is
 //! identical, 1 a build differs or failed, 2 usage or manifest error.
 //!
 //! The builds run in child `pylon` processes (the hidden `--internal-build` mode of
-//! this same command) whose environment, umask and clock are the varied ones; see
+//! this same command for a cap, `pylon build` for the product) whose environment,
+//! umask and clock are the varied ones; see
 //! the module documentation of `pylon_diagnose::repro` for why.
 //!
 //! Errors are rendered here (not returned), so `main` only maps the returned code.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pylon_caps::sync::checkout_dir;
 use pylon_diagnose::repro::{
-    repro_check, run_child_build, ChildCommand, ReproEvent, ReproOptions, ReproReport, RowKind,
-    Variation, Verdict,
+    repro_check, run_child_build, ChildCommand, ProductOutput, ProductSpec, ReproEvent,
+    ReproOptions, ReproReport, RowKind, SubjectRepro, Variation, Verdict,
 };
-use pylon_manifest::read_manifest;
+use pylon_manifest::{read_manifest, Manifest, Repo};
 use serde_json::{json, Value};
 
 const EXIT_OK: u8 = 0;
@@ -28,7 +32,7 @@ const JSON_FORMAT_VERSION: u32 = 1;
 
 #[derive(clap::Args, Debug, Clone)]
 #[command(
-    after_help = "Variations (--variations a,b or all): build-path, home, tz, locale, umask, jobs,\nsource-date-epoch, extra-env, listing-order, clock (needs faketime). Each build runs in a\nfresh directory with a fresh cargo target dir. By default all variations go into ONE\nsecond build; if it differs, a control build and one build per variation attribute it.\n\nExamples:\n  pylon repro-check                  # every cap of the manifest, 2 builds each\n  pylon repro-check zlib --each      # one build per variation\n  pylon repro-check --variations home,tz --json\n\nExit status: 0 every compared build identical, 1 a build differs or failed,\n2 usage or manifest error."
+    after_help = "Variations (--variations a,b or all): build-path, home, tz, locale, umask, jobs,\nsource-date-epoch, extra-env, listing-order, clock (needs faketime). Each build runs in a\nfresh directory with a fresh cargo target dir. By default all variations go into ONE\nsecond build; if it differs, a control build and one build per variation attribute it.\n\nWith --product the subject is the whole product: `pylon build` runs in a copy of\nthe project with a fresh cache root (native build python, CPython, composition:\nabout 5 minutes per build here), and python.wasm, stdlib.zip and pylon.wasm are\ncompared. The caps must have been synced (their pinned artifacts are composed).\n\nExamples:\n  pylon repro-check                  # every cap of the manifest, 2 builds each\n  pylon repro-check zlib --each      # one build per variation\n  pylon repro-check --variations home,tz --json\n  pylon repro-check --product        # CPython + pylon.wasm, 2 cold builds\n\nExit status: 0 every compared build identical, 1 a build differs or failed,\n2 usage or manifest error."
 )]
 pub struct ReproArgs {
     /// Caps to check (all when none are given).
@@ -51,6 +55,20 @@ pub struct ReproArgs {
     /// Print a versioned JSON document on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Check the whole product (python.wasm, stdlib.zip, pylon.wasm) instead of the
+    /// caps; caps named as well are checked first.
+    #[arg(long)]
+    pub product: bool,
+    /// With --product: the profile (default: the name in profiles/default).
+    #[arg(long, env = "PYLON_PROFILE")]
+    pub profile: Option<String>,
+    /// With --product: where git caps are checked out (as for build; default ~/git).
+    #[arg(long, env = "PYLON_CAPS_DIR")]
+    pub caps_dir: Option<PathBuf>,
+    /// With --product: a local copy of the CPython tarball (default: the machine's
+    /// input cache when it holds it; checked against the pin by each build).
+    #[arg(long, env = "PYLON_CPYTHON_TARBALL")]
+    pub cpython_tarball: Option<PathBuf>,
     /// Internal: build one request in this process (the varied child of a check).
     #[arg(long, hide = true, value_name = "REQUEST")]
     pub internal_build: Option<PathBuf>,
@@ -84,8 +102,18 @@ pub fn run(args: ReproArgs) -> anyhow::Result<u8> {
             ))
         }
     };
+    let product = if args.product {
+        match product_spec(&args, &manifest) {
+            Ok(p) => Some(p),
+            Err(e) => return Ok(usage_error(&args, e)),
+        }
+    } else {
+        None
+    };
     let opts = ReproOptions {
+        caps: !args.product || !args.caps.is_empty(),
         only: (!args.caps.is_empty()).then(|| args.caps.clone()),
+        product,
         variations,
         each: args.each,
         keep: args.keep,
@@ -117,6 +145,109 @@ pub fn run(args: ReproArgs) -> anyhow::Result<u8> {
         print_text(&report);
     }
     Ok(code)
+}
+
+/// What the product check builds: the profile's outputs and their pins, and the
+/// in-tree caps' artifacts to carry into each copy of the project.
+fn product_spec(args: &ReproArgs, manifest: &Manifest) -> Result<ProductSpec, String> {
+    let root = manifest.root();
+    let profiles_dir = root.join("profiles");
+    let profile = pylon_cpython::load_profile(&profiles_dir, args.profile.as_deref())
+        .map_err(|e| e.to_string())?;
+    let expected = pylon_cpython::build::expected_digests(&profiles_dir, &profile.name)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let caps_dir = args
+        .caps_dir
+        .clone()
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("git")))
+        .ok_or("HOME is not set; pass --caps-dir or set PYLON_CAPS_DIR")?;
+    // Absolute: the builds run elsewhere.
+    let caps_dir = std::fs::canonicalize(&caps_dir).unwrap_or(caps_dir);
+    let manifest_file = args
+        .manifest
+        .file_name()
+        .map(OsString::from)
+        .unwrap_or_else(|| "caps-manifest.toml".into());
+
+    let mut extra_files = Vec::new();
+    for cap in &manifest.caps {
+        // In-tree caps' artifacts are copied with the project; git caps' are composed
+        // from the caps dir. Either way they must be there: the check composes, it
+        // does not build caps.
+        let artifact = checkout_dir(manifest, cap, &caps_dir).join(&cap.artifact);
+        if !artifact.is_file() {
+            return Err(format!(
+                "cap {}: {} does not exist: run `pylon caps-sync` first",
+                cap.name,
+                artifact.display()
+            ));
+        }
+        if let Repo::InTree(rel) = &cap.repo {
+            extra_files.push(rel.join(&cap.artifact));
+        }
+    }
+    let tarball = args.cpython_tarball.clone().or_else(|| {
+        pylon_cpython::fetch::default_cache_root()
+            .map(|c| c.join("inputs").join(profile.source.sha256.as_str()))
+            .filter(|p| p.is_file())
+    });
+    let mut env = Vec::new();
+    if let Some(t) = tarball {
+        env.push((
+            "PYLON_CPYTHON_TARBALL".to_string(),
+            absolute(&t).into_os_string(),
+        ));
+    }
+    let mut env_remove: Vec<String> = [
+        "PYLON_CACHE_DIR",
+        "PYLON_PROFILE",
+        "PYLON_MANIFEST",
+        "PYLON_CAPS_DIR",
+    ]
+    .map(String::from)
+    .to_vec();
+    if env.is_empty() {
+        env_remove.push("PYLON_CPYTHON_TARBALL".into());
+    }
+    Ok(ProductSpec {
+        name: format!("pylon ({})", profile.name),
+        build_args: vec![
+            "build".into(),
+            "--json".into(),
+            "--profile".into(),
+            profile.name.clone().into(),
+            "--manifest".into(),
+            manifest_file,
+            "--caps-dir".into(),
+            caps_dir.into(),
+        ],
+        out_dir: Path::new("build").join(&profile.name),
+        extra_files,
+        env,
+        env_remove,
+        outputs: vec![
+            ProductOutput {
+                file: "python.wasm".into(),
+                pinned: expected.python_wasm,
+            },
+            ProductOutput {
+                file: "stdlib.zip".into(),
+                pinned: expected.stdlib_zip,
+            },
+            ProductOutput {
+                file: "pylon.wasm".into(),
+                pinned: manifest
+                    .pylon_sha256
+                    .pinned()
+                    .map(|p| p.as_str().to_string()),
+            },
+        ],
+    })
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// Progress on stderr, one line per build (builds take about a minute each).
@@ -172,7 +303,7 @@ fn duration(d: Duration) -> String {
 }
 
 fn print_text(report: &ReproReport) {
-    for cap in &report.caps {
+    for cap in report.caps.iter().chain(report.product.as_ref()) {
         let source = cap
             .source
             .as_ref()
@@ -208,7 +339,12 @@ fn print_text(report: &ReproReport) {
                 Some(false) => ", differs from the manifest sha256",
                 None => "",
             };
-            println!("  baseline sha256 {} ({} bytes{pin})", b.sha256, b.size);
+            if b.outputs.len() > 1 {
+                println!("  baseline{pin}:");
+                print_outputs(&b.outputs, "= pin", "differs from the pin");
+            } else {
+                println!("  baseline sha256 {} ({} bytes{pin})", b.sha256, b.size);
+            }
         }
         let width = cap
             .rows
@@ -227,6 +363,9 @@ fn print_text(report: &ReproReport) {
                 _ => row.detail.clone(),
             };
             println!("  {label:<width$}  {verdict:<13}  {what}");
+            if row.verdict == Verdict::Differs && row.outputs.len() > 1 {
+                print_outputs(&row.outputs, "identical", "DIFFERS");
+            }
             if row.verdict == Verdict::Differs {
                 let more = row.causes.len().saturating_sub(1);
                 if more > 0 {
@@ -273,8 +412,8 @@ fn print_text(report: &ReproReport) {
         }
         println!();
     }
-    let differ = report
-        .caps
+    let subjects: Vec<&SubjectRepro> = report.caps.iter().chain(report.product.as_ref()).collect();
+    let differ = subjects
         .iter()
         .filter(|c| {
             c.rows
@@ -282,16 +421,37 @@ fn print_text(report: &ReproReport) {
                 .any(|r| r.verdict == Verdict::Differs || r.verdict == Verdict::Failed)
         })
         .count();
-    let failed = report.caps.iter().filter(|c| c.error.is_some()).count();
+    let failed = subjects.iter().filter(|c| c.error.is_some()).count();
+    let what = match (report.caps.len(), report.product.is_some()) {
+        (0, true) => "the product".to_string(),
+        (1, false) => "1 cap".to_string(),
+        (n, false) => format!("{n} caps"),
+        (1, true) => "1 cap and the product".to_string(),
+        (n, true) => format!("{n} caps and the product"),
+    };
     println!(
-        "repro-check: {} cap{}, {differ} with differences, {failed} failed ({} mode, {})",
-        report.caps.len(),
-        if report.caps.len() == 1 { "" } else { "s" },
+        "repro-check: {what}, {differ} with differences, {failed} failed ({} mode, {})",
         report.mode,
         duration(report.elapsed)
     );
     if let Some(kept) = &report.kept {
         println!("kept: {}", kept.display());
+    }
+}
+
+/// One line per output file: digest, size and whether it matches.
+fn print_outputs(outputs: &[pylon_diagnose::repro::OutputDigest], yes: &str, no: &str) {
+    let width = outputs.iter().map(|o| o.file.len()).max().unwrap_or(0);
+    for o in outputs {
+        let verdict = match o.matches {
+            Some(true) => yes,
+            Some(false) => no,
+            None => "not pinned",
+        };
+        println!(
+            "    {:<width$}  {}  {:>10} bytes  {verdict}",
+            o.file, o.sha256, o.size
+        );
     }
 }
 

@@ -46,6 +46,23 @@ fn regen_pins_then_sync_reports_ok_and_second_run_is_idempotent() {
         text.contains("rustc = \"rustc "),
         "toolchain recorded:\n{text}"
     );
+    for tool in ["wasmtime", "wac-graph"] {
+        assert!(
+            text.contains(&format!("{tool} = \"{tool} ")),
+            "{tool} recorded:\n{text}"
+        );
+    }
+    // clang and wasi-libc when this machine has the packages.
+    if std::process::Command::new("dpkg-query")
+        .args(["-W", "-f=${db:Status-Abbrev}", "clang-19"])
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"ii"))
+    {
+        assert!(
+            text.contains("clang = \"clang-19 "),
+            "clang recorded:\n{text}"
+        );
+    }
 
     let (code, report) = sb.sync_json(&[]);
     assert_eq!(code, 0, "{report}");
@@ -409,6 +426,28 @@ fn in_tree_cap_is_pinned_by_its_tree_and_edits_are_drift() {
         before,
         "the edited source was not built"
     );
+
+    // The lockfile of an in-tree cap is compared with the one in the pinned tree,
+    // read from the project repository.
+    let lock = root.join("caps/local/Cargo.lock");
+    fs::write(
+        &lock,
+        fs::read_to_string(&lock).unwrap()
+            + "\n[[package]]\nname = \"memchr\"\nversion = \"2.7.4\"\n",
+    )
+    .unwrap();
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(&manifest, text.replace(&before, &"ab".repeat(32))).unwrap();
+    let run = pylon(&["verify"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(&format!(
+            "diagnosis: Cargo.lock differs from the pinned rev {}: memchr 2.7.4 added",
+            &tree[..12]
+        )),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -664,5 +703,121 @@ fn make_target_runs_make_and_checks_the_artifact_it_produces() {
     assert!(
         cap["message"].as_str().unwrap().contains("did not produce"),
         "{report}"
+    );
+}
+
+#[test]
+fn mismatch_diagnosis_names_recorded_and_current_toolchain_versions() {
+    let sb = Sandbox::new();
+    let (repo, rev) = sb.cap_repo("tools", "");
+    let mut entry = CapEntry::git("tools", &repo, &rev);
+    entry.sha256 = "ef".repeat(32);
+    sb.write_manifest(&[entry]);
+    let text = fs::read_to_string(sb.manifest()).unwrap()
+        + "[toolchain]\nrustc = \"rustc 1.0.0 (a59807616 2015-05-15)\"\nclang = \"clang-19 1:0.0-fake\"\n";
+    fs::write(sb.manifest(), text).unwrap();
+    let here = String::from_utf8(
+        std::process::Command::new("rustc")
+            .arg("-V")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+
+    let run = sb.run(&["caps-sync"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("MISMATCH  tools"), "{}", run.stdout);
+    for want in [
+        format!(
+            "diagnosis: toolchain: rustc recorded `rustc 1.0.0 (a59807616 2015-05-15)`, this machine has `{here}`"
+        ),
+        // Not used by a cargo cap, but it differs, so it is named.
+        "diagnosis: toolchain: clang recorded `clang-19 1:0.0-fake`, this machine has ".into(),
+        // The producers section agrees with this machine.
+        format!("diagnosis: toolchain: built with `{here}`, the manifest's digests were made with `rustc 1.0.0"),
+        "diagnosis: Cargo.lock: as pinned at ".into(),
+        "next: install `rustc 1.0.0 (a59807616 2015-05-15)` (`rustup toolchain install 1.0.0` and `rustup default 1.0.0`), or regenerate the pins with `pylon manifest regen`".into(),
+    ] {
+        assert!(run.stdout.contains(&want), "want {want:?} in\n{}", run.stdout);
+    }
+
+    let (_, report) = sb.sync_json(&[]);
+    let d = &status_of(&report, "tools")["diagnosis"];
+    assert_eq!(d["toolchain"][0]["tool"], "rustc", "{d}");
+    assert_eq!(
+        d["toolchain"][0]["recorded"],
+        "rustc 1.0.0 (a59807616 2015-05-15)"
+    );
+    assert_eq!(d["toolchain"][0]["current"], here.as_str());
+    assert_eq!(d["toolchain"][1]["tool"], "clang", "{d}");
+    assert_eq!(d["lockfile"]["state"], "as-pinned", "{d}");
+    assert!(d["next"]
+        .as_str()
+        .unwrap()
+        .starts_with("install `rustc 1.0.0"));
+}
+
+#[test]
+fn drifted_cap_diagnosis_compares_the_checkout_cargo_lock_with_the_pinned_rev() {
+    let sb = Sandbox::new();
+    let (repo, rev) = sb.cap_repo("locked", "");
+    let mut entry = CapEntry::git("locked", &repo, &rev);
+    entry.sha256 = "ef".repeat(32);
+    sb.write_manifest(&[entry]);
+    let (code, report) = sb.sync_json(&[]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        status_of(&report, "locked")["diagnosis"]["lockfile"]["state"],
+        "as-pinned",
+        "{report}"
+    );
+
+    // After the pin, someone updates the checkout's dependencies.
+    let lock = sb.caps_dir().join("locked/Cargo.lock");
+    let text = fs::read_to_string(&lock).unwrap();
+    fs::write(
+        &lock,
+        text.replace("version = \"0.1.0\"", "version = \"0.2.0\"")
+            + "\n[[package]]\nname = \"itoa\"\nversion = \"1.0.15\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    )
+    .unwrap();
+    let run = sb.run(&["verify"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let want = format!(
+        "diagnosis: Cargo.lock differs from the pinned rev {}: fixture-locked 0.1.0 -> 0.2.0, itoa 1.0.15 added",
+        &rev[..12]
+    );
+    assert!(
+        run.stdout.contains(&want),
+        "want {want:?} in\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "next: restore the pinned Cargo.lock (`git show {rev}:Cargo.lock > Cargo.lock` in {})",
+            sb.caps_dir().join("locked").display()
+        )),
+        "{}",
+        run.stdout
+    );
+    let v = sb.run(&["verify", "--json"]).json();
+    let lockfile = &v["caps"][0]["diagnosis"]["lockfile"];
+    assert_eq!(lockfile["state"], "differs", "{v}");
+    assert_eq!(lockfile["changes"][1]["name"], "itoa", "{v}");
+    assert!(lockfile["changes"][1]["old"].is_null(), "{v}");
+
+    // A pinned rev the clone does not have cannot be compared, and says so.
+    let manifest = fs::read_to_string(sb.manifest()).unwrap();
+    fs::write(sb.manifest(), manifest.replace(&rev, &"1".repeat(40))).unwrap();
+    let run = sb.run(&["verify"]);
+    assert!(
+        run.stdout.contains(
+            "diagnosis: Cargo.lock: pinned rev 111111111111 not in the repository, cannot compare"
+        ),
+        "{}",
+        run.stdout
     );
 }

@@ -1,12 +1,15 @@
-//! Slow (runs when `PYLON_SLOW_TESTS=1`): the whole product, twice. `pylon build` of
-//! the default profile — cap shims generated from the caps' WIT, CPython cross-built
-//! with them, composed with the caps — runs in two child processes, each with its own
-//! empty cache root (so the native build python and every CPython object are rebuilt,
-//! in a different absolute directory) and another `TZ`, `LC_ALL`, `umask` and `HOME`.
-//! Both must give bit-identical python.wasm, stdlib.zip and pylon.wasm, equal to the
-//! digests the repository pins (`profiles/expected/<profile>.toml`, `pylon_sha256`),
-//! with no path of either build inside. The composed component then runs under
-//! wasmtime 48.0.8 and computes a CRC-32 through the zlib cap that matches the host's.
+//! Slow (runs when `PYLON_SLOW_TESTS=1`): the whole product, twice, through
+//! `pylon repro-check --product`. `pylon build` of the default profile — cap shims
+//! generated from the caps' WIT, CPython cross-built with them, composed with the caps
+//! — runs in two child processes, each in its own copy of the project with its own
+//! empty cache root (so the native build python and every CPython object are rebuilt
+//! at another absolute path), the second with every variation repro-check can apply
+//! (build path, HOME, TZ, locale, umask, one make job, SOURCE_DATE_EPOCH, extra
+//! variables, and the clock when faketime is installed). Both must give bit-identical
+//! python.wasm, stdlib.zip and pylon.wasm, equal to the digests the repository pins
+//! (`profiles/expected/<profile>.toml`, `pylon_sha256`), with no path of either build
+//! inside. The composed component then runs under wasmtime 48.0.8 and computes a
+//! CRC-32 through the zlib cap that matches the host's.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -92,109 +95,104 @@ fn two_product_builds_are_identical_pinned_and_run() {
         .status()
         .unwrap();
     assert!(status.success(), "pylon caps-sync failed");
-
     let profile = pylon_cpython::load_profile(&repo.join("profiles"), None).unwrap();
-    // Reuse a tarball already in the machine's input cache (digest-checked again).
-    let cached_tarball = pylon_cpython::fetch::default_cache_root()
-        .map(|c| c.join("inputs").join(profile.source.sha256.as_str()))
-        .filter(|p| p.is_file());
-    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
-    // The Rust toolchain stays where this machine has it (HOME changes below).
-    let rustup_home = std::env::var_os("RUSTUP_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".rustup"));
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".cargo"));
-    let caps_dir = std::env::var_os("PYLON_CAPS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join("git"));
 
+    // The scratch directory goes under TMPDIR; kept, so the outputs can be run.
     let tmp = tempfile::tempdir().unwrap();
-    let runs = [
-        ("a", "UTC", "C", "022"),
-        ("b/deeper/other-name", "Pacific/Chatham", "C.UTF-8", "077"),
-    ];
-    let mut outs = Vec::new();
-    let mut reports = Vec::new();
-    for (dir, tz, lc, umask) in runs {
-        let root = tmp.path().join(dir);
-        let out = root.join("build").join(&profile.name);
-        std::fs::create_dir_all(root.join("home")).unwrap();
-        let mut cmd = Command::new("/bin/sh");
-        cmd.arg("-c")
-            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
-            .arg(pylon)
-            .arg("build")
-            .arg("--json")
-            .arg("--out-dir")
-            .arg(&out)
-            .arg("--cache-dir")
-            .arg(root.join("cache"))
-            .arg("--caps-dir")
-            .arg(&caps_dir)
-            .current_dir(&repo)
-            .env("HOME", root.join("home"))
-            .env("RUSTUP_HOME", &rustup_home)
-            .env("CARGO_HOME", &cargo_home)
-            .env("TZ", tz)
-            .env("LC_ALL", lc)
-            .env_remove("PYLON_CACHE_DIR");
-        match &cached_tarball {
-            Some(t) => cmd.env("PYLON_CPYTHON_TARBALL", t),
-            None => cmd.env_remove("PYLON_CPYTHON_TARBALL"),
-        };
-        let output = cmd.output().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "build in {} failed\n{stdout}\n{}",
-            root.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        // The link sits beside the out dir, never in the repository.
-        let link = root.join("build/pylon.wasm");
-        assert_eq!(
-            std::fs::read_link(&link).unwrap(),
-            Path::new(&profile.name).join("pylon.wasm")
-        );
-        reports.push(serde_json::from_str::<serde_json::Value>(&stdout).unwrap());
-        outs.push(out);
-    }
+    let output = Command::new(pylon)
+        .current_dir(&repo)
+        .args(["repro-check", "--product", "--keep", "--json"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    eprintln!("{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["success"], true, "{report:#}");
+    assert_eq!(
+        report["caps"].as_array().map(Vec::len),
+        Some(0),
+        "{report:#}"
+    );
+    let product = &report["product"];
+    assert_eq!(product["kind"], "product", "{product:#}");
+    assert_eq!(product["builds"], 2, "{product:#}");
 
-    for file in ["python.wasm", "stdlib.zip", "pylon.wasm"] {
-        let (a, b) = (sha256(&outs[0].join(file)), sha256(&outs[1].join(file)));
-        eprintln!("{file}: {a} / {b}");
-        assert_eq!(a, b, "{file} differs between the two builds");
-    }
-    // Both builds reported their digests as the pinned ones (exit 0 says so too).
-    for report in &reports {
-        assert_eq!(report["pylon"]["pin_status"], "OK", "{report:#}");
-        assert_eq!(report["build"]["expected"]["matches"], true, "{report:#}");
-    }
+    // The baseline is the pinned product, every output of it.
+    let baseline = &product["baseline"];
+    assert_eq!(baseline["matches_pin"], true, "{baseline:#}");
+    let files: Vec<&str> = baseline["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            assert_eq!(o["matches"], true, "{o:#}");
+            o["file"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(files, ["python.wasm", "stdlib.zip", "pylon.wasm"]);
     let manifest = std::fs::read_to_string(repo.join("caps-manifest.toml")).unwrap();
-    assert!(manifest.contains(&sha256(&outs[0].join("pylon.wasm"))));
+    assert!(manifest.contains(baseline["sha256"].as_str().unwrap()));
+
+    // The varied build is identical in every output.
+    let rows = product["rows"].as_array().unwrap();
+    let combined = rows.iter().find(|r| r["label"] == "combined").unwrap();
+    assert_eq!(combined["verdict"], "identical", "{combined:#}");
+    for o in combined["outputs"].as_array().unwrap() {
+        assert_eq!(o["matches"], true, "{o:#}");
+    }
+    let varied: Vec<&str> = combined["variations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for v in [
+        "build-path",
+        "home",
+        "tz",
+        "locale",
+        "umask",
+        "source-date-epoch",
+    ] {
+        assert!(varied.contains(&v), "{v} not varied: {varied:?}");
+    }
 
     // Neither build's directories appear in what it produced.
-    for (out, root) in outs
-        .iter()
-        .zip([tmp.path().join("a"), tmp.path().join("b")])
-    {
-        let needle = root.to_str().unwrap().as_bytes().to_vec();
-        for file in ["python.wasm", "stdlib.zip", "pylon.wasm", "record.json"] {
-            let bytes = std::fs::read(out.join(file)).unwrap();
+    let kept = PathBuf::from(report["kept"].as_str().unwrap());
+    let scratch = kept.join("product");
+    let needle = scratch.to_str().unwrap().as_bytes().to_vec();
+    for label in ["baseline", "combined"] {
+        for file in files.iter().copied() {
+            let path = scratch.join("artifacts").join(label).join(file);
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(
+                sha256(&path),
+                baseline["outputs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|o| o["file"] == file)
+                    .unwrap()["sha256"]
+                    .as_str()
+                    .unwrap()
+            );
             assert!(
                 !bytes.windows(needle.len()).any(|w| w == needle),
-                "{file} contains the build path {}",
-                root.display()
+                "{label}/{file} contains the build path {}",
+                scratch.display()
             );
         }
     }
 
+    // The kept baseline build runs: its out dir holds pylon.wasm and lib/.
+    let out_dir = scratch.join("kept/baseline/build").join(&profile.name);
     let guest_zip = profile.stdlib_zip_guest_path();
     let guest_lib = guest_zip.rsplit_once('/').unwrap().0;
     let (ok, out, err) = run_python(
-        &outs[0],
+        &out_dir,
         guest_lib,
         "import sys, zlib; print(sys.version.split()[0]); print(zlib.crc32(b'pylon'))",
     );

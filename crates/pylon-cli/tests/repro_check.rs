@@ -353,3 +353,34 @@ fn bad_input_exits_2_without_building() {
     );
     assert_eq!(run.code, 2);
 }
+
+#[test]
+fn product_check_refuses_bad_input_before_building() {
+    let sb = in_tree_cap("fine", "", None);
+
+    // No profiles in the project: the profile is named in the error.
+    let run = repro(&sb, &["--product", "--json"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert!(doc["error"].as_str().unwrap().contains("profile"), "{doc}");
+    assert!(!run.stderr.contains("building"), "{}", run.stderr);
+
+    // The real profiles, but the cap was never built: nothing to compose.
+    let repo_profiles = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../profiles");
+    let profiles = sb.path().join("profiles");
+    fs::create_dir_all(profiles.join("expected")).unwrap();
+    for f in ["default", "cp313.toml", "expected/cp313.toml"] {
+        fs::copy(repo_profiles.join(f), profiles.join(f)).unwrap();
+    }
+    let run = repro(&sb, &["--product", "--json"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let error = run.json()["error"].as_str().unwrap().to_string();
+    assert!(error.contains("cap fine"), "{error}");
+    assert!(error.contains("caps-sync"), "{error}");
+    assert!(!run.stderr.contains("building"), "{}", run.stderr);
+
+    // An unknown profile is a usage error too.
+    let run = repro(&sb, &["--product", "--profile", "cp299"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("cp299"), "{}", run.stderr);
+}

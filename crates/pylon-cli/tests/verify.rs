@@ -123,3 +123,81 @@ fn walk(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
     out.sort();
     out
 }
+
+#[test]
+fn drifted_pylon_diagnosis_names_each_toolchain_difference() {
+    let sb = Sandbox::new();
+    sb.write_manifest(&[]);
+    let wasm = sb.path().join("build/pylon.wasm");
+    fs::create_dir_all(wasm.parent().unwrap()).unwrap();
+    fs::write(&wasm, b"\0asm\x01\0\0\0").unwrap();
+    let text = fs::read_to_string(sb.manifest()).unwrap();
+    // Versions no machine has: a clang package and a wac-graph that never existed.
+    let text = text.replace(ZERO_SHA256, &"ab".repeat(32))
+        + "[toolchain]\nclang = \"clang-19 1:0.0-fake\"\nwac-graph = \"wac-graph 0.0.1\"\n";
+    fs::write(sb.manifest(), text).unwrap();
+
+    let run = sb.run(&["verify"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("DRIFTED  pylon"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "diagnosis: toolchain: clang recorded `clang-19 1:0.0-fake`, this machine has "
+        ),
+        "{}",
+        run.stdout
+    );
+    let v = sb.run(&["verify", "--json"]).json();
+    let d = &v["pylon"]["diagnosis"];
+    assert_eq!(d["kind"], "scan", "{v}");
+    let tools: Vec<&str> = d["toolchain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tool"].as_str().unwrap())
+        .collect();
+    assert_eq!(tools, ["clang", "wasi-libc", "wac-graph", "rustc"], "{d}");
+    let wac = &d["toolchain"][2];
+    assert_eq!(wac["recorded"], "wac-graph 0.0.1");
+    let current = wac["current"].as_str().unwrap();
+    assert!(
+        current.starts_with("wac-graph ") && current != "wac-graph 0.0.1",
+        "{wac}"
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "diagnosis: toolchain: wac-graph recorded `wac-graph 0.0.1`, this machine has `{current}`"
+        )),
+        "{}",
+        run.stdout
+    );
+    // The last line is the next thing to try: the first relevant tool that differs.
+    let last = run
+        .stdout
+        .lines()
+        .rfind(|l| l.trim_start().starts_with("diagnosis:") || l.trim_start().starts_with("next:"))
+        .unwrap();
+    assert!(
+        last.contains(
+            "next: install `clang-19 1:0.0-fake` (`apt-get install clang-19=1:0.0-fake`)"
+        ),
+        "{}",
+        run.stdout
+    );
+
+    // All recorded ones as this machine has them: one summary line, no per-tool line.
+    let text = fs::read_to_string(sb.manifest()).unwrap();
+    let text = text
+        .replace("clang = \"clang-19 1:0.0-fake\"\n", "")
+        .replace("wac-graph 0.0.1", current);
+    fs::write(sb.manifest(), text).unwrap();
+    let run = sb.run(&["verify"]);
+    assert!(
+        run.stdout.contains(&format!(
+            "diagnosis: toolchain: as recorded (wac-graph `{current}`)"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("recorded `"), "{}", run.stdout);
+}

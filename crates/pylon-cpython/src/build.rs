@@ -536,12 +536,27 @@ fn finish(
     });
 }
 
-/// `profiles/expected/<profile>.toml`: `python_wasm_sha256` and `stdlib_zip_sha256`.
-fn read_expected(
-    path: &Path,
-    python_wasm: &FileRecord,
-    stdlib_zip: &FileRecord,
-) -> Result<Option<ExpectedCheck>, BuildError> {
+/// The digests a profile's outputs must have, from `profiles/expected/<profile>.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpectedDigests {
+    pub python_wasm: Option<String>,
+    pub stdlib_zip: Option<String>,
+}
+
+/// `profiles/expected/<profile>.toml`'s digests; `Ok(None)` when the profile has none
+/// recorded (no such file).
+pub fn expected_digests(
+    profiles_dir: &Path,
+    profile: &str,
+) -> Result<Option<ExpectedDigests>, BuildError> {
+    parse_expected(
+        &profiles_dir
+            .join("expected")
+            .join(format!("{profile}.toml")),
+    )
+}
+
+fn parse_expected(path: &Path) -> Result<Option<ExpectedDigests>, BuildError> {
     let Ok(text) = fs::read_to_string(path) else {
         return Ok(None);
     };
@@ -550,7 +565,25 @@ fn read_expected(
         message: format!("{}: {e}", path.display()),
     })?;
     let get = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let (py, zip) = (get("python_wasm_sha256"), get("stdlib_zip_sha256"));
+    Ok(Some(ExpectedDigests {
+        python_wasm: get("python_wasm_sha256"),
+        stdlib_zip: get("stdlib_zip_sha256"),
+    }))
+}
+
+/// `profiles/expected/<profile>.toml`: `python_wasm_sha256` and `stdlib_zip_sha256`.
+fn read_expected(
+    path: &Path,
+    python_wasm: &FileRecord,
+    stdlib_zip: &FileRecord,
+) -> Result<Option<ExpectedCheck>, BuildError> {
+    let Some(ExpectedDigests {
+        python_wasm: py,
+        stdlib_zip: zip,
+    }) = parse_expected(path)?
+    else {
+        return Ok(None);
+    };
     let matches = py.as_deref().is_none_or(|d| d == python_wasm.sha256)
         && zip.as_deref().is_none_or(|d| d == stdlib_zip.sha256);
     Ok(Some(ExpectedCheck {

@@ -183,7 +183,10 @@ pub fn check_toolchain(
             });
         }
     }
-    let rustc_vv = run_text("rustc", &["-vV"])?;
+    // `RUSTC` as cargo honours it: the same compiler, or a wrapper around it (repro-check
+    // runs rustc through one outside libfaketime, where rustc's allocator deadlocks).
+    let rustc_cmd = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let rustc_vv = run_text(&rustc_cmd, &["-vV"])?;
     let rustc = rustc_vv
         .lines()
         .next()
@@ -196,7 +199,7 @@ pub fn check_toolchain(
         .unwrap_or("x86_64-unknown-linux-gnu")
         .trim()
         .to_string();
-    let sysroot = run_text("rustc", &["--print", "sysroot"])?;
+    let sysroot = run_text(&rustc_cmd, &["--print", "sysroot"])?;
     let component_ld_dir = Path::new(sysroot.trim()).join(format!("lib/rustlib/{host}/bin"));
     let component_ld_path = component_ld_dir.join("wasm-component-ld");
     if !component_ld_path.is_file() {

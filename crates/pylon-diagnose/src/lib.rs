@@ -20,7 +20,10 @@ mod scan;
 mod text;
 mod walk;
 
-pub use drift::{diagnose_drift, Diagnosis, DriftContext};
+pub use drift::{
+    diagnose_drift, ArtifactContext, ArtifactKind, Diagnosis, DriftContext, LockChange,
+    LockfileCheck, ToolVersion,
+};
 pub use producers::Producer;
 pub use report::*;
 pub use scan::{scan_artifact, scan_artifact_with, Finding, Findings, ScanOptions, UnitProducers};

@@ -1,4 +1,5 @@
-//! `repro-check`: build a cap under varied conditions and compare the bytes.
+//! `repro-check`: build a cap, or the whole product, under varied conditions and
+//! compare the bytes.
 //!
 //! For each selected cap: its source (the working directory's git-listed files for
 //! an in-tree cap, a clone at the pinned rev for a git cap) is copied into a fresh
@@ -19,6 +20,13 @@
 //! anything `build_cap` forgets to pin (a variable it does not override, the umask,
 //! the wall clock) reaches cargo, build scripts and rustc as it would on that machine.
 //! An env override passed *into* `build_cap` would instead test a code path no user runs.
+//!
+//! **The product** ([`ProductSpec`]) goes through the same machinery: the project's
+//! git-listed files (plus the in-tree caps' pinned artifacts, which `pylon build`
+//! composes) are copied into the fresh directory, and the child is `pylon build` run
+//! there with a fresh cache root inside it — so the native build python, the
+//! configured CPython tree and every object are rebuilt at the varied path — and the
+//! outputs compared are python.wasm, stdlib.zip and pylon.wasm.
 //!
 //! Default mode puts every variation into one second build (two cold builds per cap);
 //! when that build differs, a control build (no variation) and one build per variation
@@ -60,7 +68,8 @@ pub enum Variation {
     Locale,
     /// Another umask (077, or 002 when the caller's is already 077).
     Umask,
-    /// `CARGO_BUILD_JOBS=1` against cargo's default (one job per CPU).
+    /// `CARGO_BUILD_JOBS=1` and `PYLON_JOBS=1` (make) against the default of one job
+    /// per CPU.
     Jobs,
     /// `SOURCE_DATE_EPOCH` set to another value in the caller's environment (unset in
     /// the baseline): build_cap must override it.
@@ -112,7 +121,7 @@ impl Variation {
             Variation::Tz => "TZ another time zone",
             Variation::Locale => "LC_ALL/LANG another locale",
             Variation::Umask => "another umask",
-            Variation::Jobs => "CARGO_BUILD_JOBS=1 instead of one job per CPU",
+            Variation::Jobs => "CARGO_BUILD_JOBS=1 and PYLON_JOBS=1 instead of one job per CPU",
             Variation::SourceDateEpoch => "SOURCE_DATE_EPOCH set in the caller's environment",
             Variation::ExtraEnv => "extra environment variables with random values",
             Variation::ListingOrder => "source files created in reverse order",
@@ -177,10 +186,45 @@ pub struct ChildCommand {
     pub args: Vec<OsString>,
 }
 
+/// The whole product as a subject: how the child `pylon build` is run and what it
+/// produces. Assembled by the caller, which knows the profile and its pins.
+#[derive(Debug, Clone)]
+pub struct ProductSpec {
+    /// The name in the report and progress, e.g. `pylon (cp313)`.
+    pub name: String,
+    /// The child's arguments after the program, e.g. `build --json --caps-dir DIR
+    /// --profile cp313`; each build appends `--out-dir` and `--cache-dir`.
+    pub build_args: Vec<OsString>,
+    /// The out dir, relative to the copied project: `build/cp313`.
+    pub out_dir: PathBuf,
+    /// Files copied into every copy of the project besides the git-listed ones,
+    /// relative to the manifest's directory (the in-tree caps' built artifacts).
+    pub extra_files: Vec<PathBuf>,
+    /// Variables set for every build, baseline included (e.g. the tarball's path).
+    pub env: Vec<(String, OsString)>,
+    /// Variables removed for every build (the caller's PYLON_CACHE_DIR, …), so the
+    /// arguments above decide.
+    pub env_remove: Vec<String>,
+    /// The outputs compared, in the out dir, most fundamental first (the first that
+    /// differs is the one diagnosed).
+    pub outputs: Vec<ProductOutput>,
+}
+
+/// One file the product build publishes, and its pin.
+#[derive(Debug, Clone)]
+pub struct ProductOutput {
+    pub file: String,
+    pub pinned: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ReproOptions {
+    /// Whether to check caps at all (false for `--product` alone).
+    pub caps: bool,
     /// Caps to check (all when `None`), in manifest order.
     pub only: Option<Vec<String>>,
+    /// The product, checked after the caps.
+    pub product: Option<ProductSpec>,
     pub variations: Vec<Variation>,
     /// One build per variation, even when the combined build is identical.
     pub each: bool,
@@ -249,6 +293,21 @@ pub struct Row {
     /// The build log, for a failed build.
     pub log: Option<PathBuf>,
     pub log_tail: Vec<String>,
+    /// Every output compared (one for a cap; python.wasm, stdlib.zip, pylon.wasm for
+    /// the product).
+    pub outputs: Vec<OutputDigest>,
+}
+
+/// One output of a build, and whether it equals the baseline's (or, in the
+/// baseline, the pin).
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputDigest {
+    pub file: String,
+    pub sha256: String,
+    pub size: u64,
+    /// Varied builds: equal to the baseline's. Baseline: equal to the pin (`None`
+    /// when nothing pins it).
+    pub matches: Option<bool>,
 }
 
 impl Row {
@@ -264,6 +323,7 @@ impl Row {
             size: None,
             log: None,
             log_tail: Vec::new(),
+            outputs: Vec::new(),
         }
     }
 
@@ -290,10 +350,12 @@ pub struct SourceInfo {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BaselineInfo {
+    /// The last output's (the cap's artifact; pylon.wasm for the product).
     pub sha256: String,
     pub size: u64,
-    /// Whether the baseline equals the manifest's `sha256` (`None` for a placeholder).
+    /// Whether every pinned output equals its pin (`None` when nothing is pinned).
     pub matches_pin: Option<bool>,
+    pub outputs: Vec<OutputDigest>,
 }
 
 /// A failure before anything could be compared (source or baseline build).
@@ -306,9 +368,19 @@ pub struct CapFailure {
     pub log_tail: Vec<String>,
 }
 
+/// What a [`SubjectRepro`] checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubjectKind {
+    Cap,
+    Product,
+}
+
+/// The check of one cap, or of the product.
 #[derive(Debug, Clone, Serialize)]
-pub struct CapRepro {
+pub struct SubjectRepro {
     pub name: String,
+    pub kind: SubjectKind,
     pub source: Option<SourceInfo>,
     pub baseline: Option<BaselineInfo>,
     pub rows: Vec<Row>,
@@ -319,7 +391,7 @@ pub struct CapRepro {
     pub elapsed: Duration,
 }
 
-impl CapRepro {
+impl SubjectRepro {
     /// Every compared build identical and nothing failed.
     pub fn success(&self) -> bool {
         self.error.is_none()
@@ -344,7 +416,8 @@ pub struct ReproReport {
     /// `combined` or `each`.
     pub mode: &'static str,
     pub variations: Vec<VariationPlan>,
-    pub caps: Vec<CapRepro>,
+    pub caps: Vec<SubjectRepro>,
+    pub product: Option<SubjectRepro>,
     /// The scratch directory, when kept.
     pub kept: Option<PathBuf>,
     #[serde(serialize_with = "seconds")]
@@ -353,7 +426,10 @@ pub struct ReproReport {
 
 impl ReproReport {
     pub fn success(&self) -> bool {
-        self.caps.iter().all(CapRepro::success)
+        self.caps
+            .iter()
+            .chain(self.product.as_ref())
+            .all(SubjectRepro::success)
     }
 }
 
@@ -385,7 +461,11 @@ pub fn repro_check(
     on_event: &dyn Fn(ReproEvent<'_>),
 ) -> Result<ReproReport, ReproError> {
     let start = Instant::now();
-    let caps = select(manifest, opts.only.as_deref())?;
+    let caps = if opts.caps {
+        select(manifest, opts.only.as_deref())?
+    } else {
+        Vec::new()
+    };
     if opts.variations.is_empty() {
         return Err(ReproError::NoVariations);
     }
@@ -406,11 +486,11 @@ pub fn repro_check(
     let root = fs::canonicalize(scratch.path()).unwrap_or_else(|_| scratch.path().to_path_buf());
     let env = Environment::plan(&root, &opts.variations)?;
 
-    let mut out = Vec::new();
-    for cap in caps {
-        let cap_start = Instant::now();
-        let mut result = CapRepro {
-            name: cap.name.clone(),
+    let check = |subject: Subject<'_>| {
+        let subject_start = Instant::now();
+        let mut result = SubjectRepro {
+            name: subject.name().to_string(),
+            kind: subject.kind(),
             source: None,
             baseline: None,
             rows: Vec::new(),
@@ -418,10 +498,12 @@ pub fn repro_check(
             builds: 0,
             elapsed: Duration::ZERO,
         };
-        check_cap(manifest, cap, opts, &env, &root, on_event, &mut result);
-        result.elapsed = cap_start.elapsed();
-        out.push(result);
-    }
+        check_subject(manifest, subject, opts, &env, &root, on_event, &mut result);
+        result.elapsed = subject_start.elapsed();
+        result
+    };
+    let out: Vec<SubjectRepro> = caps.into_iter().map(|c| check(Subject::Cap(c))).collect();
+    let product = opts.product.as_ref().map(|p| check(Subject::Product(p)));
     let kept = if opts.keep {
         Some(scratch.keep())
     } else {
@@ -432,6 +514,7 @@ pub fn repro_check(
         mode: if opts.each { "each" } else { "combined" },
         variations: env.plans.clone(),
         caps: out,
+        product,
         kept,
         elapsed: start.elapsed(),
     })
@@ -496,6 +579,7 @@ impl Environment {
         for k in [
             "SOURCE_DATE_EPOCH",
             "CARGO_BUILD_JOBS",
+            "PYLON_JOBS",
             "FOO",
             "PYLON_REPRO_NOISE",
         ] {
@@ -556,7 +640,8 @@ impl Environment {
                         );
                     }
                     change.set.push(("CARGO_BUILD_JOBS".into(), "1".into()));
-                    format!("CARGO_BUILD_JOBS=1 (baseline: unset, {cpus} jobs)")
+                    change.set.push(("PYLON_JOBS".into(), "1".into()));
+                    format!("CARGO_BUILD_JOBS=1 PYLON_JOBS=1 (baseline: unset, {cpus} jobs)")
                 }
                 Variation::SourceDateEpoch => {
                     change
@@ -760,7 +845,38 @@ fn listing(dir: &Path) -> io::Result<Vec<OsString>> {
 }
 
 // ---------------------------------------------------------------------------
-// One cap.
+// One subject: a cap or the product.
+
+/// What one check builds.
+#[derive(Clone, Copy)]
+enum Subject<'a> {
+    Cap(&'a Cap),
+    Product(&'a ProductSpec),
+}
+
+impl Subject<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Subject::Cap(cap) => &cap.name,
+            Subject::Product(p) => &p.name,
+        }
+    }
+
+    fn kind(&self) -> SubjectKind {
+        match self {
+            Subject::Cap(_) => SubjectKind::Cap,
+            Subject::Product(_) => SubjectKind::Product,
+        }
+    }
+
+    /// The scratch subdirectory's name (a cap name, or `product`).
+    fn dir_name(&self) -> &str {
+        match self {
+            Subject::Cap(cap) => &cap.name,
+            Subject::Product(_) => "product",
+        }
+    }
+}
 
 struct SourceFile {
     rel: PathBuf,
@@ -768,11 +884,24 @@ struct SourceFile {
     mode: u32,
 }
 
-/// The artifact of one successful build.
-struct Built {
+/// One output file of a successful build.
+struct Output {
+    file: String,
     bytes: Vec<u8>,
     sha256: String,
     size: u64,
+}
+
+/// The outputs of one successful build; the last is the one the report's `sha256`
+/// names (the cap's artifact, pylon.wasm).
+struct Built {
+    outputs: Vec<Output>,
+}
+
+impl Built {
+    fn primary(&self) -> Option<&Output> {
+        self.outputs.last()
+    }
 }
 
 struct BuildFailed {
@@ -781,8 +910,8 @@ struct BuildFailed {
     log_tail: Vec<String>,
 }
 
-struct CapContext<'a> {
-    cap: &'a Cap,
+struct SubjectContext<'a> {
+    subject: Subject<'a>,
     files: Vec<SourceFile>,
     dir: PathBuf,
     env: &'a Environment,
@@ -790,18 +919,24 @@ struct CapContext<'a> {
     on_event: &'a dyn Fn(ReproEvent<'_>),
 }
 
-fn check_cap(
+fn check_subject(
     manifest: &Manifest,
-    cap: &Cap,
+    subject: Subject<'_>,
     opts: &ReproOptions,
     env: &Environment,
     scratch: &Path,
     on_event: &dyn Fn(ReproEvent<'_>),
-    result: &mut CapRepro,
+    result: &mut SubjectRepro,
 ) {
-    on_event(ReproEvent::Source { cap: &cap.name });
-    let dir = scratch.join(&cap.name);
-    let (files, info) = match cap_source(manifest, cap, &dir) {
+    on_event(ReproEvent::Source {
+        cap: subject.name(),
+    });
+    let dir = scratch.join(subject.dir_name());
+    let source = match subject {
+        Subject::Cap(cap) => cap_source(manifest, cap, &dir),
+        Subject::Product(spec) => product_source(manifest, spec, &dir),
+    };
+    let (files, info) = match source {
         Ok(s) => s,
         Err(message) => {
             result.error = Some(CapFailure {
@@ -814,8 +949,8 @@ fn check_cap(
         }
     };
     result.source = Some(info);
-    let ctx = CapContext {
-        cap,
+    let ctx = SubjectContext {
+        subject,
         files,
         dir,
         env,
@@ -837,11 +972,7 @@ fn check_cap(
         }
     };
     result.builds += 1;
-    result.baseline = Some(BaselineInfo {
-        sha256: baseline.sha256.clone(),
-        size: baseline.size,
-        matches_pin: cap.sha256.pinned().map(|p| p.as_str() == baseline.sha256),
-    });
+    result.baseline = Some(ctx.baseline_info(&baseline));
 
     let available = env.available();
     let mut rows = Vec::new();
@@ -875,6 +1006,7 @@ fn check_cap(
                 );
                 row.sha256 = combined.sha256.clone();
                 row.size = combined.size;
+                row.outputs = combined.outputs.clone();
                 rows.push(row);
             }
         }
@@ -926,7 +1058,43 @@ fn check_cap(
     result.rows = rows;
 }
 
-impl CapContext<'_> {
+impl SubjectContext<'_> {
+    fn name(&self) -> &str {
+        self.subject.name()
+    }
+
+    /// The baseline's digests against the pins.
+    fn baseline_info(&self, baseline: &Built) -> BaselineInfo {
+        let pin_of = |file: &str| -> Option<String> {
+            match self.subject {
+                Subject::Cap(cap) => cap.sha256.pinned().map(|p| p.as_str().to_string()),
+                Subject::Product(spec) => spec
+                    .outputs
+                    .iter()
+                    .find(|o| o.file == file)
+                    .and_then(|o| o.pinned.clone()),
+            }
+        };
+        let outputs: Vec<OutputDigest> = baseline
+            .outputs
+            .iter()
+            .map(|o| OutputDigest {
+                file: o.file.clone(),
+                sha256: o.sha256.clone(),
+                size: o.size,
+                matches: pin_of(&o.file).map(|p| p == o.sha256),
+            })
+            .collect();
+        let pinned: Vec<bool> = outputs.iter().filter_map(|o| o.matches).collect();
+        let primary = baseline.primary();
+        BaselineInfo {
+            sha256: primary.map(|o| o.sha256.clone()).unwrap_or_default(),
+            size: primary.map_or(0, |o| o.size),
+            matches_pin: (!pinned.is_empty()).then(|| pinned.iter().all(|m| *m)),
+            outputs,
+        }
+    }
+
     /// Builds with `variations` and compares with the baseline.
     fn compare(
         &self,
@@ -947,29 +1115,32 @@ impl CapContext<'_> {
                 row.log_tail = f.log_tail;
             }
             Ok(b) => {
-                row.sha256 = Some(b.sha256.clone());
-                row.size = Some(b.size);
-                if b.bytes != baseline.bytes {
-                    row.verdict = Verdict::Differs;
-                    match diff_wasm(&baseline.bytes, &b.bytes) {
-                        Ok(report) => {
-                            row.diagnosis = report
-                                .causes
-                                .iter()
-                                .find(|c| !c.knock_on)
-                                .or(report.causes.first())
-                                .map(|c| c.line.clone());
-                            row.causes = report.causes;
-                        }
-                        Err(e) => {
-                            row.diagnosis = Some(format!("cannot diagnose: {e}"));
-                        }
+                if let Some(primary) = b.primary() {
+                    row.sha256 = Some(primary.sha256.clone());
+                    row.size = Some(primary.size);
+                }
+                let mut first_differing = None;
+                for out in &b.outputs {
+                    let base = baseline.outputs.iter().find(|o| o.file == out.file);
+                    let same = base.is_some_and(|o| o.bytes == out.bytes);
+                    if !same && first_differing.is_none() {
+                        first_differing = Some((base, out));
                     }
+                    row.outputs.push(OutputDigest {
+                        file: out.file.clone(),
+                        sha256: out.sha256.clone(),
+                        size: out.size,
+                        matches: Some(same),
+                    });
+                }
+                if let Some((base, out)) = first_differing {
+                    row.verdict = Verdict::Differs;
+                    self.explain(&mut row, base, out, b.outputs.len() > 1);
                 }
             }
         }
         (self.on_event)(ReproEvent::Built {
-            cap: &self.cap.name,
+            cap: self.name(),
             label,
             verdict: Some(row.verdict),
             elapsed: start.elapsed(),
@@ -977,18 +1148,51 @@ impl CapContext<'_> {
         row
     }
 
+    /// Fills the row's causes and diagnosis from the first output that differs;
+    /// `named` prefixes the file name (the product has several outputs).
+    fn explain(&self, row: &mut Row, base: Option<&Output>, out: &Output, named: bool) {
+        let prefix = if named {
+            format!("{}: ", out.file)
+        } else {
+            String::new()
+        };
+        let Some(base) = base else {
+            row.diagnosis = Some(format!("{prefix}not produced by the baseline"));
+            return;
+        };
+        if out.file.ends_with(".zip") {
+            row.diagnosis = Some(format!(
+                "{prefix}{}",
+                zip_difference(&base.bytes, &out.bytes)
+            ));
+            return;
+        }
+        match diff_wasm(&base.bytes, &out.bytes) {
+            Ok(report) => {
+                row.diagnosis = report
+                    .causes
+                    .iter()
+                    .find(|c| !c.knock_on)
+                    .or(report.causes.first())
+                    .map(|c| format!("{prefix}{}", c.line));
+                row.causes = report.causes;
+            }
+            Err(e) => row.diagnosis = Some(format!("{prefix}cannot diagnose: {e}")),
+        }
+    }
+
     /// One build in a fresh directory: copy the source, run the child, collect the
-    /// artifact, then keep or remove the directory.
+    /// outputs, then keep or remove the directory.
     fn build(&self, label: &str, variations: &[Variation]) -> Result<Built, BuildFailed> {
         let start = Instant::now();
         (self.on_event)(ReproEvent::Build {
-            cap: &self.cap.name,
+            cap: self.name(),
             label,
         });
         let result = self.build_inner(label, variations);
         if label == "baseline" {
             (self.on_event)(ReproEvent::Built {
-                cap: &self.cap.name,
+                cap: self.name(),
                 label,
                 verdict: None,
                 elapsed: start.elapsed(),
@@ -1005,7 +1209,7 @@ impl CapContext<'_> {
         };
         let io_fail =
             |what: &str, path: &Path, e: io::Error| fail(format!("{what} {}: {e}", path.display()));
-        let name = &self.cap.name;
+        let name = self.subject.dir_name();
         // Every build without build-path variation runs at the same path, so a
         // path-dependent build is blamed on build-path alone; the other one is
         // deeper and longer.
@@ -1023,51 +1227,82 @@ impl CapContext<'_> {
         write_tree(&checkout, &self.files, reversed)
             .map_err(|e| io_fail("copying the source into", &checkout, e))?;
 
-        let artifacts = self.dir.join("artifacts");
+        let artifacts = self.dir.join("artifacts").join(label);
         let logs = self.dir.join("logs");
         for d in [&artifacts, &logs] {
             fs::create_dir_all(d).map_err(|e| io_fail("creating", d, e))?;
         }
-        let output = artifacts.join(format!("{label}.wasm"));
         let log = logs.join(format!("{label}.log"));
-        let request = ChildRequest {
-            name: name.clone(),
-            checkout: checkout.clone(),
-            target: self.cap.target.as_str().to_string(),
-            output: output.clone(),
-            // Fresh with the directory: caps-sync's default, `<checkout>/target`.
-            target_dir: None,
-            log: log.clone(),
-            result: self.dir.join(format!("{label}.result.json")),
-        };
         let env = self.env.with(variations);
-        let run = run_child(
-            &self.opts.child,
-            &request,
-            &env,
-            &self.dir,
-            self.opts.build_timeout,
-        );
+        let timeout = self.opts.build_timeout;
 
-        let built = run.and_then(|()| {
-            // make caps publish inside their checkout.
-            let produced = if self.cap.target.rust_triple().is_some() {
-                output.clone()
-            } else {
-                let inside = checkout.join(&self.cap.artifact);
-                fs::copy(&inside, &output).map_err(|e| io_fail("copying", &inside, e))?;
-                output.clone()
-            };
-            let bytes = fs::read(&produced).map_err(|e| io_fail("reading", &produced, e))?;
-            let digest = sha256_file(&produced).map_err(|e| io_fail("hashing", &produced, e))?;
-            Ok(Built {
-                bytes,
-                sha256: digest.sha256.0,
-                size: digest.size,
-            })
-        });
+        let built = match self.subject {
+            Subject::Cap(cap) => {
+                let output = artifacts.join(format!("{}.wasm", cap.name));
+                let request = ChildRequest {
+                    name: cap.name.clone(),
+                    checkout: checkout.clone(),
+                    target: cap.target.as_str().to_string(),
+                    output: output.clone(),
+                    // Fresh with the directory: caps-sync's default, `<checkout>/target`.
+                    target_dir: None,
+                    log: log.clone(),
+                    result: self.dir.join(format!("{label}.result.json")),
+                };
+                run_cap_child(&self.opts.child, &request, &env, &self.dir, timeout).and_then(|()| {
+                    // make caps publish inside their checkout.
+                    if cap.target.rust_triple().is_none() {
+                        let inside = checkout.join(&cap.artifact);
+                        fs::copy(&inside, &output).map_err(|e| io_fail("copying", &inside, e))?;
+                    }
+                    let file = cap.artifact.file_name().map_or_else(
+                        || format!("{}.wasm", cap.name),
+                        |f| f.to_string_lossy().into_owned(),
+                    );
+                    Ok(Built {
+                        outputs: vec![read_output(file, &output).map_err(fail)?],
+                    })
+                })
+            }
+            Subject::Product(spec) => {
+                let out_dir = checkout.join(&spec.out_dir);
+                let mut args = spec.build_args.clone();
+                args.push("--out-dir".into());
+                args.push(out_dir.clone().into());
+                args.push("--cache-dir".into());
+                // Inside the copy, so the CPython work tree moves with the build path.
+                args.push(checkout.join(".pylon-cache").into());
+                let mut env = env.clone();
+                for k in &spec.env_remove {
+                    env.set.retain(|(s, _)| s != k);
+                    env.remove.push(k.clone());
+                }
+                for (k, v) in &spec.env {
+                    env.remove.retain(|r| r != k);
+                    env.set.push((k.clone(), v.clone()));
+                }
+                let run = ChildRun {
+                    program: &self.opts.child.program,
+                    args,
+                    cwd: Some(&checkout),
+                    stdout: log.clone(),
+                    stderr: log.clone(),
+                    failure_file: None,
+                };
+                run_child(&run, &env, timeout, &log).and_then(|()| {
+                    let mut outputs = Vec::new();
+                    for o in &spec.outputs {
+                        let produced = out_dir.join(&o.file);
+                        let keep = artifacts.join(&o.file);
+                        fs::copy(&produced, &keep).map_err(|e| io_fail("copying", &produced, e))?;
+                        outputs.push(read_output(o.file.clone(), &keep).map_err(fail)?);
+                    }
+                    Ok(Built { outputs })
+                })
+            }
+        };
 
-        // Keep the whole build directory only when asked; the artifact and log stay
+        // Keep the whole build directory only when asked; the outputs and log stay
         // in the scratch directory either way (removed with it unless kept).
         if self.opts.keep {
             let kept = self.dir.join("kept").join(label);
@@ -1077,6 +1312,49 @@ impl CapContext<'_> {
             let _ = fs::remove_dir_all(&checkout);
         }
         built
+    }
+}
+
+fn read_output(file: String, path: &Path) -> Result<Output, String> {
+    let bytes = fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let digest = sha256_file(path).map_err(|e| format!("hashing {}: {e}", path.display()))?;
+    Ok(Output {
+        file,
+        bytes,
+        sha256: digest.sha256.0,
+        size: digest.size,
+    })
+}
+
+/// Where two zip archives first differ, named by the entry whose local header
+/// precedes that offset in the first (a stored stdlib.zip: the member's name).
+fn zip_difference(a: &[u8], b: &[u8]) -> String {
+    let Some(offset) = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
+    else {
+        return "identical bytes".to_string();
+    };
+    const LOCAL_HEADER: &[u8] = b"PK\x03\x04";
+    let entry = a[..offset.min(a.len())]
+        .windows(LOCAL_HEADER.len())
+        .rposition(|w| w == LOCAL_HEADER)
+        .and_then(|at| {
+            let header = a.get(at..at + 30)?;
+            let name_len = u16::from_le_bytes([header[26], header[27]]) as usize;
+            let name = a.get(at + 30..at + 30 + name_len)?;
+            Some(String::from_utf8_lossy(name).into_owned())
+        });
+    let sizes = if a.len() == b.len() {
+        format!("both {} bytes", a.len())
+    } else {
+        format!("{} vs {} bytes", a.len(), b.len())
+    };
+    match entry {
+        Some(name) => format!("first difference at byte {offset}, in member {name} ({sizes})"),
+        None => format!("first difference at byte {offset} ({sizes})"),
     }
 }
 
@@ -1168,10 +1446,70 @@ fn cap_source(
         }
     };
     let listed = git::git(&dir, list_args).map_err(|e| e.to_string())?;
+    let rels: Vec<PathBuf> = listed
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    let files = read_files(&dir, &rels)?;
+    let info = SourceInfo {
+        repo: cap.repo_spec.clone(),
+        matches_pin: pinned.as_ref().zip(rev.as_ref()).map(|(p, r)| p == r),
+        rev,
+        files: files.len(),
+    };
+    Ok((files, info))
+}
+
+/// The project's files for a product build: what git lists under the manifest's
+/// directory (tracked, or untracked but not ignored), plus the spec's extra files
+/// (the in-tree caps' artifacts, which are built, hence ignored).
+fn product_source(
+    manifest: &Manifest,
+    spec: &ProductSpec,
+    scratch: &Path,
+) -> Result<(Vec<SourceFile>, SourceInfo), String> {
+    fs::create_dir_all(scratch).map_err(|e| format!("creating {}: {e}", scratch.display()))?;
+    let root = manifest.root();
+    let listed = git::git(root, ["ls-files", "-z", "-co", "--exclude-standard"])
+        .map_err(|e| e.to_string())?;
+    let mut rels: Vec<PathBuf> = listed
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    for extra in &spec.extra_files {
+        if !root.join(extra).is_file() {
+            return Err(format!(
+                "{} does not exist: build the caps first (`pylon caps-sync`)",
+                root.join(extra).display()
+            ));
+        }
+        rels.push(extra.clone());
+    }
+    let files = read_files(root, &rels)?;
+    let head = git::git(root, ["rev-parse", "HEAD"])
+        .ok()
+        .map(|s| s.trim().to_string());
+    let dirty = git::git(root, ["status", "--porcelain", "--untracked-files=no"])
+        .map(|s| !s.trim().is_empty())
+        .unwrap_or(false);
+    let info = SourceInfo {
+        repo: root.display().to_string(),
+        rev: head.map(|h| if dirty { format!("{h}+changes") } else { h }),
+        matches_pin: None,
+        files: files.len(),
+    };
+    Ok((files, info))
+}
+
+/// Reads the listed regular files under `dir` (listed but deleted, symlinks and
+/// submodules are skipped), sorted and without duplicates.
+fn read_files(dir: &Path, rels: &[PathBuf]) -> Result<Vec<SourceFile>, String> {
+    use std::os::unix::fs::PermissionsExt;
     let mut files = Vec::new();
-    for rel in listed.split('\0').filter(|s| !s.is_empty()) {
+    for rel in rels {
         let path = dir.join(rel);
-        // Listed but deleted in the working copy, or a symlink/submodule: not a file.
         let Ok(meta) = fs::symlink_metadata(&path) else {
             continue;
         };
@@ -1179,9 +1517,8 @@ fn cap_source(
             continue;
         }
         let bytes = fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-        use std::os::unix::fs::PermissionsExt;
         files.push(SourceFile {
-            rel: PathBuf::from(rel),
+            rel: rel.clone(),
             bytes,
             mode: meta.permissions().mode(),
         });
@@ -1191,13 +1528,7 @@ fn cap_source(
     if files.is_empty() {
         return Err(format!("git lists no files in {}", dir.display()));
     }
-    let info = SourceInfo {
-        repo: cap.repo_spec.clone(),
-        matches_pin: pinned.as_ref().zip(rev.as_ref()).map(|(p, r)| p == r),
-        rev,
-        files: files.len(),
-    };
-    Ok((files, info))
+    Ok(files)
 }
 
 // ---------------------------------------------------------------------------
@@ -1258,10 +1589,20 @@ pub fn run_child_build(path: &Path) -> Result<(), ReproError> {
     })
 }
 
-/// Starts the child with `env` applied: variables set/removed on the command, the
-/// umask by `sh`, the clock by `faketime`, which the child and everything it starts
-/// (cargo, build scripts, rustc) inherit.
-fn run_child(
+/// One child process: `program args…`, in `cwd`, output to files.
+struct ChildRun<'a> {
+    program: &'a Path,
+    args: Vec<OsString>,
+    cwd: Option<&'a Path>,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    /// Where the child writes a [`ChildFailure`] when it fails, if it does.
+    failure_file: Option<PathBuf>,
+}
+
+/// Writes the cap's build request and runs `child` on it (the varied
+/// `pylon repro-check --internal-build REQUEST`).
+fn run_cap_child(
     child: &ChildCommand,
     req: &ChildRequest,
     env: &ChildEnv,
@@ -1275,23 +1616,51 @@ fn run_child(
     };
     let req_path = dir.join(format!(
         "{}.request.json",
-        req.output
-            .file_stem()
-            .map_or_else(|| "build".into(), |s| s.to_string_lossy().into_owned())
+        req.result
+            .file_name()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.strip_suffix(".result.json"))
+            .unwrap_or("build")
     ));
     let json = serde_json::to_string_pretty(req).map_err(|e| fail(e.to_string()))?;
     fs::write(&req_path, json).map_err(|e| fail(format!("writing {}: {e}", req_path.display())))?;
     let _ = fs::remove_file(&req.result);
+    let mut args = child.args.clone();
+    args.push(req_path.into());
+    let run = ChildRun {
+        program: &child.program,
+        args,
+        cwd: None,
+        stdout: PathBuf::from("/dev/null"),
+        stderr: req.result.with_extension("stderr"),
+        failure_file: Some(req.result.clone()),
+    };
+    run_child(&run, env, timeout, &req.log)
+}
 
+/// Starts the child with `env` applied: variables set/removed on the command, the
+/// umask by `sh`, the clock by `faketime`, which the child and everything it starts
+/// (cargo, build scripts, rustc, make, clang) inherit. `log` is the build log named
+/// in a failure.
+fn run_child(
+    run: &ChildRun<'_>,
+    env: &ChildEnv,
+    timeout: Duration,
+    log: &Path,
+) -> Result<(), BuildFailed> {
+    let fail = |message: String| BuildFailed {
+        message,
+        log: Some(log.to_path_buf()),
+        log_tail: tail_lines(log, 20),
+    };
     let mut argv: Vec<OsString> = Vec::new();
     if let Some(faketime) = &env.faketime {
         argv.push(faketime.clone().into());
         argv.push("-f".into());
         argv.push(FAKETIME_OFFSET.into());
     }
-    argv.push(child.program.clone().into());
-    argv.extend(child.args.iter().cloned());
-    argv.push(req_path.clone().into());
+    argv.push(run.program.into());
+    argv.extend(run.args.iter().cloned());
     let mut cmd = match env.umask {
         Some(mask) => {
             let mut c = Command::new("sh");
@@ -1307,20 +1676,32 @@ fn run_child(
             c
         }
     };
+    if let Some(cwd) = run.cwd {
+        cmd.current_dir(cwd);
+    }
     for k in &env.remove {
         cmd.env_remove(k);
     }
     for (k, v) in &env.set {
         cmd.env(k, v);
     }
-    let stderr_path = req.result.with_extension("stderr");
-    let stderr = fs::File::create(&stderr_path)
-        .map_err(|e| fail(format!("creating {}: {e}", stderr_path.display())))?;
-    // Its own process group, so a hung build (cargo, rustc, build scripts) can be
+    let open = |path: &Path, append: bool| {
+        fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(path)
+            .map_err(|e| fail(format!("creating {}: {e}", path.display())))
+    };
+    let stdout = open(&run.stdout, false)?;
+    // The same file for both (the product's log) must not be truncated twice.
+    let stderr = open(&run.stderr, run.stderr == run.stdout)?;
+    // Its own process group, so a hung build (cargo, rustc, make, clang) can be
     // killed as a whole.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::from(stdout))
         .stderr(Stdio::from(stderr));
     let mut proc = cmd
         .spawn()
@@ -1346,21 +1727,23 @@ fn run_child(
     if status.success() {
         return Ok(());
     }
-    if let Some(f) = fs::read_to_string(&req.result)
-        .ok()
+    if let Some(f) = run
+        .failure_file
+        .as_ref()
+        .and_then(|p| fs::read_to_string(p).ok())
         .and_then(|t| serde_json::from_str::<ChildFailure>(&t).ok())
     {
         return Err(BuildFailed {
             message: f.message,
-            log: Some(req.log.clone()),
+            log: Some(log.to_path_buf()),
             log_tail: f.log_tail,
         });
     }
-    let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
+    let stderr = fs::read_to_string(&run.stderr).unwrap_or_default();
     let last = stderr
         .lines()
         .rev()
-        .find(|l| !l.trim().is_empty())
+        .find(|l| !l.trim().is_empty() && !l.starts_with('{'))
         .unwrap_or("");
     Err(fail(format!("build process {status}: {last}")))
 }
@@ -1372,4 +1755,56 @@ pub fn root_causes(row: &Row) -> Vec<Cause> {
         .filter(|c| !c.knock_on)
         .map(|c| c.cause)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zip_difference;
+
+    /// A stored zip's local entries (header, name, data), enough for the scan.
+    fn stored(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, data) in entries {
+            out.extend_from_slice(b"PK\x03\x04");
+            out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]);
+            out.extend_from_slice(&[0; 4]); // crc, unused here
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(data);
+        }
+        out
+    }
+
+    #[test]
+    fn zip_difference_names_the_member_whose_bytes_differ() {
+        let a = stored(&[
+            ("a.py", b"x = 1\n"),
+            ("pkg/b.py", b"y = 2\n"),
+            ("c.py", b""),
+        ]);
+        let b = stored(&[
+            ("a.py", b"x = 1\n"),
+            ("pkg/b.py", b"y = 3\n"),
+            ("c.py", b""),
+        ]);
+        let line = zip_difference(&a, &b);
+        assert!(line.contains("in member pkg/b.py"), "{line}");
+        assert!(line.contains(&format!("both {} bytes", a.len())), "{line}");
+    }
+
+    #[test]
+    fn zip_difference_of_a_longer_archive_points_at_its_end() {
+        let a = stored(&[("a.py", b"x = 1\n")]);
+        let b = stored(&[("a.py", b"x = 1\n"), ("extra.py", b"")]);
+        let line = zip_difference(&a, &b);
+        assert!(line.contains(&format!("at byte {}", a.len())), "{line}");
+        assert!(
+            line.contains(&format!("{} vs {} bytes", a.len(), b.len())),
+            "{line}"
+        );
+        assert_eq!(zip_difference(&a, &a), "identical bytes");
+    }
 }

@@ -158,12 +158,13 @@ pub(crate) fn find_any_paths(bytes: &[u8]) -> Vec<(usize, String)> {
     found
 }
 
-fn digits(bytes: &[u8], at: usize, n: usize) -> Option<u32> {
+/// The `n` ASCII digits at `at` as a number (u64: a ten-digit epoch does not fit u32).
+fn digits(bytes: &[u8], at: usize, n: usize) -> Option<u64> {
     let s = bytes.get(at..at + n)?;
-    if !s.iter().all(u8::is_ascii_digit) {
+    if n > 19 || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(s.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
+    Some(s.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')))
 }
 
 const MONTHS: [&[u8]; 12] = [
@@ -171,7 +172,7 @@ const MONTHS: [&[u8]; 12] = [
 ];
 
 /// A plausible build year: the window in which any artifact we look at was made.
-fn is_year(y: u32) -> bool {
+fn is_year(y: u64) -> bool {
     (1970..2100).contains(&y)
 }
 
@@ -285,7 +286,7 @@ pub(crate) fn find_decimal_epochs(bytes: &[u8]) -> Vec<(usize, String)> {
         let boundary_after = !bytes.get(i + 10).is_some_and(u8::is_ascii_digit);
         if boundary_before && boundary_after {
             if let Some(v) = digits(bytes, i, 10) {
-                if is_epoch_like(u64::from(v)) {
+                if is_epoch_like(v) {
                     found.push((i, String::from_utf8_lossy(&bytes[i..i + 10]).into_owned()));
                     i += 10;
                     continue;
@@ -361,6 +362,15 @@ pub(crate) fn show_bytes(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ten_digit_numbers_beyond_u32_are_not_epochs_and_do_not_overflow() {
+        // 9999999999 > u32::MAX: reading it once overflowed (a panic in debug builds).
+        let text = b"size 9999999999 and 4294967296, built at 1714564800.";
+        let found = find_decimal_epochs(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1, "1714564800");
+    }
 
     #[test]
     fn machine_paths_are_found_and_cut_at_source_extensions() {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{value, DocumentMut, Item};
 
-use crate::types::{Pin, Rev, Sha256};
+use crate::types::{Pin, Rev, Sha256, Toolchain, TOOLCHAIN_FIELDS};
 use crate::{parse_manifest, Manifest, ManifestError};
 
 /// New pins for one cap.
@@ -79,9 +79,37 @@ impl ManifestEditor {
     }
 
     pub fn set_toolchain_rustc(&mut self, rustc: &str) {
+        // "rustc" is a known key: this cannot fail.
+        let _ = self.set_toolchain("rustc", rustc);
+    }
+
+    /// Sets one `[toolchain]` key (see [`TOOLCHAIN_FIELDS`]), keeping the comments
+    /// around an existing value; a new key is appended in the table.
+    pub fn set_toolchain(&mut self, key: &str, version: &str) -> Result<(), ManifestError> {
+        if !TOOLCHAIN_FIELDS.contains(&key) {
+            return Err(ManifestError::Write {
+                path: self.path.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "toolchain.{key}: unknown key (expected one of: {})",
+                        TOOLCHAIN_FIELDS.join(", ")
+                    ),
+                ),
+            });
+        }
         let toolchain = self.doc.entry("toolchain").or_insert_with(toml_edit::table);
         if let Some(t) = toolchain.as_table_mut() {
-            set_preserving(t, "rustc", rustc.into());
+            set_preserving(t, key, version.into());
+        }
+        Ok(())
+    }
+
+    /// Sets every value that `toolchain` has; absent ones are left as they are.
+    pub fn set_toolchain_all(&mut self, toolchain: &Toolchain) {
+        for (key, version) in toolchain.recorded() {
+            // Keys from `recorded()` are all known.
+            let _ = self.set_toolchain(key, version);
         }
     }
 

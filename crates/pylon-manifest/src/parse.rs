@@ -11,7 +11,7 @@ use crate::types::*;
 use crate::{Diagnostic, Diagnostics, ManifestError};
 
 const TOP_KEYS: &[&str] = &["schema", "pylon_sha256", "toolchain", "cap"];
-const TOOLCHAIN_KEYS: &[&str] = &["rustc"];
+const TOOLCHAIN_KEYS: &[&str] = TOOLCHAIN_FIELDS;
 const CAP_KEYS: &[&str] = &[
     "name",
     "repo",
@@ -172,17 +172,25 @@ impl Checker<'_> {
             None => Some(Toolchain::default()),
             Some(Item::Table(table)) => {
                 self.unknown_keys(table, TOOLCHAIN_KEYS, "toolchain");
-                let rustc = match table.get("rustc") {
-                    None => None,
-                    Some(item) => match item.as_str() {
-                        Some(s) => Some(s.to_string()),
-                        None => {
-                            self.report(span_of(item), "toolchain.rustc", "expected a string");
-                            return None;
+                let mut toolchain = Toolchain::default();
+                let mut ok = true;
+                for key in TOOLCHAIN_KEYS {
+                    let Some(item) = table.get(key) else { continue };
+                    match item.as_str() {
+                        Some(s) => {
+                            toolchain.set(key, Some(s.to_string()));
                         }
-                    },
-                };
-                Some(Toolchain { rustc })
+                        None => {
+                            self.report(
+                                span_of(item),
+                                &format!("toolchain.{key}"),
+                                format!("expected a string, found {}", item.type_name()),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                ok.then_some(toolchain)
             }
             Some(item) => {
                 self.report(span_of(item), "toolchain", "expected a table");

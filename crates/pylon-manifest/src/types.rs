@@ -157,6 +157,66 @@ impl Repo {
 pub struct Toolchain {
     /// `rustc -V` output, e.g. `rustc 1.95.0 (59807616e 2026-04-14)`.
     pub rustc: Option<String>,
+    /// The Debian clang package and its version that built python.wasm, e.g.
+    /// `clang-19 1:19.1.7-3~deb12u1`.
+    pub clang: Option<String>,
+    /// The Debian wasi-libc package and its version, e.g.
+    /// `wasi-libc 0.0~git20230113.4362b18-2`.
+    pub wasi_libc: Option<String>,
+    /// The wasmtime crate version compiled into pylon (componentize adapter,
+    /// launcher), e.g. `wasmtime 48.0.8`.
+    pub wasmtime: Option<String>,
+    /// The wac-graph crate version compiled into pylon (composition), e.g.
+    /// `wac-graph 0.9.0`.
+    pub wac_graph: Option<String>,
+}
+
+/// The `[toolchain]` keys, in the order they are written.
+pub const TOOLCHAIN_FIELDS: &[&str] = &["rustc", "clang", "wasi-libc", "wasmtime", "wac-graph"];
+
+impl Toolchain {
+    /// The recorded value of a `[toolchain]` key (`rustc`, `clang`, `wasi-libc`,
+    /// `wasmtime`, `wac-graph`); `None` for an unknown key or an absent value.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "rustc" => self.rustc.as_deref(),
+            "clang" => self.clang.as_deref(),
+            "wasi-libc" => self.wasi_libc.as_deref(),
+            "wasmtime" => self.wasmtime.as_deref(),
+            "wac-graph" => self.wac_graph.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        match key {
+            "rustc" => Some(&mut self.rustc),
+            "clang" => Some(&mut self.clang),
+            "wasi-libc" => Some(&mut self.wasi_libc),
+            "wasmtime" => Some(&mut self.wasmtime),
+            "wac-graph" => Some(&mut self.wac_graph),
+            _ => None,
+        }
+    }
+
+    /// Sets a known key; returns false for an unknown one.
+    pub fn set(&mut self, key: &str, value: Option<String>) -> bool {
+        match self.slot(key) {
+            Some(slot) => {
+                *slot = value;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `(key, value)` of every recorded field, in [`TOOLCHAIN_FIELDS`] order.
+    pub fn recorded(&self) -> Vec<(&'static str, &str)> {
+        TOOLCHAIN_FIELDS
+            .iter()
+            .filter_map(|k| self.get(k).map(|v| (*k, v)))
+            .collect()
+    }
 }
 
 /// One `[[cap]]` entry.

@@ -244,3 +244,96 @@ fn write_atomic_replaces_whole_file_and_keeps_mode() {
     let missing_dir = dir.path().join("no/such/dir/f");
     assert!(write_atomic(&missing_dir, b"x").is_err());
 }
+
+#[test]
+fn toolchain_records_every_tool() {
+    let text = good().replace(
+        "rustc = \"rustc 1.95.0\"",
+        "rustc = \"rustc 1.95.0\"\nclang = \"clang-19 1:19.1.7-3~deb12u1\"\n\
+         wasi-libc = \"wasi-libc 0.0~git20230113.4362b18-2\"\nwasmtime = \"wasmtime 48.0.8\"\n\
+         wac-graph = \"wac-graph 0.9.0\"",
+    );
+    let m = parse_manifest(Path::new("m.toml"), &text).unwrap();
+    let t = &m.toolchain;
+    assert_eq!(t.rustc.as_deref(), Some("rustc 1.95.0"));
+    assert_eq!(t.clang.as_deref(), Some("clang-19 1:19.1.7-3~deb12u1"));
+    assert_eq!(
+        t.wasi_libc.as_deref(),
+        Some("wasi-libc 0.0~git20230113.4362b18-2")
+    );
+    assert_eq!(t.wasmtime.as_deref(), Some("wasmtime 48.0.8"));
+    assert_eq!(t.wac_graph.as_deref(), Some("wac-graph 0.9.0"));
+    assert_eq!(
+        t.recorded().iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        TOOLCHAIN_FIELDS.to_vec()
+    );
+    // Every key is optional.
+    let m = parse_manifest(Path::new("m.toml"), &good()).unwrap();
+    assert_eq!(m.toolchain.clang, None);
+    assert_eq!(m.toolchain.recorded(), vec![("rustc", "rustc 1.95.0")]);
+}
+
+#[test]
+fn toolchain_rejects_wrong_types_and_unknown_keys() {
+    let cases = [
+        ("clang = 19", "6:9 toolchain.clang: expected a string, found integer"),
+        (
+            "wasi-libc = [\"x\"]",
+            "6:13 toolchain.wasi-libc: expected a string, found array",
+        ),
+        (
+            "wasmtime = true",
+            "6:12 toolchain.wasmtime: expected a string, found boolean",
+        ),
+        (
+            "wac-graph = 1.0",
+            "6:13 toolchain.wac-graph: expected a string, found float",
+        ),
+        (
+            "wac_graph = \"wac-graph 0.9.0\"",
+            "6:1 toolchain.wac_graph: unknown key (expected one of: rustc, clang, wasi-libc, wasmtime, wac-graph)",
+        ),
+        ("rustc = 1", "6:9 toolchain.rustc: expected a string, found integer"),
+    ];
+    for (line, want) in cases {
+        let text = good().replace("rustc = \"rustc 1.95.0\"", line);
+        let p = problems(&text);
+        assert_eq!(p.len(), 1, "{line}: {p:#?}");
+        assert!(p[0].starts_with(want), "{line}: want {want:?} in {p:#?}");
+    }
+}
+
+#[test]
+fn editor_sets_toolchain_fields_keeping_existing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("caps-manifest.toml");
+    let text = good().replace(
+        "rustc = \"rustc 1.95.0\"",
+        "rustc = \"rustc 1.95.0\" # made here\nclang = \"clang-19 1:19.1.7-3~deb12u1\"",
+    );
+    std::fs::write(&path, &text).unwrap();
+    let (mut editor, _) = ManifestEditor::open(&path).unwrap();
+    editor.set_toolchain_all(&Toolchain {
+        rustc: Some("rustc 9.9.9".into()),
+        clang: None,
+        wasi_libc: Some("wasi-libc 1".into()),
+        wasmtime: Some("wasmtime 48.0.8".into()),
+        wac_graph: Some("wac-graph 0.9.0".into()),
+    });
+    assert!(editor.set_toolchain("gcc", "gcc 12").is_err());
+    editor.save().unwrap();
+    let m = read_manifest(&path).unwrap();
+    assert_eq!(m.toolchain.rustc.as_deref(), Some("rustc 9.9.9"));
+    assert_eq!(
+        m.toolchain.clang.as_deref(),
+        Some("clang-19 1:19.1.7-3~deb12u1"),
+        "an unknown current value never deletes the recorded one"
+    );
+    assert_eq!(m.toolchain.wasi_libc.as_deref(), Some("wasi-libc 1"));
+    assert_eq!(m.toolchain.wac_graph.as_deref(), Some("wac-graph 0.9.0"));
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        written.contains("rustc = \"rustc 9.9.9\" # made here"),
+        "{written}"
+    );
+}
