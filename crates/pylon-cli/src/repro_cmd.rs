@@ -212,9 +212,10 @@ fn product_spec(args: &ReproArgs, manifest: &Manifest) -> Result<ProductSpec, St
     }
     Ok(ProductSpec {
         name: format!("pylon ({})", profile.name),
+        // Text, not --json: the stage lines (`build: configure done (41.2s)`) are what
+        // the build log is for; the outputs are read from the out dir.
         build_args: vec![
             "build".into(),
-            "--json".into(),
             "--profile".into(),
             profile.name.clone().into(),
             "--manifest".into(),

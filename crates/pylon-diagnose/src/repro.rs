@@ -192,7 +192,7 @@ pub struct ChildCommand {
 pub struct ProductSpec {
     /// The name in the report and progress, e.g. `pylon (cp313)`.
     pub name: String,
-    /// The child's arguments after the program, e.g. `build --json --caps-dir DIR
+    /// The child's arguments after the program, e.g. `build --caps-dir DIR
     /// --profile cp313`; each build appends `--out-dir` and `--cache-dir`.
     pub build_args: Vec<OsString>,
     /// The out dir, relative to the copied project: `build/cp313`.
@@ -1743,7 +1743,7 @@ fn run_child(
     let last = stderr
         .lines()
         .rev()
-        .find(|l| !l.trim().is_empty() && !l.starts_with('{'))
+        .find(|l| !l.trim().is_empty())
         .unwrap_or("");
     Err(fail(format!("build process {status}: {last}")))
 }
