@@ -12,7 +12,12 @@
 # profile needs is missing, a source entry for it is added that reuses that host.
 #
 # Usage: scripts/install-wasi-toolchain.sh [PROFILE.toml]
+#
+# PYLON_TOOLCHAIN_DOWNLOAD_ONLY=DIR: download every pinned .deb into DIR and check its
+# sha256, whether installed or not, and install nothing — the download path of a fresh
+# machine, exercised on one that already has the toolchain.
 set -euo pipefail
+download_only=${PYLON_TOOLCHAIN_DOWNLOAD_ONLY:-}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 profile=${1:-$root/profiles/cp313.toml}
@@ -52,8 +57,11 @@ command -v pkg-config >/dev/null 2>&1 || native+=(pkg-config)
 
 missing=()
 for i in "${!names[@]}"; do
-  [ "$(installed_version "${names[$i]}")" = "${versions[$i]}" ] || missing+=("$i")
+  if [ -n "$download_only" ] || [ "$(installed_version "${names[$i]}")" != "${versions[$i]}" ]; then
+    missing+=("$i")
+  fi
 done
+[ -z "$download_only" ] || native=()
 if [ "${#missing[@]}" -eq 0 ] && [ "${#native[@]}" -eq 0 ]; then
   echo "install-wasi-toolchain: all ${#names[@]} pinned packages already installed"
   exit 0
@@ -136,8 +144,13 @@ fi
 [ "${#missing[@]}" -gt 0 ] || { echo "install-wasi-toolchain: done"; exit 0; }
 
 # --- download the exact .debs, check their sha256, install them ----------------------
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [ -n "$download_only" ]; then
+  mkdir -p "$download_only"
+  work=$(cd "$download_only" && pwd)
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
 # apt downloads as its sandbox user _apt, which must be able to write here.
 if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$work"; else chmod 755 "$work"; fi
 debs=()
@@ -147,15 +160,20 @@ for i in "${missing[@]}"; do
     echo "install-wasi-toolchain: apt cannot download $name=$version (is the $backports suite reachable?)" >&2
     exit 1
   }
-  deb=$(ls "$work"/"${name}"_*.deb)
+  deb=$(ls "$work"/"${name}"_*.deb | head -n 1)
   got=$(sha256sum "$deb" | cut -d' ' -f1)
   if [ "$got" != "$want" ]; then
-    echo "install-wasi-toolchain: $name=$version: sha256 mismatch: expected $want, got $got" >&2
+    echo "install-wasi-toolchain: $name=$version: sha256 mismatch: expected $want, got $got (download deleted)" >&2
+    rm -f "$deb"
     exit 1
   fi
   echo "install-wasi-toolchain: $name $version sha256 OK"
   debs+=("$deb")
 done
+if [ -n "$download_only" ]; then
+  echo "install-wasi-toolchain: ${#debs[@]} pinned packages downloaded to $work, every sha256 OK (nothing installed)"
+  exit 0
+fi
 "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${debs[@]}"
 
 for i in "${!names[@]}"; do
