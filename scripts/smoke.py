@@ -44,9 +44,11 @@ class Harness:
             print("+", " ".join(cmd), file=sys.stderr)
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
-    def check(self, name, ok, detail=""):
+    def check(self, name, ok, detail="", summary=""):
         self.results.append((name, ok))
         print(f"{'OK  ' if ok else 'FAIL'} {name}", flush=True)
+        if ok and summary:
+            print(indent(summary), flush=True)
         if not ok and detail:
             print(indent(detail), flush=True)
 
@@ -97,16 +99,26 @@ def main():
     with tempfile.TemporaryDirectory(prefix="pylon-smoke-") as scratch:
         hosts = {n: host_module(n) for n in names}
         shared = {"run": {"cpython": record["cpython"], "argv": argv, "env": env}}
+        unprepared = {}
         for n, m in hosts.items():
             if m is not None:
-                shared[n] = m.prepare(scratch)
+                try:
+                    shared[n] = m.prepare(scratch)
+                except Exception as e:  # a missing tool or input: that file fails
+                    unprepared[n] = f"{type(e).__name__}: {e}"
         with open(os.path.join(scratch, "host.json"), "w") as f:
             json.dump(shared, f)
         maps = ["--dir", f"{TESTS}::/tests", "--dir", f"{scratch}::/smoke::rw"]
 
         for n in names:
+            if n in unprepared:
+                h.check(f"{n}_smoke.py: host side (tests/{n}_smoke_host.py prepare)", False,
+                        unprepared[n])
+                continue
             p = h.run(maps + env_args, [f"/tests/{n}_smoke.py", *argv])
-            h.check(f"{n}_smoke.py", p.returncode == 0, outcome(p))
+            # A passing smoke file's summary is its first line of output.
+            h.check(f"{n}_smoke.py", p.returncode == 0, outcome(p),
+                    summary=(p.stdout.strip().splitlines() or [""])[0])
             if p.returncode == 0 and hosts[n] is not None:
                 for what, ok, detail in hosts[n].check(scratch):
                     h.check(f"{n}_smoke.py: {what}", ok, detail)

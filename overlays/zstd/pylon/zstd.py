@@ -1,37 +1,34 @@
 """Zstandard compression for Pylon, with the API of CPython 3.14's ``compression.zstd``.
 
-The compression work happens in the zstd cap (a separate WebAssembly component, the
-safe-Rust ``mzstd`` inside), reached through the generated ``_pylon_zstd`` extension
-module. This module only maps PEP 784's API onto the cap: argument checking, the
-``options`` dictionaries, ``ZstdDict`` and its three usages, exceptions, and the file
-object (``ZstdFile``/``open``) built on the streaming classes.
+On the 3.14 profile the stdlib's own ``compression.zstd`` works: its C module ``_zstd``
+is served by Pylon's ``_zstd`` overlay over the zstd cap. This module offers the same
+API on every profile (3.13 has no ``compression`` package), built the same way: the
+high-level functions, enums, ``FrameInfo`` and the file object here, over the
+low-level classes of ``_zstd``. The compression work happens in the zstd cap (a
+separate WebAssembly component, the safe-Rust ``mzstd`` inside).
 
-Differences from CPython 3.14, each a consequence of what the cap offers:
+Differences from CPython 3.14, each a consequence of what the cap offers (details in
+``_zstd``):
 
 * Of the compression parameters only ``compression_level``, ``checksum_flag``,
-  ``content_size_flag`` and ``dict_id_flag`` can be set; of the decompression
-  parameters, ``window_log_max``. Any other parameter is accepted only with the value
-  0 (zstd's "use the default"), and raises ``ZstdError`` naming it otherwise. Their
-  ``bounds()`` raise ``ZstdError`` too.
-* ``train_dict``, ``finalize_dict``, ``zstd_version`` and ``zstd_version_info`` are
-  not provided: the cap can neither train dictionaries nor report a library version
-  (it is not libzstd).
-* ``as_digested_dict`` and ``as_undigested_dict`` are accepted and behave the same
-  (the difference is a libzstd speed trade-off); ``as_prefix`` uses the content as raw
-  history, as libzstd's prefixes do.
+  ``content_size_flag`` and ``dict_id_flag`` can be set; the others report bounds
+  (0, 0) and accept only 0, zstd's "use the default". Of the decompression
+  parameters, ``window_log_max`` is supported.
+* ``train_dict`` and ``finalize_dict`` raise ``ZstdError``: the cap cannot train
+  dictionaries (load one made by ``zstd --train`` with ``ZstdDict``).
+* ``zstd_version`` names the zstd release the cap's encoder follows, not a libzstd.
 """
 
 import builtins
 import enum
 import io
-import operator
 import os
 
 import _compression
-import _pylon_zstd
-
-_cap = _pylon_zstd.zstd
-_WitError = _pylon_zstd.WitError
+import _zstd
+from _zstd import (
+    ZstdCompressor, ZstdDecompressor, ZstdDict, ZstdError, get_frame_size, zstd_version,
+)
 
 __all__ = (
     "COMPRESSION_LEVEL_DEFAULT",
@@ -46,57 +43,67 @@ __all__ = (
     "ZstdFile",
     "compress",
     "decompress",
+    "finalize_dict",
     "get_frame_info",
     "get_frame_size",
     "open",
+    "train_dict",
+    "zstd_version",
+    "zstd_version_info",
 )
 
+# (major, minor, release) of zstd_version; _zstd gives it as one number, MMmmrr.
+zstd_version_info = (_zstd.zstd_version_number // 10000,
+                     _zstd.zstd_version_number // 100 % 100,
+                     _zstd.zstd_version_number % 100)
 
-class ZstdError(Exception):
-    """An error occurred in the zstd library."""
-
-
-# --- errors ------------------------------------------------------------------------
-
-def _exception(witerror, default=None):
-    """The exception CPython 3.14 raises for the cap's `error` record."""
-    failure = witerror.args[0]
-    kind = failure.kind
-    if default is not None:
-        cls = default
-    elif kind == _cap.ERROR_KIND_INVALID_ARGUMENT:
-        cls = ValueError
-    elif kind == _cap.ERROR_KIND_ALREADY_FINISHED:
-        cls = EOFError
-    else:  # corrupt data, dictionary, memory limit, wrong input size, internal
-        cls = ZstdError
-    return cls(failure.message)
+COMPRESSION_LEVEL_DEFAULT = _zstd.ZSTD_CLEVEL_DEFAULT
 
 
-# --- levels and parameters -----------------------------------------------------------
+# --- parameters ----------------------------------------------------------------------
 
-_LEVELS = _cap.level_bounds()
-COMPRESSION_LEVEL_DEFAULT = _LEVELS.default_level
+class CompressionParameter(enum.IntEnum):
+    """Compression parameters (the keys of a compression ``options`` dict)."""
 
-_INT_MIN = -(1 << 31)
-_INT_MAX = (1 << 31) - 1
+    compression_level = _zstd.ZSTD_c_compressionLevel
+    window_log = _zstd.ZSTD_c_windowLog
+    hash_log = _zstd.ZSTD_c_hashLog
+    chain_log = _zstd.ZSTD_c_chainLog
+    search_log = _zstd.ZSTD_c_searchLog
+    min_match = _zstd.ZSTD_c_minMatch
+    target_length = _zstd.ZSTD_c_targetLength
+    strategy = _zstd.ZSTD_c_strategy
+    enable_long_distance_matching = _zstd.ZSTD_c_enableLongDistanceMatching
+    ldm_hash_log = _zstd.ZSTD_c_ldmHashLog
+    ldm_min_match = _zstd.ZSTD_c_ldmMinMatch
+    ldm_bucket_size_log = _zstd.ZSTD_c_ldmBucketSizeLog
+    ldm_hash_rate_log = _zstd.ZSTD_c_ldmHashRateLog
+    content_size_flag = _zstd.ZSTD_c_contentSizeFlag
+    checksum_flag = _zstd.ZSTD_c_checksumFlag
+    dict_id_flag = _zstd.ZSTD_c_dictIDFlag
+    nb_workers = _zstd.ZSTD_c_nbWorkers
+    job_size = _zstd.ZSTD_c_jobSize
+    overlap_log = _zstd.ZSTD_c_overlapLog
+
+    def bounds(self):
+        """Return the (lower, upper) int bounds of a compression parameter.
+
+        Both bounds are inclusive; (0, 0) means the cap fixes it from the level.
+        """
+        return _zstd.get_param_bounds(self.value, is_compress=True)
 
 
-def _c_int(value, what):
-    # libzstd takes parameters as C ints; CPython turns an overflow into ValueError.
-    value = operator.index(value)
-    if not _INT_MIN <= value <= _INT_MAX:
-        raise ValueError(f"{what} must be a 32-bit signed integer, got {value}")
-    return value
+class DecompressionParameter(enum.IntEnum):
+    """Decompression parameters (the keys of a decompression ``options`` dict)."""
 
+    window_log_max = _zstd.ZSTD_d_windowLogMax
 
-def _level(level):
-    try:
-        return _c_int(level, "compression level")
-    except ValueError:
-        raise ValueError(
-            "illegal compression level; the valid range is "
-            f"[{_LEVELS.min}, {_LEVELS.max}]") from None
+    def bounds(self):
+        """Return the (lower, upper) int bounds of a decompression parameter.
+
+        Both bounds are inclusive.
+        """
+        return _zstd.get_param_bounds(self.value, is_compress=False)
 
 
 class Strategy(enum.IntEnum):
@@ -106,347 +113,19 @@ class Strategy(enum.IntEnum):
     ``CompressionParameter.strategy`` to one of these raises ``ZstdError``.
     """
 
-    fast = 1
-    dfast = 2
-    greedy = 3
-    lazy = 4
-    lazy2 = 5
-    btlazy2 = 6
-    btopt = 7
-    btultra = 8
-    btultra2 = 9
+    fast = _zstd.ZSTD_fast
+    dfast = _zstd.ZSTD_dfast
+    greedy = _zstd.ZSTD_greedy
+    lazy = _zstd.ZSTD_lazy
+    lazy2 = _zstd.ZSTD_lazy2
+    btlazy2 = _zstd.ZSTD_btlazy2
+    btopt = _zstd.ZSTD_btopt
+    btultra = _zstd.ZSTD_btultra
+    btultra2 = _zstd.ZSTD_btultra2
 
 
-class CompressionParameter(enum.IntEnum):
-    """Compression parameters (the keys of a compression ``options`` dict)."""
-
-    compression_level = 100
-    window_log = 101
-    hash_log = 102
-    chain_log = 103
-    search_log = 104
-    min_match = 105
-    target_length = 106
-    strategy = 107
-    enable_long_distance_matching = 160
-    ldm_hash_log = 161
-    ldm_min_match = 162
-    ldm_bucket_size_log = 163
-    ldm_hash_rate_log = 164
-    content_size_flag = 200
-    checksum_flag = 201
-    dict_id_flag = 202
-    nb_workers = 400
-    job_size = 401
-    overlap_log = 402
-
-    def bounds(self):
-        """Return the (lower, upper) int bounds of a compression parameter.
-
-        Both bounds are inclusive.
-        """
-        if self is CompressionParameter.compression_level:
-            return (_LEVELS.min, _LEVELS.max)
-        if self in _FLAGS:
-            return (0, 1)
-        raise _unsupported(self, "compression")
-
-
-class DecompressionParameter(enum.IntEnum):
-    """Decompression parameters (the keys of a decompression ``options`` dict)."""
-
-    window_log_max = 100
-
-    def bounds(self):
-        """Return the (lower, upper) int bounds of a decompression parameter.
-
-        Both bounds are inclusive.
-        """
-        return (_WINDOW_LOG_MIN, _WINDOW_LOG_MAX)
-
-
-_FLAGS = {
-    CompressionParameter.checksum_flag: "checksum",
-    CompressionParameter.content_size_flag: "content_size",
-    CompressionParameter.dict_id_flag: "dictionary_id",
-}
-_WINDOW_LOG_MIN, _WINDOW_LOG_MAX = 10, 31
-
-
-def _unsupported(param, kind):
-    return ZstdError(
-        f"zstd {kind} parameter {param.name!r} is not supported by Pylon's zstd cap "
-        "(only the value 0, zstd's default, is accepted)")
-
-
-def _compress_options(level, options):
-    """`level`/`options` as the cap's compress-options record (a tuple)."""
-    if level is not None and options is not None:
-        raise TypeError("Only one of level or options should be used.")
-    settings = {"level": 0, "checksum": False, "content_size": True, "dictionary_id": True}
-    if level is not None:
-        settings["level"] = _level(level)
-    elif options is not None:
-        if not isinstance(options, dict):
-            raise TypeError(
-                f"options must be a dict or None, not {type(options).__name__}")
-        for key, value in options.items():
-            if isinstance(key, DecompressionParameter):
-                raise TypeError("compression options dictionary key must not be a "
-                                "DecompressionParameter attribute")
-            key = _c_int(key, "compression options dictionary key")
-            try:
-                param = CompressionParameter(key)
-            except ValueError:
-                raise ZstdError(f"invalid zstd compression parameter {key}") from None
-            value = _c_int(value, f"value of compression parameter {param.name!r}")
-            if param is CompressionParameter.compression_level:
-                settings["level"] = value  # clamped by the cap, as libzstd does
-            elif param in _FLAGS:
-                settings[_FLAGS[param]] = value != 0  # as libzstd reads its flags
-            elif value != 0:
-                raise _unsupported(param, "compression")
-    return (settings["level"], settings["checksum"], settings["content_size"],
-            settings["dictionary_id"])
-
-
-def _window_log_max(options):
-    """`options` of a decompressor as the cap's `window-log-max` (None: default)."""
-    if options is None:
-        return None
-    if not isinstance(options, dict):
-        raise TypeError(f"options must be a dict or None, not {type(options).__name__}")
-    window_log_max = None
-    for key, value in options.items():
-        if isinstance(key, CompressionParameter):
-            raise TypeError("decompression options dictionary key must not be a "
-                            "CompressionParameter attribute")
-        key = _c_int(key, "decompression options dictionary key")
-        try:
-            param = DecompressionParameter(key)
-        except ValueError:
-            raise ZstdError(f"invalid zstd decompression parameter {key}") from None
-        value = _c_int(value, f"value of decompression parameter {param.name!r}")
-        if value == 0:
-            window_log_max = None  # zstd's default
-        elif _WINDOW_LOG_MIN <= value <= _WINDOW_LOG_MAX:
-            window_log_max = value
-        else:
-            raise ZstdError(
-                f"invalid value {value} for zstd decompression parameter "
-                f"{param.name!r}: it must be 0 (the default) or between "
-                f"{_WINDOW_LOG_MIN} and {_WINDOW_LOG_MAX}")
-    return window_log_max
-
-
-# --- dictionaries --------------------------------------------------------------------
-
-_DICT_TYPE_DIGESTED = 0
-_DICT_TYPE_UNDIGESTED = 1
-_DICT_TYPE_PREFIX = 2
-
-
-class ZstdDict:
-    """A Zstandard dictionary, for compress/decompress and their classes.
-
-    ``dict_content`` is a zstd-format dictionary (as made by ``zstd --train``), or any
-    bytes when ``is_raw`` is true: "raw content" that frames may refer back to.
-    """
-
-    __slots__ = ("_content", "_is_raw", "_dict_id", "__weakref__")
-
-    def __init__(self, dict_content, /, *, is_raw=False):
-        content = bytes(dict_content)
-        if len(content) < 8:
-            raise ValueError("Zstandard dictionary content must be at least eight bytes long")
-        dict_id = 0 if is_raw else _cap.dictionary_id(content)
-        if not is_raw and dict_id == 0:
-            raise ValueError("invalid Zstandard dictionary (pass is_raw=True to use "
-                             "these bytes as raw content)")
-        self._content = content
-        self._is_raw = bool(is_raw)
-        self._dict_id = dict_id
-
-    @property
-    def dict_content(self):
-        """The content of the Zstandard dictionary, a bytes object."""
-        return self._content
-
-    @property
-    def dict_id(self):
-        """The dictionary's ID; 0 for a "raw content" dictionary."""
-        return self._dict_id
-
-    @property
-    def as_digested_dict(self):
-        """Use this dictionary as a digested dictionary (zstd's default usage)."""
-        return (self, _DICT_TYPE_DIGESTED)
-
-    @property
-    def as_undigested_dict(self):
-        """Use this dictionary as an undigested dictionary."""
-        return (self, _DICT_TYPE_UNDIGESTED)
-
-    @property
-    def as_prefix(self):
-        """Use the dictionary content as a prefix (raw history, for one frame)."""
-        return (self, _DICT_TYPE_PREFIX)
-
-    def __len__(self):
-        return len(self._content)
-
-    def __repr__(self):
-        return f"<ZstdDict dict_id={self._dict_id} dict_size={len(self._content)}>"
-
-    def __reduce__(self):
-        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
-
-
-def _cap_dict(zstd_dict):
-    """A ZstdDict (or one of its as_* usages) as the cap's `dictionary` record."""
-    if zstd_dict is None:
-        return None
-    if isinstance(zstd_dict, ZstdDict):
-        d, usage = zstd_dict, _DICT_TYPE_DIGESTED
-    elif (isinstance(zstd_dict, tuple) and len(zstd_dict) == 2
-          and isinstance(zstd_dict[0], ZstdDict)
-          and zstd_dict[1] in (_DICT_TYPE_DIGESTED, _DICT_TYPE_UNDIGESTED,
-                               _DICT_TYPE_PREFIX)):
-        d, usage = zstd_dict
-    else:
-        raise TypeError("zstd_dict argument should be a ZstdDict object.")
-    return (d._content, d._is_raw or usage == _DICT_TYPE_PREFIX)
-
-
-# --- streaming classes ---------------------------------------------------------------
-
-class ZstdCompressor:
-    """Create a compressor object for compressing data incrementally.
-
-    level: the compression level (int); options: a dict of CompressionParameter to
-    int (exclusive with level); zstd_dict: a ZstdDict or one of its as_* usages.
-    """
-
-    CONTINUE = 0
-    FLUSH_BLOCK = 1
-    FLUSH_FRAME = 2
-
-    _TO_CAP = {
-        CONTINUE: _cap.END_DIRECTIVE_CONTINUE,
-        FLUSH_BLOCK: _cap.END_DIRECTIVE_FLUSH_BLOCK,
-        FLUSH_FRAME: _cap.END_DIRECTIVE_FLUSH_FRAME,
-    }
-    _FROM_CAP = {v: k for k, v in _TO_CAP.items()}
-
-    def __init__(self, level=None, options=None, zstd_dict=None):
-        cap_options = _compress_options(level, options)
-        cap_dict = _cap_dict(zstd_dict)
-        try:
-            self._stream = _cap.Compressor.create(cap_options, cap_dict)
-        except _WitError as exc:
-            raise _exception(exc) from None
-
-    def compress(self, data, mode=CONTINUE):
-        """Compress data, ending the call as mode says; return what was produced.
-
-        mode: ZstdCompressor.CONTINUE (buffer, output only whole blocks),
-        FLUSH_BLOCK (everything so far becomes decodable) or FLUSH_FRAME (end the
-        frame; the next data starts a new one).
-        """
-        cap_mode = self._TO_CAP.get(mode) if isinstance(mode, int) else None
-        if cap_mode is None:
-            raise ValueError("mode argument wasn't ZstdCompressor.CONTINUE, "
-                             "ZstdCompressor.FLUSH_BLOCK or ZstdCompressor.FLUSH_FRAME")
-        try:
-            return self._stream.compress(data, cap_mode)
-        except _WitError as exc:
-            raise _exception(exc) from None
-
-    def flush(self, mode=FLUSH_FRAME):
-        """Finish the current block (FLUSH_BLOCK) or frame (FLUSH_FRAME)."""
-        if mode not in (self.FLUSH_BLOCK, self.FLUSH_FRAME) or not isinstance(mode, int):
-            raise ValueError("mode argument wasn't ZstdCompressor.FLUSH_BLOCK or "
-                             "ZstdCompressor.FLUSH_FRAME")
-        try:
-            return self._stream.flush(self._TO_CAP[mode])
-        except _WitError as exc:
-            raise _exception(exc) from None
-
-    def set_pledged_input_size(self, size):
-        """Announce the size of the next frame's input (None: unknown).
-
-        The size is written into the frame header and checked when the frame ends.
-        Only valid between frames (when last_mode is FLUSH_FRAME).
-        """
-        if size is not None:
-            size = operator.index(size)
-            if not 0 <= size < (1 << 64) - 1:
-                raise ValueError("size argument should be a non-negative int less "
-                                 "than 18446744073709551615")
-        if self.last_mode != self.FLUSH_FRAME:
-            raise ValueError("set_pledged_input_size() method must be called "
-                             "when last_mode == FLUSH_FRAME")
-        try:
-            self._stream.set_pledged_input_size(size)
-        except _WitError as exc:
-            raise _exception(exc) from None
-
-    @property
-    def last_mode(self):
-        """The mode of the last compress()/flush() call; FLUSH_FRAME when new."""
-        return self._FROM_CAP[self._stream.last_mode()]
-
-    def __reduce__(self):
-        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
-
-
-class ZstdDecompressor:
-    """Create a decompressor object for decompressing one frame incrementally.
-
-    zstd_dict: a ZstdDict or one of its as_* usages; options: a dict of
-    DecompressionParameter to int. Data after the end of the frame is kept in
-    unused_data; decompress every frame with decompress() or a new object per frame.
-    """
-
-    def __init__(self, zstd_dict=None, options=None):
-        window_log_max = _window_log_max(options)
-        cap_dict = _cap_dict(zstd_dict)
-        try:
-            self._stream = _cap.Decompressor.create(cap_dict, window_log_max)
-        except _WitError as exc:
-            raise _exception(exc) from None
-
-    def decompress(self, data, max_length=-1):
-        """Decompress data, returning at most max_length bytes (all when negative).
-
-        Input that could not be processed because of max_length is kept and used by
-        the next call (needs_input is then False). After the end of the frame,
-        EOFError is raised.
-        """
-        max_length = operator.index(max_length)
-        limit = max_length if 0 <= max_length < (1 << 64) else None
-        try:
-            return self._stream.decompress(data, limit)
-        except _WitError as exc:
-            raise _exception(exc) from None
-
-    @property
-    def eof(self):
-        """True once the end of the frame has been reached."""
-        return self._stream.eof()
-
-    @property
-    def unused_data(self):
-        """Data found after the end of the frame; b'' before then."""
-        return self._stream.unused_data()
-
-    @property
-    def needs_input(self):
-        """False if decompress() can return more data without new input."""
-        return self._stream.needs_input()
-
-    def __reduce__(self):
-        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+# A DecompressionParameter given to a compressor (or the reverse) is then a TypeError.
+_zstd.set_parameter_types(CompressionParameter, DecompressionParameter)
 
 
 # --- one-shot functions --------------------------------------------------------------
@@ -456,25 +135,12 @@ def compress(data, level=None, options=None, zstd_dict=None):
 
     level and options (exclusive) and zstd_dict are as for ZstdCompressor.
     """
-    if options is None:
-        lvl = 0 if level is None else _level(level)
-        cap_dict = _cap_dict(zstd_dict)
-        try:
-            return _cap.compress(data, lvl, cap_dict)
-        except _WitError as exc:
-            raise _exception(exc) from None
     comp = ZstdCompressor(level=level, options=options, zstd_dict=zstd_dict)
     return comp.compress(data, ZstdCompressor.FLUSH_FRAME)
 
 
 def decompress(data, zstd_dict=None, options=None):
     """Decompress data (one or more concatenated frames); return the joined output."""
-    if options is None:
-        cap_dict = _cap_dict(zstd_dict)
-        try:
-            return _cap.decompress(data, cap_dict)
-        except _WitError as exc:
-            raise _exception(exc) from None
     chunks = []
     while True:
         decomp = ZstdDecompressor(zstd_dict=zstd_dict, options=options)
@@ -486,6 +152,24 @@ def decompress(data, zstd_dict=None, options=None):
         if not data:
             return b"".join(chunks)
 
+
+def train_dict(samples, dict_size):
+    """Train a dictionary on samples: not available (the cap cannot train)."""
+    samples = tuple(samples)
+    return ZstdDict(_zstd.train_dict(b"".join(samples),
+                                     tuple(len(memoryview(s)) for s in samples),
+                                     dict_size))
+
+
+def finalize_dict(zstd_dict, /, samples, dict_size, level):
+    """Finalize a dictionary: not available (the cap cannot train)."""
+    samples = tuple(samples)
+    return ZstdDict(_zstd.finalize_dict(zstd_dict.dict_content, b"".join(samples),
+                                        tuple(len(memoryview(s)) for s in samples),
+                                        dict_size, level))
+
+
+# --- frames --------------------------------------------------------------------------
 
 class FrameInfo:
     """Information about a Zstandard frame: decompressed_size (None when the
@@ -522,20 +206,7 @@ def get_frame_info(frame_buffer):
 
     frame_buffer must hold at least the whole header (6 to 18 bytes).
     """
-    try:
-        params = _cap.frame_info(frame_buffer)
-    except _WitError as exc:
-        raise _exception(exc, ZstdError) from None
-    return FrameInfo(params.content_size, params.dictionary_id)
-
-
-def get_frame_size(frame_buffer):
-    """Return the size of the complete frame at the start of frame_buffer,
-    including its header and checksum."""
-    try:
-        return _cap.frame_size(frame_buffer)
-    except _WitError as exc:
-        raise _exception(exc, ZstdError) from None
+    return FrameInfo(*_zstd.get_frame_info(frame_buffer))
 
 
 # --- files ---------------------------------------------------------------------------
@@ -573,8 +244,7 @@ class ZstdFile(_compression.BaseStream):
         if base == "r":
             if level is not None:
                 raise TypeError("level is illegal in read mode")
-            _window_log_max(options)  # fail early on bad options
-            _cap_dict(zstd_dict)
+            ZstdDecompressor(zstd_dict=zstd_dict, options=options)  # fail early
         elif base in ("w", "a", "x"):
             if level is not None and not isinstance(level, int):
                 raise TypeError("level must be int or None")
