@@ -3,15 +3,12 @@
 //! errors for a broken manifest or a cap without a WIT package. The full build is in
 //! `product_reproducible.rs` (slow) and in CI's `make build`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+use common::repo_root as repo;
 
 fn pylon(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pylon"))

@@ -11,6 +11,8 @@
 //! inside. The composed component then runs under wasmtime 48.0.8 and computes a
 //! CRC-32 through the zlib cap that matches the host's.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,18 +20,6 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn sha256(path: &Path) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
-}
 
 struct Host {
     ctx: WasiCtx,
@@ -85,7 +75,7 @@ fn two_product_builds_are_identical_pinned_and_run() {
         eprintln!("slow test skipped (set PYLON_SLOW_TESTS=1)");
         return;
     }
-    let repo = repo();
+    let repo = common::repo_root();
     let pylon = env!("CARGO_BIN_EXE_pylon");
     // The caps must be the pinned ones before they can be composed (a no-op when they
     // are; CI has just run caps-sync).
@@ -137,8 +127,7 @@ fn two_product_builds_are_identical_pinned_and_run() {
     assert!(manifest.contains(baseline["sha256"].as_str().unwrap()));
 
     // The varied build is identical in every output.
-    let rows = product["rows"].as_array().unwrap();
-    let combined = rows.iter().find(|r| r["label"] == "combined").unwrap();
+    let combined = common::repro_row(product, "combined");
     assert_eq!(combined["verdict"], "identical", "{combined:#}");
     for o in combined["outputs"].as_array().unwrap() {
         assert_eq!(o["matches"], true, "{o:#}");
@@ -169,7 +158,7 @@ fn two_product_builds_are_identical_pinned_and_run() {
             let path = scratch.join("artifacts").join(label).join(file);
             let bytes = std::fs::read(&path).unwrap();
             assert_eq!(
-                sha256(&path),
+                common::sha256sum(&path),
                 baseline["outputs"]
                     .as_array()
                     .unwrap()

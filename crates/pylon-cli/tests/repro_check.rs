@@ -133,15 +133,6 @@ fn cap<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{name} not in report: {report:#}"))
 }
 
-fn row<'a>(cap: &'a Value, label: &str) -> &'a Value {
-    cap["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["label"] == label)
-        .unwrap_or_else(|| panic!("no row {label}: {cap:#}"))
-}
-
 /// Causes that are not knock-on effects, as JSON names (`embedded-path`, …).
 fn root_causes(row: &Value) -> Vec<String> {
     row["causes"]
@@ -172,9 +163,9 @@ fn reproducible_cap_is_identical_under_every_variation() {
     assert_eq!(c["source"]["files"], 5, "{c:#}");
     // Baseline + one combined build: identical, so no attribution builds.
     assert_eq!(c["builds"], 2, "{c:#}");
-    assert_eq!(row(c, "combined")["verdict"], "identical");
+    assert_eq!(repro_row(c, "combined")["verdict"], "identical");
     for v in ALL {
-        let r = row(c, v);
+        let r = repro_row(c, v);
         let verdict = r["verdict"].as_str().unwrap();
         match verdict {
             "identical" => assert_eq!(r["sha256"], c["baseline"]["sha256"]),
@@ -196,9 +187,9 @@ fn reproducible_cap_is_identical_under_every_variation() {
         "source-date-epoch",
         "extra-env",
     ] {
-        assert_eq!(row(c, v)["verdict"], "identical", "{v}");
+        assert_eq!(repro_row(c, v)["verdict"], "identical", "{v}");
     }
-    let clock = row(c, "clock");
+    let clock = repro_row(c, "clock");
     if on_path("faketime") {
         assert_eq!(clock["verdict"], "identical", "{clock:#}");
     } else {
@@ -242,8 +233,8 @@ fn home_leak_is_attributed_to_home_alone_as_an_embedded_path() {
     let report = run.json();
     assert_eq!(report["success"], false);
     let c = cap(&report, "homey");
-    assert_eq!(row(c, "combined")["verdict"], "differs");
-    let home = row(c, "home");
+    assert_eq!(repro_row(c, "combined")["verdict"], "differs");
+    let home = repro_row(c, "home");
     assert_eq!(home["verdict"], "differs", "{home:#}");
     assert_eq!(home["alone"], true);
     // The path is the root cause; a HOME of another length also moves what follows
@@ -259,14 +250,14 @@ fn home_leak_is_attributed_to_home_alone_as_an_embedded_path() {
         "{diagnosis}"
     );
     for v in ALL.iter().filter(|v| **v != "home") {
-        let verdict = row(c, v)["verdict"].as_str().unwrap().to_string();
+        let verdict = repro_row(c, v)["verdict"].as_str().unwrap().to_string();
         assert!(
             verdict == "identical" || verdict == "not-available",
             "{v}: {verdict}"
         );
     }
     // The same conditions again give the same bytes: the variation is to blame.
-    assert_eq!(row(c, "control")["verdict"], "identical");
+    assert_eq!(repro_row(c, "control")["verdict"], "identical");
 }
 
 #[test]
@@ -299,7 +290,7 @@ fn wall_clock_in_the_build_is_a_timestamp_even_without_variation() {
     let report = run.json();
     let c = cap(&report, "clocky");
     for label in ["combined", "tz", "control"] {
-        let r = row(c, label);
+        let r = repro_row(c, label);
         assert_eq!(r["verdict"], "differs", "{label}: {r:#}");
         assert_eq!(root_causes(r), ["timestamp"], "{label}: {r:#}");
     }

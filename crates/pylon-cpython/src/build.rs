@@ -414,6 +414,15 @@ pub fn build(
         .join("profiles/expected")
         .join(format!("{}.toml", profile.name));
 
+    let mut run = StageRun {
+        opts,
+        dirs: &dirs,
+        toolchain: &toolchain,
+        inputs: &inputs,
+        logs: &logs,
+        on_event,
+        timings,
+    };
     let cached = !opts.force && result_dir.join("record.json").is_file();
     if !cached {
         let _guard = lock(&dirs.results.join(format!(".{key}.lock")))?;
@@ -443,41 +452,12 @@ pub fn build(
                     on_event(BuildEvent::Cached(Stage::MakeHost, &ikey));
                 } else if tree_built {
                     // Only extension-module sources changed: `make` in the kept tree.
-                    rebuild_tree(
-                        opts,
-                        &dirs,
-                        &toolchain,
-                        &inputs,
-                        &ikey,
-                        &tree_dir,
-                        &logs,
-                        on_event,
-                        &mut timings,
-                    )?;
+                    run.rebuild_tree(&ikey, &tree_dir)?;
                 } else {
-                    run_build(
-                        opts,
-                        &dirs,
-                        &toolchain,
-                        &inputs,
-                        &ikey,
-                        &logs,
-                        on_event,
-                        &mut timings,
-                    )?;
+                    run.run_build(&ikey)?;
                 }
             }
-            assemble_result(
-                opts,
-                &dirs,
-                &inputs,
-                &key,
-                &interpreter,
-                &build_python.python,
-                &logs,
-                on_event,
-                &mut timings,
-            )?;
+            run.assemble_result(&key, &interpreter, &build_python.python)?;
         }
     } else {
         on_event(BuildEvent::Cached(Stage::MakeHost, &key));
@@ -489,7 +469,8 @@ pub fn build(
         .map_err(io_err("reading", &result_dir.join("record.json")))?;
     publish(&result_dir, &opts.out_dir, &record_text)?;
     publish_stdlib_dir(&opts.out_dir, &profile.stdlib_zip_guest_path())?;
-    finish(&mut timings, on_event, Stage::Publish, t, cached);
+    run.finish(Stage::Publish, t, cached);
+    let timings = run.timings;
 
     let record: serde_json::Value =
         serde_json::from_str(&record_text).map_err(|e| BuildError::Check {
@@ -518,6 +499,19 @@ pub fn build(
         logs,
         expected,
     })
+}
+
+/// What every stage of one build needs: the build's options and inputs, where it
+/// logs, whom it tells, and the timings collected so far. The stages are its methods.
+struct StageRun<'a> {
+    opts: &'a BuildOptions,
+    dirs: &'a CacheDirs,
+    toolchain: &'a ToolchainInfo,
+    inputs: &'a BuildInputs,
+    /// This build's log directory (`logs/<key>/`).
+    logs: &'a Path,
+    on_event: &'a dyn Fn(BuildEvent<'_>),
+    timings: Vec<StageTiming>,
 }
 
 fn finish(
@@ -708,315 +702,6 @@ impl Tree {
 /// Removed before a rebuild starts in the tree, so a failed `make` is never trusted.
 const TREE_BUILT: &str = ".pylon-built";
 
-/// A shim-only change: the new extension-module sources go into the kept tree, the
-/// objects of each changed module are removed (their header and linked-object
-/// dependencies are not in the Makefile, so mtimes alone would miss them), and `make`
-/// recompiles those modules, re-archives and relinks. Everything else is reused.
-#[allow(clippy::too_many_arguments)]
-fn rebuild_tree(
-    opts: &BuildOptions,
-    dirs: &CacheDirs,
-    toolchain: &ToolchainInfo,
-    inputs: &BuildInputs,
-    key: &str,
-    tree_dir: &Path,
-    logs: &Path,
-    on_event: &dyn Fn(BuildEvent<'_>),
-    timings: &mut Vec<StageTiming>,
-) -> Result<(), BuildError> {
-    if logs.exists() {
-        fs::remove_dir_all(logs).map_err(io_err("clearing", logs))?;
-    }
-    fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
-    let tree = Tree::at(tree_dir.to_path_buf(), &opts.profile);
-    let t = Instant::now();
-    on_event(BuildEvent::Start(Stage::Unpack));
-    let marker = tree.work.join(TREE_BUILT);
-    fs::remove_file(&marker).map_err(io_err("removing", &marker))?;
-    for name in ext::update_ext_modules(&inputs.ext_modules, &tree.src)? {
-        let objects = tree.cross.join("Modules").join(ext::EXT_SUBDIR).join(&name);
-        for entry in fs::read_dir(&objects)
-            .map_err(io_err("reading", &objects))?
-            .flatten()
-        {
-            if entry.path().extension().is_some_and(|e| e == "o") {
-                fs::remove_file(entry.path()).map_err(io_err("removing", &entry.path()))?;
-            }
-        }
-    }
-    finish(timings, on_event, Stage::Unpack, t, false);
-    let bp_dir = dirs.build_pythons.join(inputs.build_python_key());
-    make_and_save(
-        opts, dirs, toolchain, &tree, &bp_dir, key, logs, on_event, timings,
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_build(
-    opts: &BuildOptions,
-    dirs: &CacheDirs,
-    toolchain: &ToolchainInfo,
-    inputs: &BuildInputs,
-    key: &str,
-    logs: &Path,
-    on_event: &dyn Fn(BuildEvent<'_>),
-    timings: &mut Vec<StageTiming>,
-) -> Result<(), BuildError> {
-    let profile = &opts.profile;
-    if logs.exists() {
-        fs::remove_dir_all(logs).map_err(io_err("clearing", logs))?;
-    }
-    fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
-    let epoch = profile.build.source_date_epoch;
-
-    let t = Instant::now();
-    on_event(BuildEvent::Start(Stage::Fetch));
-    let cache = InputCache::new(&opts.cache_root);
-    let tarball = cache.tarball(
-        &profile.source,
-        opts.local_tarball.as_deref(),
-        &opts.apt_root,
-        &|ev| on_event(BuildEvent::Fetch(ev)),
-    )?;
-    // The cache admits only checked files, but a disk can still rot: re-check the bytes
-    // about to be built (23 MB, a few tens of milliseconds).
-    let actual = sha256_file(&tarball).map_err(io_err("hashing", &tarball))?;
-    if actual != profile.source.sha256.as_str() {
-        let _ = fs::remove_file(&tarball);
-        return Err(FetchError::DigestMismatch {
-            input: profile.source.tarball.clone(),
-            origin: tarball.display().to_string(),
-            expected: profile.source.sha256.clone(),
-            actual,
-            deleted: true,
-        }
-        .into());
-    }
-    finish(timings, on_event, Stage::Fetch, t, false);
-
-    // --- native build python, cached under its own key -------------------------------
-    let t = Instant::now();
-    on_event(BuildEvent::Start(Stage::BuildPython));
-    let bp_key = inputs.build_python_key();
-    let bp_dir = dirs.build_pythons.join(&bp_key);
-    let bp_cached;
-    {
-        let _guard = lock(&dirs.build_pythons.join(format!(".{bp_key}.lock")))?;
-        bp_cached = bp_dir.join(".complete").is_file();
-        if !bp_cached {
-            build_native_python(opts, &bp_dir, &tarball, &inputs.patches, epoch)?;
-        } else {
-            on_event(BuildEvent::Cached(Stage::BuildPython, &bp_key));
-        }
-    }
-    let bp_src = bp_dir.join(&profile.source.top_dir);
-    let build_python = bp_src.join("builddir/build/python");
-    finish(timings, on_event, Stage::BuildPython, t, bp_cached);
-
-    // --- the WASI tree ---------------------------------------------------------------
-    let t = Instant::now();
-    on_event(BuildEvent::Start(Stage::Unpack));
-    let work = dirs.work.join(inputs.tree_key());
-    if work.exists() {
-        fs::remove_dir_all(&work).map_err(io_err("clearing stale work tree", &work))?;
-    }
-    fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
-    let tree = Tree::at(work, profile);
-    fs::create_dir_all(&tree.home).map_err(io_err("creating", &tree.home))?;
-    unpack_and_patch(
-        &tarball,
-        &tree.work,
-        &profile.source.top_dir,
-        &inputs.patches,
-        logs,
-        epoch,
-        Stage::Unpack,
-    )?;
-    ext::install_ext_modules(&inputs.ext_modules, &tree.src)?;
-    finish(timings, on_event, Stage::Unpack, t, false);
-
-    let t = Instant::now();
-    on_event(BuildEvent::Start(Stage::Sysroot));
-    shape_toolchain_dir(&tree.toolchain, &opts.layout, &profile.build.host_triple)?;
-    finish(timings, on_event, Stage::Sysroot, t, false);
-
-    // --- configure + make for the host ------------------------------------------------
-    let t = Instant::now();
-    on_event(BuildEvent::Start(Stage::ConfigureHost));
-    let modules_dir = tree.cross.join("Modules");
-    fs::create_dir_all(&modules_dir).map_err(io_err("creating", &modules_dir))?;
-    // configure keeps an existing Setup.local; the native build keeps its empty one.
-    let setup_local = modules_dir.join("Setup.local");
-    fs::write(&setup_local, ext::setup_local(&inputs.ext_modules))
-        .map_err(io_err("writing", &setup_local))?;
-    // configure creates the object directories of CPython's own modules only; the
-    // extension modules' objects go to Modules/_pylon_ext/<name>/ of the build tree.
-    for m in &inputs.ext_modules {
-        let dir = modules_dir.join(ext::EXT_SUBDIR).join(&m.name);
-        fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
-    }
-    let config_site = [
-        "Tools/wasm/config.site-wasm32-wasi",
-        "Tools/wasm/wasi/config.site-wasm32-wasi",
-    ]
-    .iter()
-    .map(|p| tree.src.join(p))
-    .find(|p| p.is_file())
-    .ok_or_else(|| BuildError::Check {
-        stage: Stage::ConfigureHost,
-        message: format!(
-            "no Tools/wasm config.site for WASI in {}",
-            tree.src.display()
-        ),
-    })?;
-    let sysroot = tree.toolchain.join("sysroot");
-    let resource = tree.toolchain.join("resource");
-    let compiler = |bin: &Path| {
-        format!(
-            "{} --target={} --sysroot={} -resource-dir={}",
-            bin.display(),
-            profile.build.host_triple,
-            sysroot.display(),
-            resource.display()
-        )
-    };
-    let mut cflags = vec![
-        format!("-ffile-prefix-map={}=/cpython", tree.src.display()),
-        format!(
-            "-ffile-prefix-map={}=/wasi-toolchain",
-            tree.toolchain.display()
-        ),
-        format!("-ffile-prefix-map={}=/build-python", bp_dir.display()),
-    ];
-    cflags.extend(profile.build.cflags.iter().cloned());
-    let host_path = format!("{}:{BASE_PATH}", toolchain.component_ld_dir.display());
-    let mut configure = Command::new("../../configure");
-    configure
-        .current_dir(&tree.cross)
-        .arg(format!("--host={}", profile.build.host_triple))
-        .arg("--build=x86_64-pc-linux-gnu")
-        .arg(format!("--with-build-python={}", build_python.display()))
-        .arg(format!("--prefix={PREFIX}"))
-        .args(&profile.build.configure_flags)
-        .args(
-            profile
-                .disabled_modules
-                .iter()
-                .map(|m| format!("py_cv_module_{}=n/a", m.name)),
-        );
-    let mut configure = pinned(configure, &tree.home, epoch, &host_path);
-    configure
-        .env("CONFIG_SITE", &config_site)
-        .env("CC", compiler(&opts.layout.clang))
-        .env("CPP", compiler(&opts.layout.clang_cpp))
-        .env("CXX", compiler(&opts.layout.clangxx))
-        .env("AR", &opts.layout.ar)
-        .env("RANLIB", &opts.layout.ranlib)
-        .env("CFLAGS", cflags.join(" "))
-        .env("LDFLAGS", profile.build.ldflags.join(" "))
-        // No pkg-config module of the build machine may be found for the WASI build.
-        .env("PKG_CONFIG_PATH", "")
-        .env("PKG_CONFIG_LIBDIR", sysroot.join("lib/pkgconfig"))
-        .env("PKG_CONFIG_SYSROOT_DIR", &sysroot);
-    run_logged(
-        configure,
-        Stage::ConfigureHost,
-        &logs.join("configure-host.log"),
-    )?;
-    finish(timings, on_event, Stage::ConfigureHost, t, false);
-
-    make_and_save(
-        opts, dirs, toolchain, &tree, &bp_dir, key, logs, on_event, timings,
-    )
-}
-
-/// `make` in a configured tree, the component check, then the interpreter cache entry
-/// (python.wasm + the stdlib's own files) saved by rename under `key`.
-#[allow(clippy::too_many_arguments)]
-fn make_and_save(
-    opts: &BuildOptions,
-    dirs: &CacheDirs,
-    toolchain: &ToolchainInfo,
-    tree: &Tree,
-    bp_dir: &Path,
-    key: &str,
-    logs: &Path,
-    on_event: &dyn Fn(BuildEvent<'_>),
-    timings: &mut Vec<StageTiming>,
-) -> Result<(), BuildError> {
-    let profile = &opts.profile;
-    let epoch = profile.build.source_date_epoch;
-    let host_path = format!("{}:{BASE_PATH}", toolchain.component_ld_dir.display());
-    let t = Instant::now();
-    on_event(BuildEvent::Start(Stage::MakeHost));
-    let mut make = Command::new("make");
-    make.current_dir(&tree.cross)
-        .arg(format!("--jobs={}", opts.jobs.max(1)))
-        .arg("all");
-    let make = pinned(make, &tree.home, epoch, &host_path);
-    run_logged(make, Stage::MakeHost, &logs.join("make-host.log"))?;
-    let python_wasm = tree.cross.join("python.wasm");
-    let header = fs::read(&python_wasm)
-        .map(|b| b.get(..8).map(<[u8]>::to_vec))
-        .map_err(io_err("reading", &python_wasm))?;
-    // A component starts with the wasm magic and layer 1 / version 0x0d.
-    if header.as_deref() != Some(&[0, b'a', b's', b'm', 0x0d, 0, 1, 0][..]) {
-        return Err(BuildError::Check {
-            stage: Stage::MakeHost,
-            message: format!(
-                "{} is not a WebAssembly component (was wasm-component-ld on PATH?)",
-                python_wasm.display()
-            ),
-        });
-    }
-    finish(timings, on_event, Stage::MakeHost, t, false);
-
-    // --- the interpreter: python.wasm + the stdlib's own files -------------------------
-    // Saved by rename under its own key; `assemble_result` adds overlays and bytecode.
-    let mut files = stdlib::collect_files(&tree.src.join("Lib"), &profile.stdlib)?;
-    let path_maps = vec![
-        (tree.src.display().to_string(), "/cpython".to_string()),
-        (
-            tree.toolchain.display().to_string(),
-            "/wasi-toolchain".to_string(),
-        ),
-        (bp_dir.display().to_string(), "/build-python".to_string()),
-        (
-            toolchain.component_ld_dir.display().to_string(),
-            "/rust-toolchain/bin".to_string(),
-        ),
-        (tree.work.display().to_string(), "/build".to_string()),
-    ];
-    for (name, bytes) in sysconfig_files(&tree.cross)? {
-        let text = String::from_utf8_lossy(&bytes);
-        files.insert(name, stdlib::replace_paths(&text, &path_maps).into_bytes());
-    }
-    fs::create_dir_all(&dirs.interpreters).map_err(io_err("creating", &dirs.interpreters))?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".tmp-{key}-"))
-        .tempdir_in(&dirs.interpreters)
-        .map_err(io_err(
-            "creating temporary directory in",
-            &dirs.interpreters,
-        ))?;
-    stdlib::write_tree(&files, &staging.path().join(STDLIB_BASE))?;
-    let wasm_path = staging.path().join("python.wasm");
-    fs::copy(&python_wasm, &wasm_path).map_err(io_err("copying", &python_wasm))?;
-    let interpreter = dirs.interpreters.join(key);
-    if interpreter.exists() {
-        // --force, or a result whose build python was gone: replace it.
-        fs::remove_dir_all(&interpreter).map_err(io_err("replacing", &interpreter))?;
-    }
-    let staging = staging.keep();
-    fs::rename(&staging, &interpreter)
-        .map_err(io_err("publishing into the cache", &interpreter))?;
-
-    // The tree stays: it is the base of the next shim-only rebuild (`rebuild_tree`).
-    let marker = tree.work.join(TREE_BUILT);
-    fs::write(&marker, key).map_err(io_err("writing", &marker))?;
-    Ok(())
-}
-
 /// The stdlib's own files inside an interpreter cache entry, before overlays/bytecode.
 const STDLIB_BASE: &str = "stdlib-base";
 
@@ -1036,95 +721,405 @@ fn build_python_path(dirs: &CacheDirs, inputs: &BuildInputs, profile: &Profile) 
     }
 }
 
-/// The stdlib stage: the interpreter's stdlib files plus the overlays, compiled to
-/// bytecode and zipped, published with python.wasm and record.json as the result of
-/// the full key.
-#[allow(clippy::too_many_arguments)]
-fn assemble_result(
-    opts: &BuildOptions,
-    dirs: &CacheDirs,
-    inputs: &BuildInputs,
-    key: &str,
-    interpreter: &Path,
-    build_python: &Path,
-    logs: &Path,
-    on_event: &dyn Fn(BuildEvent<'_>),
-    timings: &mut Vec<StageTiming>,
-) -> Result<(), BuildError> {
-    let profile = &opts.profile;
-    let t = Instant::now();
-    on_event(BuildEvent::Start(Stage::Stdlib));
-    fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
-    let mut files = stdlib::read_tree(&interpreter.join(STDLIB_BASE))?;
-    for f in &inputs.overlays {
-        let bytes = fs::read(&f.source).map_err(io_err("reading", &f.source))?;
-        files.insert(f.path.clone(), bytes);
+impl StageRun<'_> {
+    fn finish(&mut self, stage: Stage, t: Instant, cached: bool) {
+        finish(&mut self.timings, self.on_event, stage, t, cached);
     }
-    let guest_zip = profile.stdlib_zip_guest_path();
-    fs::create_dir_all(&dirs.work).map_err(io_err("creating", &dirs.work))?;
-    let compile_dir = tempfile::Builder::new()
-        .prefix(&format!("stdlib-{key}-"))
-        .tempdir_in(&dirs.work)
-        .map_err(io_err("creating temporary directory in", &dirs.work))?;
-    stdlib::add_bytecode(
-        &mut files,
-        build_python,
-        &guest_zip,
-        compile_dir.path(),
-        &logs.join("stdlib.log"),
-    )?;
-    drop(compile_dir);
 
-    // Results go to a temporary directory beside the final one, renamed when complete.
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".tmp-{key}-"))
-        .tempdir_in(&dirs.results)
-        .map_err(io_err("creating temporary directory in", &dirs.results))?;
-    let zip_path = staging.path().join("stdlib.zip");
-    stdlib::write_zip(&files, profile.build.source_date_epoch, &zip_path)?;
-    let wasm_path = staging.path().join("python.wasm");
-    let interpreter_wasm = interpreter.join("python.wasm");
-    if fs::hard_link(&interpreter_wasm, &wasm_path).is_err() {
-        fs::copy(&interpreter_wasm, &wasm_path).map_err(io_err("copying", &interpreter_wasm))?;
+    /// A shim-only change: the new extension-module sources go into the kept tree, the
+    /// objects of each changed module are removed (their header and linked-object
+    /// dependencies are not in the Makefile, so mtimes alone would miss them), and `make`
+    /// recompiles those modules, re-archives and relinks. Everything else is reused.
+    fn rebuild_tree(&mut self, key: &str, tree_dir: &Path) -> Result<(), BuildError> {
+        let StageRun {
+            opts,
+            dirs,
+            inputs,
+            logs,
+            on_event,
+            ..
+        } = *self;
+        if logs.exists() {
+            fs::remove_dir_all(logs).map_err(io_err("clearing", logs))?;
+        }
+        fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
+        let tree = Tree::at(tree_dir.to_path_buf(), &opts.profile);
+        let t = Instant::now();
+        on_event(BuildEvent::Start(Stage::Unpack));
+        let marker = tree.work.join(TREE_BUILT);
+        fs::remove_file(&marker).map_err(io_err("removing", &marker))?;
+        for name in ext::update_ext_modules(&inputs.ext_modules, &tree.src)? {
+            let objects = tree.cross.join("Modules").join(ext::EXT_SUBDIR).join(&name);
+            for entry in fs::read_dir(&objects)
+                .map_err(io_err("reading", &objects))?
+                .flatten()
+            {
+                if entry.path().extension().is_some_and(|e| e == "o") {
+                    fs::remove_file(entry.path()).map_err(io_err("removing", &entry.path()))?;
+                }
+            }
+        }
+        self.finish(Stage::Unpack, t, false);
+        let bp_dir = dirs.build_pythons.join(inputs.build_python_key());
+        self.make_and_save(&tree, &bp_dir, key)
     }
-    let digest = |p: &Path| -> Result<FileRecord, BuildError> {
-        Ok(FileRecord {
-            sha256: sha256_file(p).map_err(io_err("hashing", p))?,
-            size: fs::metadata(p).map_err(io_err("reading", p))?.len(),
-        })
-    };
-    let record = BuildRecord {
-        format_version: 1,
-        profile: profile.name.clone(),
-        cpython: profile.version.clone(),
-        host_triple: profile.build.host_triple.clone(),
-        key: key.to_string(),
-        python_wasm: digest(&wasm_path)?,
-        stdlib_zip: digest(&zip_path)?,
-        stdlib_zip_guest_path: guest_zip,
-        inputs: inputs.clone(),
-        disabled_modules: profile
-            .disabled_modules
-            .iter()
-            .map(|m| m.name.clone())
-            .collect(),
-    };
-    let record_path = staging.path().join("record.json");
-    let mut text = serde_json::to_string_pretty(&record).map_err(|e| BuildError::Check {
-        stage: Stage::Stdlib,
-        message: e.to_string(),
-    })?;
-    text.push('\n');
-    fs::write(&record_path, text).map_err(io_err("writing", &record_path))?;
-    let result_dir = dirs.results.join(key);
-    if result_dir.exists() {
-        // --force over an existing result: replace it.
-        fs::remove_dir_all(&result_dir).map_err(io_err("replacing", &result_dir))?;
+
+    /// A full build of the interpreter: fetch, native build python, unpack and patch,
+    /// configure and make in a fresh work tree.
+    fn run_build(&mut self, key: &str) -> Result<(), BuildError> {
+        let StageRun {
+            opts,
+            dirs,
+            toolchain,
+            inputs,
+            logs,
+            on_event,
+            ..
+        } = *self;
+        let profile = &opts.profile;
+        if logs.exists() {
+            fs::remove_dir_all(logs).map_err(io_err("clearing", logs))?;
+        }
+        fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
+        let epoch = profile.build.source_date_epoch;
+
+        let t = Instant::now();
+        on_event(BuildEvent::Start(Stage::Fetch));
+        let cache = InputCache::new(&opts.cache_root);
+        let tarball = cache.tarball(
+            &profile.source,
+            opts.local_tarball.as_deref(),
+            &opts.apt_root,
+            &|ev| on_event(BuildEvent::Fetch(ev)),
+        )?;
+        // The cache admits only checked files, but a disk can still rot: re-check the bytes
+        // about to be built (23 MB, a few tens of milliseconds).
+        let actual = sha256_file(&tarball).map_err(io_err("hashing", &tarball))?;
+        if actual != profile.source.sha256.as_str() {
+            let _ = fs::remove_file(&tarball);
+            return Err(FetchError::DigestMismatch {
+                input: profile.source.tarball.clone(),
+                origin: tarball.display().to_string(),
+                expected: profile.source.sha256.clone(),
+                actual,
+                deleted: true,
+            }
+            .into());
+        }
+        self.finish(Stage::Fetch, t, false);
+
+        // --- native build python, cached under its own key -------------------------------
+        let t = Instant::now();
+        on_event(BuildEvent::Start(Stage::BuildPython));
+        let bp_key = inputs.build_python_key();
+        let bp_dir = dirs.build_pythons.join(&bp_key);
+        let bp_cached;
+        {
+            let _guard = lock(&dirs.build_pythons.join(format!(".{bp_key}.lock")))?;
+            bp_cached = bp_dir.join(".complete").is_file();
+            if !bp_cached {
+                build_native_python(opts, &bp_dir, &tarball, &inputs.patches, epoch)?;
+            } else {
+                on_event(BuildEvent::Cached(Stage::BuildPython, &bp_key));
+            }
+        }
+        let bp_src = bp_dir.join(&profile.source.top_dir);
+        let build_python = bp_src.join("builddir/build/python");
+        self.finish(Stage::BuildPython, t, bp_cached);
+
+        // --- the WASI tree ---------------------------------------------------------------
+        let t = Instant::now();
+        on_event(BuildEvent::Start(Stage::Unpack));
+        let work = dirs.work.join(inputs.tree_key());
+        if work.exists() {
+            fs::remove_dir_all(&work).map_err(io_err("clearing stale work tree", &work))?;
+        }
+        fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
+        let tree = Tree::at(work, profile);
+        fs::create_dir_all(&tree.home).map_err(io_err("creating", &tree.home))?;
+        unpack_and_patch(
+            &tarball,
+            &tree.work,
+            &profile.source.top_dir,
+            &inputs.patches,
+            logs,
+            epoch,
+            Stage::Unpack,
+        )?;
+        ext::install_ext_modules(&inputs.ext_modules, &tree.src)?;
+        self.finish(Stage::Unpack, t, false);
+
+        let t = Instant::now();
+        on_event(BuildEvent::Start(Stage::Sysroot));
+        shape_toolchain_dir(&tree.toolchain, &opts.layout, &profile.build.host_triple)?;
+        self.finish(Stage::Sysroot, t, false);
+
+        // --- configure + make for the host ------------------------------------------------
+        let t = Instant::now();
+        on_event(BuildEvent::Start(Stage::ConfigureHost));
+        let modules_dir = tree.cross.join("Modules");
+        fs::create_dir_all(&modules_dir).map_err(io_err("creating", &modules_dir))?;
+        // configure keeps an existing Setup.local; the native build keeps its empty one.
+        let setup_local = modules_dir.join("Setup.local");
+        fs::write(&setup_local, ext::setup_local(&inputs.ext_modules))
+            .map_err(io_err("writing", &setup_local))?;
+        // configure creates the object directories of CPython's own modules only; the
+        // extension modules' objects go to Modules/_pylon_ext/<name>/ of the build tree.
+        for m in &inputs.ext_modules {
+            let dir = modules_dir.join(ext::EXT_SUBDIR).join(&m.name);
+            fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
+        }
+        let config_site = [
+            "Tools/wasm/config.site-wasm32-wasi",
+            "Tools/wasm/wasi/config.site-wasm32-wasi",
+        ]
+        .iter()
+        .map(|p| tree.src.join(p))
+        .find(|p| p.is_file())
+        .ok_or_else(|| BuildError::Check {
+            stage: Stage::ConfigureHost,
+            message: format!(
+                "no Tools/wasm config.site for WASI in {}",
+                tree.src.display()
+            ),
+        })?;
+        let sysroot = tree.toolchain.join("sysroot");
+        let resource = tree.toolchain.join("resource");
+        let compiler = |bin: &Path| {
+            format!(
+                "{} --target={} --sysroot={} -resource-dir={}",
+                bin.display(),
+                profile.build.host_triple,
+                sysroot.display(),
+                resource.display()
+            )
+        };
+        let mut cflags = vec![
+            format!("-ffile-prefix-map={}=/cpython", tree.src.display()),
+            format!(
+                "-ffile-prefix-map={}=/wasi-toolchain",
+                tree.toolchain.display()
+            ),
+            format!("-ffile-prefix-map={}=/build-python", bp_dir.display()),
+        ];
+        cflags.extend(profile.build.cflags.iter().cloned());
+        let host_path = format!("{}:{BASE_PATH}", toolchain.component_ld_dir.display());
+        let mut configure = Command::new("../../configure");
+        configure
+            .current_dir(&tree.cross)
+            .arg(format!("--host={}", profile.build.host_triple))
+            .arg("--build=x86_64-pc-linux-gnu")
+            .arg(format!("--with-build-python={}", build_python.display()))
+            .arg(format!("--prefix={PREFIX}"))
+            .args(&profile.build.configure_flags)
+            .args(
+                profile
+                    .disabled_modules
+                    .iter()
+                    .map(|m| format!("py_cv_module_{}=n/a", m.name)),
+            );
+        let mut configure = pinned(configure, &tree.home, epoch, &host_path);
+        configure
+            .env("CONFIG_SITE", &config_site)
+            .env("CC", compiler(&opts.layout.clang))
+            .env("CPP", compiler(&opts.layout.clang_cpp))
+            .env("CXX", compiler(&opts.layout.clangxx))
+            .env("AR", &opts.layout.ar)
+            .env("RANLIB", &opts.layout.ranlib)
+            .env("CFLAGS", cflags.join(" "))
+            .env("LDFLAGS", profile.build.ldflags.join(" "))
+            // No pkg-config module of the build machine may be found for the WASI build.
+            .env("PKG_CONFIG_PATH", "")
+            .env("PKG_CONFIG_LIBDIR", sysroot.join("lib/pkgconfig"))
+            .env("PKG_CONFIG_SYSROOT_DIR", &sysroot);
+        run_logged(
+            configure,
+            Stage::ConfigureHost,
+            &logs.join("configure-host.log"),
+        )?;
+        self.finish(Stage::ConfigureHost, t, false);
+
+        self.make_and_save(&tree, &bp_dir, key)
     }
-    let staging = staging.keep();
-    fs::rename(&staging, &result_dir).map_err(io_err("publishing into the cache", &result_dir))?;
-    finish(timings, on_event, Stage::Stdlib, t, false);
-    Ok(())
+
+    /// `make` in a configured tree, the component check, then the interpreter cache entry
+    /// (python.wasm + the stdlib's own files) saved by rename under `key`.
+    fn make_and_save(&mut self, tree: &Tree, bp_dir: &Path, key: &str) -> Result<(), BuildError> {
+        let StageRun {
+            opts,
+            dirs,
+            toolchain,
+            logs,
+            on_event,
+            ..
+        } = *self;
+        let profile = &opts.profile;
+        let epoch = profile.build.source_date_epoch;
+        let host_path = format!("{}:{BASE_PATH}", toolchain.component_ld_dir.display());
+        let t = Instant::now();
+        on_event(BuildEvent::Start(Stage::MakeHost));
+        let mut make = Command::new("make");
+        make.current_dir(&tree.cross)
+            .arg(format!("--jobs={}", opts.jobs.max(1)))
+            .arg("all");
+        let make = pinned(make, &tree.home, epoch, &host_path);
+        run_logged(make, Stage::MakeHost, &logs.join("make-host.log"))?;
+        let python_wasm = tree.cross.join("python.wasm");
+        let header = fs::read(&python_wasm)
+            .map(|b| b.get(..8).map(<[u8]>::to_vec))
+            .map_err(io_err("reading", &python_wasm))?;
+        // A component starts with the wasm magic and layer 1 / version 0x0d.
+        if header.as_deref() != Some(&[0, b'a', b's', b'm', 0x0d, 0, 1, 0][..]) {
+            return Err(BuildError::Check {
+                stage: Stage::MakeHost,
+                message: format!(
+                    "{} is not a WebAssembly component (was wasm-component-ld on PATH?)",
+                    python_wasm.display()
+                ),
+            });
+        }
+        self.finish(Stage::MakeHost, t, false);
+
+        // --- the interpreter: python.wasm + the stdlib's own files -------------------------
+        // Saved by rename under its own key; `assemble_result` adds overlays and bytecode.
+        let mut files = stdlib::collect_files(&tree.src.join("Lib"), &profile.stdlib)?;
+        let path_maps = vec![
+            (tree.src.display().to_string(), "/cpython".to_string()),
+            (
+                tree.toolchain.display().to_string(),
+                "/wasi-toolchain".to_string(),
+            ),
+            (bp_dir.display().to_string(), "/build-python".to_string()),
+            (
+                toolchain.component_ld_dir.display().to_string(),
+                "/rust-toolchain/bin".to_string(),
+            ),
+            (tree.work.display().to_string(), "/build".to_string()),
+        ];
+        for (name, bytes) in sysconfig_files(&tree.cross)? {
+            let text = String::from_utf8_lossy(&bytes);
+            files.insert(name, stdlib::replace_paths(&text, &path_maps).into_bytes());
+        }
+        fs::create_dir_all(&dirs.interpreters).map_err(io_err("creating", &dirs.interpreters))?;
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".tmp-{key}-"))
+            .tempdir_in(&dirs.interpreters)
+            .map_err(io_err(
+                "creating temporary directory in",
+                &dirs.interpreters,
+            ))?;
+        stdlib::write_tree(&files, &staging.path().join(STDLIB_BASE))?;
+        let wasm_path = staging.path().join("python.wasm");
+        fs::copy(&python_wasm, &wasm_path).map_err(io_err("copying", &python_wasm))?;
+        let interpreter = dirs.interpreters.join(key);
+        if interpreter.exists() {
+            // --force, or a result whose build python was gone: replace it.
+            fs::remove_dir_all(&interpreter).map_err(io_err("replacing", &interpreter))?;
+        }
+        let staging = staging.keep();
+        fs::rename(&staging, &interpreter)
+            .map_err(io_err("publishing into the cache", &interpreter))?;
+
+        // The tree stays: it is the base of the next shim-only rebuild (`rebuild_tree`).
+        let marker = tree.work.join(TREE_BUILT);
+        fs::write(&marker, key).map_err(io_err("writing", &marker))?;
+        Ok(())
+    }
+
+    /// The stdlib stage: the interpreter's stdlib files plus the overlays, compiled to
+    /// bytecode and zipped, published with python.wasm and record.json as the result of
+    /// the full key.
+    fn assemble_result(
+        &mut self,
+        key: &str,
+        interpreter: &Path,
+        build_python: &Path,
+    ) -> Result<(), BuildError> {
+        let StageRun {
+            opts,
+            dirs,
+            inputs,
+            logs,
+            on_event,
+            ..
+        } = *self;
+        let profile = &opts.profile;
+        let t = Instant::now();
+        on_event(BuildEvent::Start(Stage::Stdlib));
+        fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
+        let mut files = stdlib::read_tree(&interpreter.join(STDLIB_BASE))?;
+        for f in &inputs.overlays {
+            let bytes = fs::read(&f.source).map_err(io_err("reading", &f.source))?;
+            files.insert(f.path.clone(), bytes);
+        }
+        let guest_zip = profile.stdlib_zip_guest_path();
+        fs::create_dir_all(&dirs.work).map_err(io_err("creating", &dirs.work))?;
+        let compile_dir = tempfile::Builder::new()
+            .prefix(&format!("stdlib-{key}-"))
+            .tempdir_in(&dirs.work)
+            .map_err(io_err("creating temporary directory in", &dirs.work))?;
+        stdlib::add_bytecode(
+            &mut files,
+            build_python,
+            &guest_zip,
+            compile_dir.path(),
+            &logs.join("stdlib.log"),
+        )?;
+        drop(compile_dir);
+
+        // Results go to a temporary directory beside the final one, renamed when complete.
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".tmp-{key}-"))
+            .tempdir_in(&dirs.results)
+            .map_err(io_err("creating temporary directory in", &dirs.results))?;
+        let zip_path = staging.path().join("stdlib.zip");
+        stdlib::write_zip(&files, profile.build.source_date_epoch, &zip_path)?;
+        let wasm_path = staging.path().join("python.wasm");
+        let interpreter_wasm = interpreter.join("python.wasm");
+        if fs::hard_link(&interpreter_wasm, &wasm_path).is_err() {
+            fs::copy(&interpreter_wasm, &wasm_path)
+                .map_err(io_err("copying", &interpreter_wasm))?;
+        }
+        let digest = |p: &Path| -> Result<FileRecord, BuildError> {
+            Ok(FileRecord {
+                sha256: sha256_file(p).map_err(io_err("hashing", p))?,
+                size: fs::metadata(p).map_err(io_err("reading", p))?.len(),
+            })
+        };
+        let record = BuildRecord {
+            format_version: 1,
+            profile: profile.name.clone(),
+            cpython: profile.version.clone(),
+            host_triple: profile.build.host_triple.clone(),
+            key: key.to_string(),
+            python_wasm: digest(&wasm_path)?,
+            stdlib_zip: digest(&zip_path)?,
+            stdlib_zip_guest_path: guest_zip,
+            inputs: inputs.clone(),
+            disabled_modules: profile
+                .disabled_modules
+                .iter()
+                .map(|m| m.name.clone())
+                .collect(),
+        };
+        let record_path = staging.path().join("record.json");
+        let mut text = serde_json::to_string_pretty(&record).map_err(|e| BuildError::Check {
+            stage: Stage::Stdlib,
+            message: e.to_string(),
+        })?;
+        text.push('\n');
+        fs::write(&record_path, text).map_err(io_err("writing", &record_path))?;
+        let result_dir = dirs.results.join(key);
+        if result_dir.exists() {
+            // --force over an existing result: replace it.
+            fs::remove_dir_all(&result_dir).map_err(io_err("replacing", &result_dir))?;
+        }
+        let staging = staging.keep();
+        fs::rename(&staging, &result_dir)
+            .map_err(io_err("publishing into the cache", &result_dir))?;
+        self.finish(Stage::Stdlib, t, false);
+        Ok(())
+    }
 }
 
 /// The `_sysconfigdata_*` module (and 3.14's `_sysconfig_vars_*` JSON) of the WASI build.

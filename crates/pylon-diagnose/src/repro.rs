@@ -46,7 +46,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pylon_caps::build::{build_cap, tail_lines, BuildRequest, HostPaths, SOURCE_DATE_EPOCH};
-use pylon_caps::digest::sha256_file;
+use pylon_caps::digest::sha256_bytes;
 use pylon_caps::git;
 use pylon_manifest::{Cap, Manifest, Repo, Target};
 use serde::{Deserialize, Serialize};
@@ -1317,7 +1317,8 @@ impl SubjectContext<'_> {
 
 fn read_output(file: String, path: &Path) -> Result<Output, String> {
     let bytes = fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let digest = sha256_file(path).map_err(|e| format!("hashing {}: {e}", path.display()))?;
+    // The bytes are kept for a diagnosis anyway: hash them rather than read the file again.
+    let digest = sha256_bytes(&bytes);
     Ok(Output {
         file,
         bytes,

@@ -222,6 +222,25 @@ pub fn status_of<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_jso
         .unwrap_or_else(|| panic!("{name} not in report: {report}"))
 }
 
+/// The repository this test crate lives in (the real one, with its caps and profiles).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The row labelled `label` (`combined`, `control`, a variation) of one subject (a
+/// cap, or the product) in a `pylon repro-check --json` report.
+pub fn repro_row<'a>(subject: &'a serde_json::Value, label: &str) -> &'a serde_json::Value {
+    subject["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["label"] == label)
+        .unwrap_or_else(|| panic!("no row {label}: {subject:#}"))
+}
+
 /// sha256 by an independent implementation (coreutils), not the one under test.
 pub fn sha256sum(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
