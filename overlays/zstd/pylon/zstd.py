@@ -24,8 +24,11 @@ import enum
 import io
 import os
 
-import _compression
 import _zstd
+try:  # 3.14 moved the stdlib's `_compression` into the compression package
+    from compression._common import _streams
+except ImportError:  # 3.13
+    import _compression as _streams
 from _zstd import (
     ZstdCompressor, ZstdDecompressor, ZstdDict, ZstdError, get_frame_size, zstd_version,
 )
@@ -217,7 +220,7 @@ _MODE_WRITE = 2
 _BLOCK_SIZE_MAX = 128 * 1024  # zstd's largest block
 
 
-class ZstdFile(_compression.BaseStream):
+class ZstdFile(_streams.BaseStream):
     """A file object reading or writing Zstandard-compressed data.
 
     file: a path (str, bytes, os.PathLike) or a file object. mode: 'r'/'rb' to read
@@ -264,7 +267,7 @@ class ZstdFile(_compression.BaseStream):
 
         try:
             if base == "r":
-                raw = _compression.DecompressReader(
+                raw = _streams.DecompressReader(
                     fp, ZstdDecompressor, zstd_dict=zstd_dict, options=options)
                 self._buffer = io.BufferedReader(raw)
                 self._mode = _MODE_READ
