@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use pylon_manifest::{write_atomic, Target};
+use pylon_util::ledger;
 
 use crate::componentize::{module_to_component, ComponentizeError};
 
@@ -118,8 +119,47 @@ impl HostPaths {
     }
 }
 
-/// Builds the cap and publishes its component at `req.output`.
-pub fn build_cap(req: &BuildRequest, host: &HostPaths) -> Result<(), BuildError> {
+/// What one `build_cap` compiled, from cargo's own messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildOutcome {
+    /// Compilation units cargo compiled (0: everything was fresh).
+    pub compiled_units: usize,
+    /// Compilation units cargo found fresh and reused.
+    pub fresh_units: usize,
+}
+
+impl BuildOutcome {
+    /// `cold` (nothing reused), `fresh` (nothing compiled) or `incremental`.
+    pub fn how(&self) -> &'static str {
+        match (self.compiled_units, self.fresh_units) {
+            (0, _) => "fresh",
+            (_, 0) => "cold",
+            _ => "incremental",
+        }
+    }
+}
+
+/// Builds the cap and publishes its component at `req.output`; the compilation is
+/// recorded in the build ledger ([`pylon_util::ledger`]).
+pub fn build_cap(req: &BuildRequest, host: &HostPaths) -> Result<BuildOutcome, BuildError> {
+    let start = std::time::Instant::now();
+    let outcome = build_cap_unrecorded(req, host)?;
+    let how = if req.target.rust_triple().is_none() {
+        "make"
+    } else {
+        outcome.how()
+    };
+    ledger::record(&ledger::Record::new(
+        ledger::Subject::Cap,
+        &req.name,
+        outcome.compiled_units > 0,
+        how,
+        start.elapsed(),
+    ));
+    Ok(outcome)
+}
+
+fn build_cap_unrecorded(req: &BuildRequest, host: &HostPaths) -> Result<BuildOutcome, BuildError> {
     if let Some(dir) = req.log.parent() {
         fs::create_dir_all(dir).map_err(|source| BuildError::Io {
             what: "creating log directory",
@@ -128,7 +168,7 @@ pub fn build_cap(req: &BuildRequest, host: &HostPaths) -> Result<(), BuildError>
         })?;
     }
     let artifact = &req.output;
-    match req.target.rust_triple() {
+    let outcome = match req.target.rust_triple() {
         None => {
             let mut cmd = Command::new("make");
             cmd.current_dir(&req.checkout);
@@ -142,9 +182,14 @@ pub fn build_cap(req: &BuildRequest, host: &HostPaths) -> Result<(), BuildError>
                     path: artifact.clone(),
                 });
             }
+            // make does not say what it rebuilt: count it as a compilation.
+            BuildOutcome {
+                compiled_units: 1,
+                fresh_units: 0,
+            }
         }
         Some(triple) => {
-            let wasm = cargo_build(req, triple, host)?;
+            let (wasm, outcome) = cargo_build(req, triple, host)?;
             let bytes = fs::read(&wasm).map_err(|source| BuildError::Io {
                 what: "reading cargo output",
                 path: wasm.clone(),
@@ -155,9 +200,10 @@ pub fn build_cap(req: &BuildRequest, host: &HostPaths) -> Result<(), BuildError>
                 _ => bytes,
             };
             publish(artifact, &component)?;
+            outcome
         }
-    }
-    Ok(())
+    };
+    Ok(outcome)
 }
 
 /// Writes the artifact by temp file + rename. An identical file is left alone, so a
@@ -180,7 +226,11 @@ fn publish(artifact: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     })
 }
 
-fn cargo_build(req: &BuildRequest, triple: &str, host: &HostPaths) -> Result<PathBuf, BuildError> {
+fn cargo_build(
+    req: &BuildRequest,
+    triple: &str,
+    host: &HostPaths,
+) -> Result<(PathBuf, BuildOutcome), BuildError> {
     let checkout = fs::canonicalize(&req.checkout).map_err(|source| BuildError::Io {
         what: "resolving checkout",
         path: req.checkout.clone(),
@@ -214,30 +264,44 @@ fn cargo_build(req: &BuildRequest, triple: &str, host: &HostPaths) -> Result<Pat
         .env("CARGO_TERM_COLOR", "never");
     let stdout = run_logged(cmd, "cargo build", &req.log)?;
 
-    // The compiler-artifact message of the cdylib names the .wasm file.
+    // One compiler-artifact message per unit says whether it was fresh; the
+    // cdylib's names the .wasm file.
     let mut wasm = None;
+    let mut outcome = BuildOutcome {
+        compiled_units: 0,
+        fresh_units: 0,
+    };
     for line in stdout.lines() {
-        if !line.contains("\"compiler-artifact\"") || !line.contains("\"cdylib\"") {
+        if !line.contains("\"compiler-artifact\"") {
             continue;
         }
-        if let Ok(msg) = serde_json::from_str::<CompilerArtifact>(line) {
-            if msg.target.kind.iter().any(|k| k == "cdylib") {
-                wasm = msg
-                    .filenames
-                    .into_iter()
-                    .find(|f| f.extension().is_some_and(|e| e == "wasm"));
-            }
+        let Ok(msg) = serde_json::from_str::<CompilerArtifact>(line) else {
+            continue;
+        };
+        if msg.fresh {
+            outcome.fresh_units += 1;
+        } else {
+            outcome.compiled_units += 1;
+        }
+        if msg.target.kind.iter().any(|k| k == "cdylib") {
+            wasm = msg
+                .filenames
+                .into_iter()
+                .find(|f| f.extension().is_some_and(|e| e == "wasm"));
         }
     }
-    wasm.ok_or_else(|| BuildError::NoWasmOutput {
+    let wasm = wasm.ok_or_else(|| BuildError::NoWasmOutput {
         log: req.log.clone(),
-    })
+    })?;
+    Ok((wasm, outcome))
 }
 
 #[derive(serde::Deserialize)]
 struct CompilerArtifact {
     target: ArtifactTarget,
     filenames: Vec<PathBuf>,
+    #[serde(default)]
+    fresh: bool,
 }
 
 #[derive(serde::Deserialize)]

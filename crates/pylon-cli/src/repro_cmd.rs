@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use pylon_caps::sync::checkout_dir;
 use pylon_diagnose::repro::{
-    repro_check, run_child_build, ChildCommand, ProductOutput, ProductSpec, ReproEvent,
+    repro_check, run_child_build, Against, ChildCommand, ProductOutput, ProductSpec, ReproEvent,
     ReproOptions, ReproReport, RowKind, SubjectRepro, Variation, Verdict,
 };
 use pylon_manifest::{read_manifest, Manifest, Repo};
@@ -32,7 +32,7 @@ const JSON_FORMAT_VERSION: u32 = 1;
 
 #[derive(clap::Args, Debug, Clone)]
 #[command(
-    after_help = "Variations (--variations a,b or all): build-path, home, tz, locale, umask, jobs,\nsource-date-epoch, extra-env, listing-order, clock (needs faketime). Each build runs in a\nfresh directory with a fresh cargo target dir. By default all variations go into ONE\nsecond build; if it differs, a control build and one build per variation attribute it.\n\nWith --product the subject is the whole product: `pylon build` runs in a copy of\nthe project with a fresh cache root (native build python, CPython, composition:\nabout 5 minutes per build here), and python.wasm, stdlib.zip and pylon.wasm are\ncompared. The caps must have been synced (their pinned artifacts are composed).\n\nExamples:\n  pylon repro-check                  # every cap of the manifest, 2 builds each\n  pylon repro-check zlib --each      # one build per variation\n  pylon repro-check --variations home,tz --json\n  pylon repro-check --product        # CPython + pylon.wasm, 2 cold builds\n\nExit status: 0 every compared build identical, 1 a build differs or failed,\n2 usage or manifest error."
+    after_help = "Variations (--variations a,b or all): build-path, home, tz, locale, umask, jobs,\nsource-date-epoch, extra-env, listing-order, clock (needs faketime). Each build runs in a\nfresh directory with a fresh cargo target dir. By default all variations go into ONE\nsecond build; if it differs, a control build and one build per variation attribute it.\n\nWith --product the subject is the whole product: `pylon build` runs in a copy of\nthe project with a fresh cache root (native build python, CPython, composition:\nabout 5 minutes per build here), and python.wasm, stdlib.zip and pylon.wasm are\ncompared. The caps must have been synced (their pinned artifacts are composed).\n\nWith --against pins there is no baseline build: the varied build is compared with the\ncommitted digests (caps-manifest.toml's sha256, profiles/expected/<profile>.toml,\npylon_sha256), which were made on another machine, path and clock. A difference is\ndiagnosed against the pinned bytes when this machine holds them (the artifact caps-sync\npublished, build/<profile>/), else the build is scanned alone; then each variation is\nbuilt alone to attribute it (--no-attribution skips that; for the product only with\n--attribute-product). With --all, every cap and the product, whose builds run beside\nthe caps'.\n\nExamples:\n  pylon repro-check --against pins --all  # every cap and the product, 1 build each (CI)\n  pylon repro-check                  # every cap of the manifest, 2 builds each\n  pylon repro-check zlib --each      # one build per variation\n  pylon repro-check --variations home,tz --json\n  pylon repro-check --product        # CPython + pylon.wasm, 2 cold builds\n\nExit status: 0 every compared build identical, 1 a build differs or failed,\n2 usage or manifest error."
 )]
 pub struct ReproArgs {
     /// Caps to check (all when none are given).
@@ -43,6 +43,21 @@ pub struct ReproArgs {
     /// Variations to apply, comma-separated, or `all`.
     #[arg(long, default_value = "all", value_name = "LIST")]
     pub variations: String,
+    /// What the varied build is compared with: `baseline` (a build made here first) or
+    /// `pins` (the committed digests: no baseline build).
+    #[arg(long, default_value = "baseline", value_name = "baseline|pins")]
+    pub against: String,
+    /// With --against pins: when a cap's build differs from its pin, do not build each
+    /// variation alone to attribute it.
+    #[arg(long)]
+    pub no_attribution: bool,
+    /// With --against pins: attribute a product build that differs from its pins too
+    /// (one more cold product build per variation, minutes each).
+    #[arg(long)]
+    pub attribute_product: bool,
+    /// Every cap of the manifest, then the product (--product with every cap named).
+    #[arg(long, conflicts_with = "caps")]
+    pub all: bool,
     /// One build per variation, even when the combined build is identical.
     #[arg(long)]
     pub each: bool,
@@ -89,6 +104,15 @@ pub fn run(args: ReproArgs) -> anyhow::Result<u8> {
         Ok(v) => v,
         Err(e) => return Ok(usage_error(&args, format!("--variations: {e}"))),
     };
+    let Some(against) = Against::parse(&args.against) else {
+        return Ok(usage_error(
+            &args,
+            format!(
+                "--against: unknown value {:?} (baseline or pins)",
+                args.against
+            ),
+        ));
+    };
     let manifest = match read_manifest(&args.manifest) {
         Ok(m) => m,
         Err(e) => return Ok(usage_error(&args, e.to_string())),
@@ -102,7 +126,7 @@ pub fn run(args: ReproArgs) -> anyhow::Result<u8> {
             ))
         }
     };
-    let product = if args.product {
+    let product = if args.product || args.all {
         match product_spec(&args, &manifest) {
             Ok(p) => Some(p),
             Err(e) => return Ok(usage_error(&args, e)),
@@ -111,7 +135,11 @@ pub fn run(args: ReproArgs) -> anyhow::Result<u8> {
         None
     };
     let opts = ReproOptions {
-        caps: !args.product || !args.caps.is_empty(),
+        caps: args.all || !args.product || !args.caps.is_empty(),
+        against,
+        attribute_caps: !args.no_attribution,
+        attribute_product: args.attribute_product,
+        caps_dir: caps_dir(&args).ok(),
         only: (!args.caps.is_empty()).then(|| args.caps.clone()),
         product,
         variations,
@@ -157,13 +185,7 @@ fn product_spec(args: &ReproArgs, manifest: &Manifest) -> Result<ProductSpec, St
     let expected = pylon_cpython::build::expected_digests(&profiles_dir, &profile.name)
         .map_err(|e| e.to_string())?
         .unwrap_or_default();
-    let caps_dir = args
-        .caps_dir
-        .clone()
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("git")))
-        .ok_or("HOME is not set; pass --caps-dir or set PYLON_CAPS_DIR")?;
-    // Absolute: the builds run elsewhere.
-    let caps_dir = std::fs::canonicalize(&caps_dir).unwrap_or(caps_dir);
+    let caps_dir = caps_dir(args)?;
     let manifest_file = args
         .manifest
         .file_name()
@@ -210,6 +232,8 @@ fn product_spec(args: &ReproArgs, manifest: &Manifest) -> Result<ProductSpec, St
     if env.is_empty() {
         env_remove.push("PYLON_CPYTHON_TARBALL".into());
     }
+    // What `pylon build` published here: the pinned bytes, if it matched.
+    let published = root.join("build").join(&profile.name);
     Ok(ProductSpec {
         name: format!("pylon ({})", profile.name),
         // Text, not --json: the stage lines (`build: configure done (41.2s)`) are what
@@ -231,10 +255,12 @@ fn product_spec(args: &ReproArgs, manifest: &Manifest) -> Result<ProductSpec, St
             ProductOutput {
                 file: "python.wasm".into(),
                 pinned: expected.python_wasm,
+                reference: Some(published.join("python.wasm")),
             },
             ProductOutput {
                 file: "stdlib.zip".into(),
                 pinned: expected.stdlib_zip,
+                reference: Some(published.join("stdlib.zip")),
             },
             ProductOutput {
                 file: "pylon.wasm".into(),
@@ -242,9 +268,21 @@ fn product_spec(args: &ReproArgs, manifest: &Manifest) -> Result<ProductSpec, St
                     .pylon_sha256
                     .pinned()
                     .map(|p| p.as_str().to_string()),
+                reference: Some(published.join("pylon.wasm")),
             },
         ],
     })
+}
+
+/// Where git caps are checked out: `--caps-dir`, else `~/git` (as for build), made
+/// absolute (the builds run elsewhere).
+fn caps_dir(args: &ReproArgs) -> Result<PathBuf, String> {
+    let dir = args
+        .caps_dir
+        .clone()
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("git")))
+        .ok_or("HOME is not set; pass --caps-dir or set PYLON_CAPS_DIR")?;
+    Ok(std::fs::canonicalize(&dir).unwrap_or(dir))
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -347,6 +385,17 @@ fn print_text(report: &ReproReport) {
                 println!("  baseline sha256 {} ({} bytes{pin})", b.sha256, b.size);
             }
         }
+        if let Some(p) = &cap.pins {
+            let width = p.outputs.iter().map(|o| o.file.len()).max().unwrap_or(0);
+            println!("  compared with the pins:");
+            for o in &p.outputs {
+                let reference = o.reference.as_ref().map_or_else(
+                    || "no local copy of the pinned bytes".to_string(),
+                    |r| format!("pinned bytes at {}", r.display()),
+                );
+                println!("    {:<width$}  {}  ({reference})", o.file, o.sha256);
+            }
+        }
         let width = cap
             .rows
             .iter()
@@ -401,11 +450,17 @@ fn print_text(report: &ReproReport) {
             );
         }
         println!("  {} builds, {}", cap.builds, duration(cap.elapsed));
-        if cap
+        let control_differs = cap
             .rows
             .iter()
-            .any(|r| r.kind == RowKind::Control && r.verdict == Verdict::Differs)
-        {
+            .any(|r| r.kind == RowKind::Control && r.verdict == Verdict::Differs);
+        if control_differs && cap.pins.is_some() {
+            println!(
+                "  note: the control build (no variation) differs from the pin too: this \
+                 machine builds other bytes than the pin's under its own conditions (the \
+                 pin's build path or toolchain, or a build that is not deterministic)"
+            );
+        } else if control_differs {
             println!(
                 "  note: the control build (no variation) differs too: the build is not \
                  deterministic, so the variations' rows cannot be told apart from that"
@@ -431,8 +486,9 @@ fn print_text(report: &ReproReport) {
         (n, true) => format!("{n} caps and the product"),
     };
     println!(
-        "repro-check: {what}, {differ} with differences, {failed} failed ({} mode, {})",
+        "repro-check: {what}, {differ} with differences, {failed} failed ({} mode, against {}, {})",
         report.mode,
+        report.against.name(),
         duration(report.elapsed)
     );
     if let Some(kept) = &report.kept {

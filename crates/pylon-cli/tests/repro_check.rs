@@ -375,3 +375,206 @@ fn product_check_refuses_bad_input_before_building() {
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("cp299"), "{}", run.stderr);
 }
+
+// ---------------------------------------------------------------------------
+// --against pins: no baseline build; the varied build is compared with the digest
+// `pylon manifest regen` committed (made in regen's own scratch directory, at
+// another time: "elsewhere", as a maintainer's pin is).
+
+/// A build script that writes the caller's `FOO` into the code.
+const ENV_BUILD_RS: &str = r#"fn main() {
+    let foo = std::env::var("FOO").unwrap_or_default();
+    let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("foo.rs");
+    std::fs::write(out, format!("pub static FOO: &str = {foo:?};\n")).unwrap();
+}
+"#;
+const ENV_LIB: &str = r#"include!(concat!(env!("OUT_DIR"), "/foo.rs"));
+#[no_mangle]
+pub extern "C" fn foo_len() -> usize { std::hint::black_box(FOO).len() }"#;
+
+/// An in-tree cap pinned by `pylon manifest regen` (and, with `sync`, built in place
+/// by caps-sync, which publishes the pinned bytes when it matches).
+fn pinned_in_tree_cap(name: &str, lib: &str, build_rs: Option<&str>, sync: bool) -> Sandbox {
+    let sb = in_tree_cap(name, lib, build_rs);
+    let regen = sb.run(&["manifest", "regen", name]);
+    assert_eq!(regen.code, 0, "{}\n{}", regen.stdout, regen.stderr);
+    if sync {
+        let sync = sb.run(&["caps-sync"]);
+        assert_eq!(sync.code, 0, "{}\n{}", sync.stdout, sync.stderr);
+    }
+    sb
+}
+
+/// `repro-check --against pins --variations LIST --json` (plus `extra`), expecting
+/// exit 1 (a difference); returns the cap's part of the report.
+fn pins_differ(sb: &Sandbox, name: &str, variations: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["--against", "pins", "--variations", variations, "--json"];
+    args.extend_from_slice(extra);
+    let run = repro(sb, &args);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    cap(&run.json(), name).clone()
+}
+
+fn pinned_sha256(sb: &Sandbox, name: &str) -> String {
+    let m = pylon_manifest::read_manifest(&sb.manifest()).unwrap();
+    m.cap(name)
+        .unwrap()
+        .sha256
+        .pinned()
+        .unwrap()
+        .as_str()
+        .to_string()
+}
+
+#[test]
+fn against_pins_builds_each_cap_once_and_the_ledger_counts_it() {
+    let sb = pinned_in_tree_cap("steady", GENERATED_LIB, Some(GENERATED_BUILD_RS), false);
+    let ledger = sb.path().join("ledger.jsonl");
+    let run = Run::from(
+        sb.pylon()
+            .args(["repro-check", "--against", "pins", "--json"])
+            .env("TMPDIR", scratch_parent(&sb))
+            .env("PYLON_BUILD_LEDGER", &ledger)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["against"], "pins");
+    let c = cap(&report, "steady");
+    // No baseline: the one varied build is compared with the committed digest.
+    assert_eq!(c["builds"], 1, "{c:#}");
+    assert!(c["baseline"].is_null(), "{c:#}");
+    let pin = pinned_sha256(&sb, "steady");
+    assert_eq!(c["pins"]["outputs"][0]["sha256"], pin.as_str(), "{c:#}");
+    let combined = repro_row(c, "combined");
+    assert_eq!(combined["verdict"], "identical", "{combined:#}");
+    assert_eq!(combined["sha256"], pin.as_str());
+    for v in ["build-path", "home", "tz", "locale", "umask", "extra-env"] {
+        assert_eq!(repro_row(c, v)["verdict"], "identical", "{v}");
+    }
+
+    // pylon's own ledger, written by the child that compiled: one cold build.
+    let text = fs::read_to_string(&ledger).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 1, "{text}");
+    assert_eq!(records[0]["subject"], "cap");
+    assert_eq!(records[0]["name"], "steady");
+    assert_eq!(records[0]["compiled"], true);
+    assert_eq!(records[0]["how"], "cold");
+    assert_eq!(records[0]["by"], "pylon repro-check");
+}
+
+#[test]
+fn against_pins_catches_a_home_leak_and_diffs_it_against_the_synced_artifact() {
+    let sb = pinned_in_tree_cap("homey", HOME_LIB, Some(HOME_BUILD_RS), true);
+    let c = &pins_differ(&sb, "homey", "home,tz,extra-env", &[]);
+    // caps-sync's artifact is the pinned bytes: the reference of the diagnosis.
+    let reference = c["pins"]["outputs"][0]["reference"].as_str().unwrap();
+    assert!(reference.ends_with("target/component/homey.wasm"), "{c:#}");
+    assert_eq!(repro_row(c, "combined")["verdict"], "differs");
+    let home = repro_row(c, "home");
+    assert_eq!(home["verdict"], "differs", "{home:#}");
+    assert_eq!(home["alone"], true);
+    assert_eq!(
+        root_causes(home).first().map(String::as_str),
+        Some("embedded-path"),
+        "{home:#}"
+    );
+    let diagnosis = home["diagnosis"].as_str().unwrap();
+    assert!(
+        diagnosis.starts_with("embedded path:") && diagnosis.contains("home-elsewhere"),
+        "{diagnosis}"
+    );
+    assert_eq!(repro_row(c, "tz")["verdict"], "identical");
+    assert_eq!(repro_row(c, "extra-env")["verdict"], "identical");
+    // Without the variation this machine builds the pinned bytes.
+    assert_eq!(repro_row(c, "control")["verdict"], "identical");
+}
+
+#[test]
+fn against_pins_attributes_an_environment_leak_to_its_variation() {
+    let sb = pinned_in_tree_cap("envy", ENV_LIB, Some(ENV_BUILD_RS), true);
+    let c = &pins_differ(&sb, "envy", "tz,extra-env", &[]);
+    let env = repro_row(c, "extra-env");
+    assert_eq!(env["verdict"], "differs", "{c:#}");
+    assert!(env["diagnosis"].as_str().is_some_and(|d| !d.is_empty()));
+    assert_eq!(repro_row(c, "tz")["verdict"], "identical", "{c:#}");
+    assert_eq!(repro_row(c, "control")["verdict"], "identical", "{c:#}");
+
+    // The text table names the variation and the pin.
+    let text = repro(&sb, &["--against", "pins", "--variations", "tz,extra-env"]);
+    assert_eq!(text.code, 1);
+    let line = text
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("extra-env"))
+        .unwrap_or_else(|| panic!("no extra-env row:\n{}", text.stdout));
+    assert!(line.contains("differs"), "{line}");
+    assert!(
+        text.stdout.contains("compared with the pins"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("against pins"), "{}", text.stdout);
+}
+
+#[test]
+fn against_pins_without_a_local_copy_scans_the_build_and_names_its_path() {
+    // Pinned by regen in its own scratch directory; never synced, so no copy of the
+    // pinned bytes exists here and the varied build is scanned alone.
+    let sb = pinned_in_tree_cap("pathy", MANIFEST_DIR_LIB, None, false);
+    let c = &pins_differ(&sb, "pathy", "tz", &[]);
+    assert!(c["pins"]["outputs"][0]["reference"].is_null(), "{c:#}");
+    let combined = repro_row(c, "combined");
+    assert_eq!(combined["verdict"], "differs", "{combined:#}");
+    assert_eq!(root_causes(combined), ["embedded-path"], "{combined:#}");
+    let diagnosis = combined["diagnosis"].as_str().unwrap();
+    assert!(
+        diagnosis.starts_with("embedded path:") && diagnosis.contains("/pathy"),
+        "{diagnosis}"
+    );
+    // Built at any path it differs: the control build (no variation) too.
+    assert_eq!(repro_row(c, "control")["verdict"], "differs", "{c:#}");
+}
+
+#[test]
+fn against_pins_catches_the_wall_clock_as_a_timestamp() {
+    let sb = pinned_in_tree_cap("clocky", CLOCK_LIB, Some(CLOCK_BUILD_RS), false);
+    let c = &pins_differ(&sb, "clocky", "tz", &["--no-attribution"]);
+    // --no-attribution: the one varied build, nothing more.
+    assert_eq!(c["builds"], 1, "{c:#}");
+    let combined = repro_row(c, "combined");
+    assert_eq!(combined["verdict"], "differs", "{combined:#}");
+    assert_eq!(root_causes(combined), ["timestamp"], "{combined:#}");
+    assert!(
+        combined["diagnosis"]
+            .as_str()
+            .unwrap()
+            .starts_with("timestamp:"),
+        "{combined:#}"
+    );
+}
+
+#[test]
+fn against_pins_refuses_a_placeholder_pin_and_a_bad_mode() {
+    let sb = in_tree_cap("fresh", "", None);
+    let run = repro(&sb, &["--against", "pins", "--json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let c = cap(&report, "fresh");
+    assert_eq!(c["error"]["step"], "pins", "{c:#}");
+    let message = c["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("placeholder") && message.contains("manifest regen fresh"),
+        "{message}"
+    );
+    assert_eq!(c["builds"], 0);
+
+    let run = repro(&sb, &["--against", "yesterday"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("yesterday"), "{}", run.stderr);
+}

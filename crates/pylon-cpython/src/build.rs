@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use pylon_util::ledger;
 use sha2::Digest;
 
 use crate::ext::{self, ExtError, ExtModule, OverlayFile, Patch};
@@ -744,6 +745,7 @@ impl StageRun<'_> {
         }
         fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
         let tree = Tree::at(tree_dir.to_path_buf(), &opts.profile);
+        let started = Instant::now();
         let t = Instant::now();
         on_event(BuildEvent::Start(Stage::Unpack));
         let marker = tree.work.join(TREE_BUILT);
@@ -761,7 +763,7 @@ impl StageRun<'_> {
         }
         self.finish(Stage::Unpack, t, false);
         let bp_dir = dirs.build_pythons.join(inputs.build_python_key());
-        self.make_and_save(&tree, &bp_dir, key)
+        self.make_and_save(&tree, &bp_dir, key, ("incremental", started))
     }
 
     /// A full build of the interpreter: fetch, native build python, unpack and patch,
@@ -828,6 +830,7 @@ impl StageRun<'_> {
         self.finish(Stage::BuildPython, t, bp_cached);
 
         // --- the WASI tree ---------------------------------------------------------------
+        let started = Instant::now();
         let t = Instant::now();
         on_event(BuildEvent::Start(Stage::Unpack));
         let work = dirs.work.join(inputs.tree_key());
@@ -939,12 +942,20 @@ impl StageRun<'_> {
         )?;
         self.finish(Stage::ConfigureHost, t, false);
 
-        self.make_and_save(&tree, &bp_dir, key)
+        self.make_and_save(&tree, &bp_dir, key, ("cold", started))
     }
 
     /// `make` in a configured tree, the component check, then the interpreter cache entry
-    /// (python.wasm + the stdlib's own files) saved by rename under `key`.
-    fn make_and_save(&mut self, tree: &Tree, bp_dir: &Path, key: &str) -> Result<(), BuildError> {
+    /// (python.wasm + the stdlib's own files) saved by rename under `key`. `compile` says
+    /// how the tree was prepared (`cold` or `incremental`) and since when, for the
+    /// build ledger.
+    fn make_and_save(
+        &mut self,
+        tree: &Tree,
+        bp_dir: &Path,
+        key: &str,
+        compile: (&str, Instant),
+    ) -> Result<(), BuildError> {
         let StageRun {
             opts,
             dirs,
@@ -979,6 +990,13 @@ impl StageRun<'_> {
             });
         }
         self.finish(Stage::MakeHost, t, false);
+        ledger::record(&ledger::Record::new(
+            ledger::Subject::Cpython,
+            &profile.name,
+            true,
+            compile.0,
+            compile.1.elapsed(),
+        ));
 
         // --- the interpreter: python.wasm + the stdlib's own files -------------------------
         // Saved by rename under its own key; `assemble_result` adds overlays and bytecode.
@@ -1233,6 +1251,7 @@ fn build_native_python(
     epoch: u64,
 ) -> Result<(), BuildError> {
     let profile = &opts.profile;
+    let started = Instant::now();
     if bp_dir.exists() {
         // An earlier build died half-way (no .complete): start over.
         fs::remove_dir_all(bp_dir).map_err(io_err("clearing", bp_dir))?;
@@ -1273,6 +1292,13 @@ fn build_native_python(
     )?;
     let marker = bp_dir.join(".complete");
     fs::write(&marker, b"").map_err(io_err("writing", &marker))?;
+    ledger::record(&ledger::Record::new(
+        ledger::Subject::BuildPython,
+        &profile.name,
+        true,
+        "cold",
+        started.elapsed(),
+    ));
     Ok(())
 }
 

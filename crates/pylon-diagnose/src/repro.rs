@@ -51,7 +51,7 @@ use pylon_caps::git;
 use pylon_manifest::{Cap, Manifest, Repo, Target};
 use serde::{Deserialize, Serialize};
 
-use crate::{diff_wasm, Cause, CauseSummary};
+use crate::{diff_wasm, scan_artifact_with, Cause, CauseSummary, Finding, ScanOptions};
 
 /// One condition that differs between the baseline and a varied build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -179,6 +179,35 @@ pub enum ReproError {
     Build(String),
 }
 
+/// What the varied builds are compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Against {
+    /// A baseline built here first, under this machine's own conditions: two builds
+    /// per subject at least. For diagnosing a drift, or a subject with no pin yet.
+    Baseline,
+    /// The digests the maintainer committed (the manifest's `sha256`, the profile's
+    /// expected digests, `pylon_sha256`): no baseline build, one varied build per
+    /// subject when it matches. The pin was made elsewhere (another machine, path and
+    /// clock), so matching it is the stronger proof, at half the cost.
+    Pins,
+}
+
+impl Against {
+    pub fn name(self) -> &'static str {
+        match self {
+            Against::Baseline => "baseline",
+            Against::Pins => "pins",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Against> {
+        [Against::Baseline, Against::Pins]
+            .into_iter()
+            .find(|a| a.name() == s)
+    }
+}
+
 /// How the child process that runs one build is started: `program args… REQUEST`.
 #[derive(Debug, Clone)]
 pub struct ChildCommand {
@@ -215,12 +244,25 @@ pub struct ProductSpec {
 pub struct ProductOutput {
     pub file: String,
     pub pinned: Option<String>,
+    /// A local copy that may hold the pinned bytes (`build/<profile>/<file>`): used to
+    /// diagnose a difference from the pin when its digest is the pin.
+    pub reference: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ReproOptions {
     /// Whether to check caps at all (false for `--product` alone).
     pub caps: bool,
+    /// What the varied builds are compared with.
+    pub against: Against,
+    /// With [`Against::Pins`]: after a cap's build differs from its pin, build each
+    /// variation alone and a control build to say which one is to blame.
+    pub attribute_caps: bool,
+    /// The same for the product (minutes per build: off unless asked for).
+    pub attribute_product: bool,
+    /// Where git caps are checked out (for the pinned artifacts caps-sync published,
+    /// the references of [`Against::Pins`]).
+    pub caps_dir: Option<PathBuf>,
     /// Caps to check (all when `None`), in manifest order.
     pub only: Option<Vec<String>>,
     /// The product, checked after the caps.
@@ -358,6 +400,24 @@ pub struct BaselineInfo {
     pub outputs: Vec<OutputDigest>,
 }
 
+/// The pinned digests a [`Against::Pins`] check compares with, and the local copies
+/// of the pinned bytes found for a diagnosis.
+#[derive(Debug, Clone, Serialize)]
+pub struct PinsInfo {
+    pub outputs: Vec<PinnedOutput>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PinnedOutput {
+    pub file: String,
+    pub sha256: String,
+    /// A file on this machine whose digest is the pin (the artifact caps-sync
+    /// published, the kept reference, `build/<profile>/…`), diffed against a build
+    /// that differs; `None` when there is none (then the build is scanned alone, or
+    /// diffed against a build of this run that matched).
+    pub reference: Option<PathBuf>,
+}
+
 /// A failure before anything could be compared (source or baseline build).
 #[derive(Debug, Clone, Serialize)]
 pub struct CapFailure {
@@ -382,7 +442,10 @@ pub struct SubjectRepro {
     pub name: String,
     pub kind: SubjectKind,
     pub source: Option<SourceInfo>,
+    /// The baseline build ([`Against::Baseline`]).
     pub baseline: Option<BaselineInfo>,
+    /// The pins compared with ([`Against::Pins`]).
+    pub pins: Option<PinsInfo>,
     pub rows: Vec<Row>,
     pub error: Option<CapFailure>,
     /// Builds run for this cap, baseline included.
@@ -415,6 +478,8 @@ pub struct VariationPlan {
 pub struct ReproReport {
     /// `combined` or `each`.
     pub mode: &'static str,
+    /// `baseline` or `pins`.
+    pub against: Against,
     pub variations: Vec<VariationPlan>,
     pub caps: Vec<SubjectRepro>,
     pub product: Option<SubjectRepro>,
@@ -453,12 +518,14 @@ pub enum ReproEvent<'a> {
     },
 }
 
-/// Runs the check over the selected caps, one build at a time (each cargo build
-/// already uses every core).
+/// Runs the check over the selected caps, one build at a time, and the product's
+/// builds beside them: the varied builds run with one job (the `jobs` variation) and a
+/// cap's final crate compiles on one core anyway, so the two sequences share the
+/// machine's cores instead of taking turns.
 pub fn repro_check(
     manifest: &Manifest,
     opts: &ReproOptions,
-    on_event: &dyn Fn(ReproEvent<'_>),
+    on_event: &(dyn Fn(ReproEvent<'_>) + Sync),
 ) -> Result<ReproReport, ReproError> {
     let start = Instant::now();
     let caps = if opts.caps {
@@ -493,6 +560,7 @@ pub fn repro_check(
             kind: subject.kind(),
             source: None,
             baseline: None,
+            pins: None,
             rows: Vec::new(),
             error: None,
             builds: 0,
@@ -502,8 +570,19 @@ pub fn repro_check(
         result.elapsed = subject_start.elapsed();
         result
     };
-    let out: Vec<SubjectRepro> = caps.into_iter().map(|c| check(Subject::Cap(c))).collect();
-    let product = opts.product.as_ref().map(|p| check(Subject::Product(p)));
+    let (out, product) = std::thread::scope(|s| {
+        let product = opts
+            .product
+            .as_ref()
+            .map(|p| s.spawn(|| check(Subject::Product(p))));
+        let out: Vec<SubjectRepro> = caps.into_iter().map(|c| check(Subject::Cap(c))).collect();
+        (out, product.map(|h| h.join()))
+    });
+    let product = match product {
+        Some(Ok(p)) => Some(p),
+        Some(Err(panic)) => std::panic::resume_unwind(panic),
+        None => None,
+    };
     let kept = if opts.keep {
         Some(scratch.keep())
     } else {
@@ -512,6 +591,7 @@ pub fn repro_check(
     };
     Ok(ReproReport {
         mode: if opts.each { "each" } else { "combined" },
+        against: opts.against,
         variations: env.plans.clone(),
         caps: out,
         product,
@@ -939,12 +1019,7 @@ fn check_subject(
     let (files, info) = match source {
         Ok(s) => s,
         Err(message) => {
-            result.error = Some(CapFailure {
-                step: "source".into(),
-                message,
-                log: None,
-                log_tail: Vec::new(),
-            });
+            result.error = Some(CapFailure::new("source", message));
             return;
         }
     };
@@ -958,42 +1033,65 @@ fn check_subject(
         on_event,
     };
 
-    let baseline = match ctx.build("baseline", &[]) {
-        Ok(b) => b,
-        Err(f) => {
+    // What every build is compared with: a baseline built now, or the pins.
+    let mut expected = match opts.against {
+        Against::Baseline => {
+            let built = ctx.build("baseline", &[]);
             result.builds += 1;
-            result.error = Some(CapFailure {
-                step: "baseline".into(),
-                message: f.message,
-                log: f.log,
-                log_tail: f.log_tail,
-            });
-            return;
+            match built {
+                Ok(b) => {
+                    result.baseline = Some(ctx.baseline_info(&b));
+                    Expected::from_build(b)
+                }
+                Err(f) => {
+                    result.error = Some(CapFailure {
+                        step: "baseline".into(),
+                        message: f.message,
+                        log: f.log,
+                        log_tail: f.log_tail,
+                    });
+                    return;
+                }
+            }
         }
+        Against::Pins => match ctx.pinned(manifest) {
+            Ok(e) => {
+                result.pins = Some(e.info());
+                e
+            }
+            Err(message) => {
+                result.error = Some(CapFailure::new("pins", message));
+                return;
+            }
+        },
     };
-    result.builds += 1;
-    result.baseline = Some(ctx.baseline_info(&baseline));
 
     let available = env.available();
-    let mut rows = Vec::new();
+    let mut rows: Vec<(Row, Option<Built>)> = Vec::new();
     let mut alone = opts.each;
     if !opts.each && !available.is_empty() {
-        let combined = ctx.compare(
-            &baseline,
+        let names = available
+            .iter()
+            .map(|v| v.name())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (combined, built) = ctx.compare(
+            &expected,
             RowKind::Combined {
                 variations: available.clone(),
             },
             "combined",
             &available,
-            available
-                .iter()
-                .map(|v| v.name())
-                .collect::<Vec<_>>()
-                .join(", "),
+            names,
         );
         result.builds += 1;
-        alone = combined.verdict != Verdict::Identical;
-        if !alone {
+        let identical = combined.verdict == Verdict::Identical;
+        let attribute = match subject {
+            Subject::Cap(_) => opts.attribute_caps,
+            Subject::Product(_) => opts.attribute_product,
+        };
+        alone = !identical && (opts.against == Against::Baseline || attribute);
+        if identical {
             for &v in &available {
                 let mut row = Row::new(
                     RowKind::Variation {
@@ -1007,15 +1105,15 @@ fn check_subject(
                 row.sha256 = combined.sha256.clone();
                 row.size = combined.size;
                 row.outputs = combined.outputs.clone();
-                rows.push(row);
+                rows.push((row, None));
             }
         }
-        rows.insert(0, combined);
+        rows.insert(0, (combined, built));
     }
     if alone {
         for &v in &available {
             rows.push(ctx.compare(
-                &baseline,
+                &expected,
                 RowKind::Variation {
                     variation: v,
                     alone: true,
@@ -1027,17 +1125,37 @@ fn check_subject(
             result.builds += 1;
         }
         // Something differs: was it the variation, or does the build differ anyway?
-        if rows.iter().any(|r| r.verdict == Verdict::Differs) {
+        if rows.iter().any(|(r, _)| r.verdict == Verdict::Differs) {
+            let detail = match opts.against {
+                Against::Baseline => "the baseline's conditions again",
+                Against::Pins => "this machine's own conditions, no variation",
+            };
             rows.push(ctx.compare(
-                &baseline,
+                &expected,
                 RowKind::Control,
                 "control",
                 &[],
-                "the baseline's conditions again".to_string(),
+                detail.to_string(),
             ));
             result.builds += 1;
         }
     }
+    // Diagnoses last: a build of this run that matched a pin is a reference for the
+    // ones that did not, when this machine held no copy of the pinned bytes.
+    for (_, built) in &rows {
+        if let Some(b) = built {
+            expected.learn_references(b);
+        }
+    }
+    let mut rows: Vec<Row> = rows
+        .into_iter()
+        .map(|(mut row, built)| {
+            if let (Verdict::Differs, Some(b)) = (row.verdict, &built) {
+                ctx.explain(&mut row, &expected, b);
+            }
+            row
+        })
+        .collect();
     for plan in env.plans.iter().filter(|p| !p.available) {
         rows.push(Row::new(
             RowKind::Variation {
@@ -1058,9 +1176,148 @@ fn check_subject(
     result.rows = rows;
 }
 
+impl CapFailure {
+    fn new(step: &str, message: String) -> CapFailure {
+        CapFailure {
+            step: step.into(),
+            message,
+            log: None,
+            log_tail: Vec::new(),
+        }
+    }
+}
+
+/// What the builds of one subject are compared with: per output, the digest it must
+/// have and, when known, those bytes (for a diagnosis of a build that differs).
+struct Expected {
+    outputs: Vec<ExpectedOutput>,
+}
+
+struct ExpectedOutput {
+    file: String,
+    sha256: String,
+    /// The expected bytes, once known: the baseline's, a local copy of the pinned
+    /// file, or a build of this run that matched the pin.
+    bytes: Option<Vec<u8>>,
+    /// Where the pinned bytes were found on this machine ([`Against::Pins`]).
+    reference: Option<PathBuf>,
+}
+
+impl Expected {
+    fn from_build(built: Built) -> Expected {
+        Expected {
+            outputs: built
+                .outputs
+                .into_iter()
+                .map(|o| ExpectedOutput {
+                    file: o.file,
+                    sha256: o.sha256,
+                    bytes: Some(o.bytes),
+                    reference: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// One pinned output; the first candidate file whose digest is the pin is its
+    /// reference.
+    fn pinned(file: String, sha256: String, candidates: &[PathBuf]) -> ExpectedOutput {
+        let found = candidates.iter().find_map(|p| {
+            let bytes = fs::read(p).ok()?;
+            (sha256_bytes(&bytes).sha256.0 == sha256).then(|| (p.clone(), bytes))
+        });
+        let (reference, bytes) = found.map_or((None, None), |(p, b)| (Some(p), Some(b)));
+        ExpectedOutput {
+            file,
+            sha256,
+            bytes,
+            reference,
+        }
+    }
+
+    fn get(&self, file: &str) -> Option<&ExpectedOutput> {
+        self.outputs.iter().find(|o| o.file == file)
+    }
+
+    /// Takes a built output's bytes as the expected ones where they match the digest
+    /// and no bytes are known yet.
+    fn learn_references(&mut self, built: &Built) {
+        for out in &built.outputs {
+            if let Some(e) = self
+                .outputs
+                .iter_mut()
+                .find(|e| e.file == out.file && e.bytes.is_none() && e.sha256 == out.sha256)
+            {
+                e.bytes = Some(out.bytes.clone());
+            }
+        }
+    }
+
+    fn info(&self) -> PinsInfo {
+        PinsInfo {
+            outputs: self
+                .outputs
+                .iter()
+                .map(|o| PinnedOutput {
+                    file: o.file.clone(),
+                    sha256: o.sha256.clone(),
+                    reference: o.reference.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 impl SubjectContext<'_> {
     fn name(&self) -> &str {
         self.subject.name()
+    }
+
+    /// The subject's pins, each with the local file that holds the pinned bytes if
+    /// there is one; an error naming what is not pinned.
+    fn pinned(&self, manifest: &Manifest) -> Result<Expected, String> {
+        match self.subject {
+            Subject::Cap(cap) => {
+                let Some(pin) = cap.sha256.pinned() else {
+                    return Err(format!(
+                        "cap {} has a placeholder sha256: there is no pin to compare with \
+                         (pin it with `pylon manifest regen {}`, or compare two builds with \
+                         --against baseline)",
+                        cap.name, cap.name
+                    ));
+                };
+                let mut candidates = Vec::new();
+                if let Some(caps_dir) = &self.opts.caps_dir {
+                    let artifact =
+                        pylon_caps::sync::checkout_dir(manifest, cap, caps_dir).join(&cap.artifact);
+                    candidates.extend(pylon_caps::sync::reference_path(&artifact));
+                    candidates.push(artifact);
+                }
+                Ok(Expected {
+                    outputs: vec![Expected::pinned(
+                        cap_output_file(cap),
+                        pin.as_str().to_string(),
+                        &candidates,
+                    )],
+                })
+            }
+            Subject::Product(spec) => {
+                let mut outputs = Vec::new();
+                for o in &spec.outputs {
+                    let Some(pin) = &o.pinned else {
+                        return Err(format!(
+                            "{}: {} has no pinned digest to compare with (pin it with \
+                             `pylon manifest regen`, or compare two builds with --against \
+                             baseline)",
+                            spec.name, o.file
+                        ));
+                    };
+                    let candidates: Vec<PathBuf> = o.reference.iter().cloned().collect();
+                    outputs.push(Expected::pinned(o.file.clone(), pin.clone(), &candidates));
+                }
+                Ok(Expected { outputs })
+            }
+        }
     }
 
     /// The baseline's digests against the pins.
@@ -1095,18 +1352,21 @@ impl SubjectContext<'_> {
         }
     }
 
-    /// Builds with `variations` and compares with the baseline.
+    /// Builds with `variations` and compares every output with what is expected; the
+    /// row's diagnosis is filled in later ([`Self::explain`]), so the build is returned
+    /// when it differs.
     fn compare(
         &self,
-        baseline: &Built,
+        expected: &Expected,
         kind: RowKind,
         label: &str,
         variations: &[Variation],
         detail: String,
-    ) -> Row {
+    ) -> (Row, Option<Built>) {
         let start = Instant::now();
         let built = self.build(label, variations);
         let mut row = Row::new(kind, label.to_string(), Verdict::Identical, detail);
+        let mut kept = None;
         match built {
             Err(f) => {
                 row.verdict = Verdict::Failed;
@@ -1119,12 +1379,12 @@ impl SubjectContext<'_> {
                     row.sha256 = Some(primary.sha256.clone());
                     row.size = Some(primary.size);
                 }
-                let mut first_differing = None;
                 for out in &b.outputs {
-                    let base = baseline.outputs.iter().find(|o| o.file == out.file);
-                    let same = base.is_some_and(|o| o.bytes == out.bytes);
-                    if !same && first_differing.is_none() {
-                        first_differing = Some((base, out));
+                    let same = expected
+                        .get(&out.file)
+                        .is_some_and(|e| e.sha256 == out.sha256);
+                    if !same {
+                        row.verdict = Verdict::Differs;
                     }
                     row.outputs.push(OutputDigest {
                         file: out.file.clone(),
@@ -1133,10 +1393,8 @@ impl SubjectContext<'_> {
                         matches: Some(same),
                     });
                 }
-                if let Some((base, out)) = first_differing {
-                    row.verdict = Verdict::Differs;
-                    self.explain(&mut row, base, out, b.outputs.len() > 1);
-                }
+                // Kept either way: a build that matches a pin is a reference.
+                kept = Some(b);
             }
         }
         (self.on_event)(ReproEvent::Built {
@@ -1145,29 +1403,40 @@ impl SubjectContext<'_> {
             verdict: Some(row.verdict),
             elapsed: start.elapsed(),
         });
-        row
+        (row, kept)
     }
 
-    /// Fills the row's causes and diagnosis from the first output that differs;
-    /// `named` prefixes the file name (the product has several outputs).
-    fn explain(&self, row: &mut Row, base: Option<&Output>, out: &Output, named: bool) {
-        let prefix = if named {
+    /// Fills the row's causes and diagnosis from the first output that differs: a diff
+    /// against the expected bytes when they are known, else a scan of the build alone.
+    fn explain(&self, row: &mut Row, expected: &Expected, built: &Built) {
+        let Some((exp, out)) = built
+            .outputs
+            .iter()
+            .find_map(|o| match expected.get(&o.file) {
+                Some(e) if e.sha256 == o.sha256 => None,
+                e => Some((e, o)),
+            })
+        else {
+            return;
+        };
+        let prefix = if built.outputs.len() > 1 {
             format!("{}: ", out.file)
         } else {
             String::new()
         };
-        let Some(base) = base else {
+        let Some(exp) = exp else {
             row.diagnosis = Some(format!("{prefix}not produced by the baseline"));
             return;
         };
+        let Some(base) = &exp.bytes else {
+            self.explain_alone(row, &prefix, out);
+            return;
+        };
         if out.file.ends_with(".zip") {
-            row.diagnosis = Some(format!(
-                "{prefix}{}",
-                zip_difference(&base.bytes, &out.bytes)
-            ));
+            row.diagnosis = Some(format!("{prefix}{}", zip_difference(base, &out.bytes)));
             return;
         }
-        match diff_wasm(&base.bytes, &out.bytes) {
+        match diff_wasm(base, &out.bytes) {
             Ok(report) => {
                 row.diagnosis = report
                     .causes
@@ -1181,6 +1450,54 @@ impl SubjectContext<'_> {
         }
     }
 
+    /// No copy of the pinned bytes anywhere: what the build shows by itself (paths of
+    /// this run's scratch directory or of the machine, timestamps other than the
+    /// pinned SOURCE_DATE_EPOCH).
+    fn explain_alone(&self, row: &mut Row, prefix: &str, out: &Output) {
+        let no_reference = "no copy of the pinned bytes on this machine to diff with \
+                            (`pylon caps-sync` keeps the last artifact that matched)";
+        if out.file.ends_with(".zip") {
+            row.diagnosis = Some(format!("{prefix}differs from the pin; {no_reference}"));
+            return;
+        }
+        let opts = ScanOptions {
+            extra_path_prefixes: vec![self.dir.display().to_string()],
+            source_date_epoch: SOURCE_DATE_EPOCH.parse().ok(),
+        };
+        let findings = scan_artifact_with(&out.bytes, &opts);
+        let summary = |cause: Cause, what: &str, f: &[&Finding]| {
+            let first = f[0];
+            let more = if f.len() > 1 {
+                format!(" (+{} more)", f.len() - 1)
+            } else {
+                String::new()
+            };
+            CauseSummary {
+                cause,
+                count: f.len(),
+                knock_on: false,
+                line: format!("{what}: {} in {}{more}", first.text, first.location),
+                advice: format!("found by scanning the build alone: {no_reference}"),
+            }
+        };
+        let paths: Vec<&Finding> = findings.paths.iter().collect();
+        let stamps: Vec<&Finding> = findings.unpinned_timestamps().collect();
+        if !paths.is_empty() {
+            row.causes
+                .push(summary(Cause::EmbeddedPath, "embedded path", &paths));
+        }
+        if !stamps.is_empty() {
+            row.causes
+                .push(summary(Cause::Timestamp, "timestamp", &stamps));
+        }
+        row.diagnosis = Some(match row.causes.first() {
+            Some(c) => format!("{prefix}{}", c.line),
+            None => format!(
+                "{prefix}differs from the pin, and the build shows no machine path or \
+                 timestamp by itself; {no_reference}"
+            ),
+        });
+    }
     /// One build in a fresh directory: copy the source, run the child, collect the
     /// outputs, then keep or remove the directory.
     fn build(&self, label: &str, variations: &[Variation]) -> Result<Built, BuildFailed> {
@@ -1255,12 +1572,8 @@ impl SubjectContext<'_> {
                         let inside = checkout.join(&cap.artifact);
                         fs::copy(&inside, &output).map_err(|e| io_fail("copying", &inside, e))?;
                     }
-                    let file = cap.artifact.file_name().map_or_else(
-                        || format!("{}.wasm", cap.name),
-                        |f| f.to_string_lossy().into_owned(),
-                    );
                     Ok(Built {
-                        outputs: vec![read_output(file, &output).map_err(fail)?],
+                        outputs: vec![read_output(cap_output_file(cap), &output).map_err(fail)?],
                     })
                 })
             }
@@ -1313,6 +1626,14 @@ impl SubjectContext<'_> {
         }
         built
     }
+}
+
+/// The name a cap's one output goes by in the report: its artifact's file name.
+fn cap_output_file(cap: &Cap) -> String {
+    cap.artifact.file_name().map_or_else(
+        || format!("{}.wasm", cap.name),
+        |f| f.to_string_lossy().into_owned(),
+    )
 }
 
 fn read_output(file: String, path: &Path) -> Result<Output, String> {
@@ -1587,7 +1908,8 @@ pub fn run_child_build(path: &Path) -> Result<(), ReproError> {
             let _ = fs::write(&req.result, json);
         }
         ReproError::Build(e.to_string())
-    })
+    })?;
+    Ok(())
 }
 
 /// One child process: `program args…`, in `cwd`, output to files.

@@ -1,0 +1,4 @@
+//! Small helpers shared by Pylon's library crates, one job each (as cargo-util is to
+//! cargo). Nothing here knows about caps, profiles or the CLI.
+
+pub mod ledger;
