@@ -20,6 +20,7 @@ use std::process::{Command, Stdio};
 
 use pylon_manifest::{write_atomic, Target};
 use pylon_util::ledger;
+use pylon_util::log::tail_lines;
 
 use crate::componentize::{module_to_component, ComponentizeError};
 
@@ -407,16 +408,4 @@ fn run_logged(mut cmd: Command, what: &str, log: &Path) -> Result<String, BuildE
             tail: tail_lines(log, 20),
         })
     }
-}
-
-/// The last `n` lines of a file (best effort).
-pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
-    let Ok(text) = fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
 }

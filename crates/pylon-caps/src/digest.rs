@@ -1,12 +1,10 @@
-//! sha256 of artifacts. `sha2` picks the SHA-NI instructions at run time where the
-//! CPU has them, which keeps `verify` within reach of `openssl dgst`.
+//! sha256 of artifacts as report values ([`FileDigest`]); the hashing itself is
+//! `pylon_util::digest`.
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use pylon_manifest::Sha256;
-use sha2::Digest;
 
 /// Digest and size of one file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -38,29 +36,16 @@ impl FileDigest {
 
 /// Hashes a file in 1 MiB reads.
 pub fn sha256_file(path: &Path) -> io::Result<FileDigest> {
-    let mut file = File::open(path)?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
+    let (hex, size) = pylon_util::digest::sha256_file(path)?;
     Ok(FileDigest {
-        sha256: Sha256Hex(hex::encode(hasher.finalize())),
+        sha256: Sha256Hex(hex),
         size,
     })
 }
 
 pub fn sha256_bytes(bytes: &[u8]) -> FileDigest {
     FileDigest {
-        sha256: Sha256Hex(hex::encode(sha2::Sha256::digest(bytes))),
+        sha256: Sha256Hex(pylon_util::digest::sha256_hex(bytes)),
         size: bytes.len() as u64,
     }
 }

@@ -128,12 +128,7 @@ fn regen_one(
             (dir, tree)
         }
         Repo::Git(url) => {
-            let url =
-                if url.contains("://") || url.starts_with("git@") || Path::new(url).is_absolute() {
-                    url.clone()
-                } else {
-                    manifest.root().join(url).to_string_lossy().into_owned()
-                };
+            let url = crate::sync::resolve_url(manifest, url);
             let src = scratch.path().join("src");
             git::git(
                 scratch.path(),
@@ -199,16 +194,17 @@ fn regen_one(
     })
 }
 
-/// Writes the successful pins (and the toolchain they were made with) into the
-/// manifest, preserving its comments and layout; one atomic write. Every
+/// Stages the successful pins (and the toolchain they were made with) in `editor`,
+/// which preserves the manifest's comments and layout; the caller saves once, after
+/// staging anything else that must change with them (`pylon_sha256`). Every
 /// `[toolchain]` field `toolchain` has is written; one it lacks (the tool could not
 /// be found on this machine) keeps its recorded value.
 pub fn apply_regen(
+    editor: &mut ManifestEditor,
     path: &Path,
     report: &RegenReport,
     toolchain: &Toolchain,
 ) -> Result<(), ManifestError> {
-    let (mut editor, _) = ManifestEditor::open(path)?;
     for outcome in &report.caps {
         if let RegenOutcome::Ok(change) = outcome {
             let invalid = |field: &str, why: String| ManifestError::Write {
@@ -229,5 +225,5 @@ pub fn apply_regen(
         }
     }
     editor.set_toolchain_all(toolchain);
-    editor.save()
+    Ok(())
 }

@@ -516,8 +516,10 @@ pub fn find_reference(
         .find(|p| sha256_file(p).is_ok_and(|d| d.matches(pinned)))
 }
 
-/// A relative `repo` path of a git cap is relative to the manifest's directory.
-fn resolve_url(manifest: &Manifest, url: &str) -> String {
+/// A git cap's `repo` as git is given it: a URL or absolute path as written, a relative
+/// path resolved against the manifest's directory. The one place this rule lives
+/// (caps-sync, regen and repro-check all clone through it).
+pub fn resolve_url(manifest: &Manifest, url: &str) -> String {
     if url.contains("://") || url.starts_with("git@") || Path::new(url).is_absolute() {
         url.to_string()
     } else {

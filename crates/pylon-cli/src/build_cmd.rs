@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use pylon_cpython::build::BuildReport;
 
-use crate::product::{self, CapModule, ProductReport};
+use crate::product::{self, CapModule, PinStatus, ProductReport};
 use pylon_cpython::fetch::{default_cache_root, FetchEvent};
 use pylon_cpython::toolchain::Layout;
 use pylon_cpython::{explain_modules, load_profile, BuildEvent, BuildOptions};
@@ -293,16 +293,18 @@ fn print_product(p: &ProductReport, caps: &[CapModule]) {
         println!("  cap {cap:10} not imported by the interpreter (no shim uses it)");
     }
     match p.pin_status {
-        "OK" => println!("pylon_sha256 status: OK"),
-        "MISMATCH" => println!(
+        PinStatus::Ok => println!("pylon_sha256 status: OK"),
+        PinStatus::Mismatch => println!(
             "pylon_sha256 status: MISMATCH (caps-manifest.toml pins {}; run `pylon diff` against a reference, or `make regen-manifest` if the change is intended)",
             p.pinned.as_deref().unwrap_or("-")
         ),
-        "PLACEHOLDER" => println!(
+        PinStatus::Placeholder => println!(
             "pylon_sha256 status: PLACEHOLDER (run `make regen-manifest` to pin {})",
             p.sha256
         ),
-        other => println!("pylon_sha256 status: {other} (it pins the default profile)"),
+        PinStatus::NotChecked => println!(
+            "pylon_sha256 status: NOT CHECKED (it pins the default profile)"
+        ),
     }
 }
 

@@ -315,7 +315,10 @@ fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
     let report = verify_artifacts(&manifest, &opts);
     let diagnoses = drift::for_verify(&report, &manifest, &opts.caps_dir);
     let cpython = verify_cpython(manifest.root(), args.profile.as_deref())?;
-    let success = report.success() && cpython.as_ref().is_none_or(|c| c.status != "MISMATCH");
+    let success = report.success()
+        && cpython
+            .as_ref()
+            .is_none_or(|c| c.status != CpythonStatus::Mismatch);
     if args.common.json {
         let mut body = render::verify_json(&report, &diagnoses);
         body["cpython"] = serde_json::json!(cpython);
@@ -330,9 +333,34 @@ fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
 #[derive(serde::Serialize)]
 pub struct CpythonCheck {
     pub profile: String,
-    /// `OK`, `MISMATCH`, `NOT BUILT` or `NOT RECORDED`.
-    pub status: &'static str,
+    pub status: CpythonStatus,
     pub detail: String,
+}
+
+/// python.wasm and stdlib.zip against `profiles/expected/<profile>.toml` (serialized as
+/// `OK`, `MISMATCH`, `NOT BUILT`, `NOT RECORDED`; an unreadable or malformed expected
+/// file is a `MISMATCH`: nothing counts as verified that was not compared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum CpythonStatus {
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "MISMATCH")]
+    Mismatch,
+    #[serde(rename = "NOT BUILT")]
+    NotBuilt,
+    #[serde(rename = "NOT RECORDED")]
+    NotRecorded,
+}
+
+impl std::fmt::Display for CpythonStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CpythonStatus::Ok => "OK",
+            CpythonStatus::Mismatch => "MISMATCH",
+            CpythonStatus::NotBuilt => "NOT BUILT",
+            CpythonStatus::NotRecorded => "NOT RECORDED",
+        })
+    }
 }
 
 fn verify_cpython(root: &Path, profile: Option<&str>) -> anyhow::Result<Option<CpythonCheck>> {
@@ -344,7 +372,7 @@ fn verify_cpython(root: &Path, profile: Option<&str>) -> anyhow::Result<Option<C
     let out_dir = root.join("build").join(&profile.name);
     let (status, detail) = if !out_dir.join("python.wasm").is_file() {
         (
-            "NOT BUILT",
+            CpythonStatus::NotBuilt,
             format!(
                 "{} has no python.wasm (run `make build`)",
                 out_dir.display()
@@ -353,11 +381,11 @@ fn verify_cpython(root: &Path, profile: Option<&str>) -> anyhow::Result<Option<C
     } else {
         match pylon_cpython::build::verify_outputs(&profiles_dir, &profile.name, &out_dir) {
             Ok(Some(check)) if check.matches => (
-                "OK",
+                CpythonStatus::Ok,
                 format!("python.wasm and stdlib.zip match {}", check.path.display()),
             ),
             Ok(Some(check)) => (
-                "MISMATCH",
+                CpythonStatus::Mismatch,
                 format!(
                     "{} differs from {} (expected python.wasm {}, stdlib.zip {})",
                     out_dir.display(),
@@ -367,10 +395,10 @@ fn verify_cpython(root: &Path, profile: Option<&str>) -> anyhow::Result<Option<C
                 ),
             ),
             Ok(None) => (
-                "NOT RECORDED",
+                CpythonStatus::NotRecorded,
                 format!("no profiles/expected/{}.toml", profile.name),
             ),
-            Err(e) => ("MISMATCH", e.to_string()),
+            Err(e) => (CpythonStatus::Mismatch, e.to_string()),
         }
     };
     Ok(Some(CpythonCheck {
@@ -402,20 +430,29 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
         }
     })
     .map_err(usage)?;
-    // All or nothing: a manifest with half of a regen's pins would pin a mix.
-    let written = !args.dry_run && report.success();
-    if written {
+    // All or nothing: the caps' pins, the toolchain and pylon_sha256 are staged in one
+    // editor and saved once, after pylon.wasm composed with the new pins; any failure
+    // writes nothing (a manifest with half of a regen would pin a mix).
+    let mut pylon = None;
+    let mut written = false;
+    if report.success() {
         let toolchain = drift::current_toolchain(manifest.root());
-        apply_regen(&args.common.manifest, &report, &toolchain)
-            .with_context(|| format!("writing {}", args.common.manifest.display()))?;
+        let (mut editor, _) = pylon_manifest::ManifestEditor::open(&args.common.manifest)?;
+        apply_regen(&mut editor, &args.common.manifest, &report, &toolchain)
+            .with_context(|| format!("staging the pins of {}", args.common.manifest.display()))?;
+        let staged = pylon_manifest::parse_manifest(&args.common.manifest, &editor.render()?)?;
+        pylon = regen_pylon_pin(&args, &staged)?;
+        if let Some(product::PylonPin::Composed { sha256, .. }) = &pylon {
+            let digest = pylon_manifest::Sha256::parse(sha256).map_err(anyhow::Error::msg)?;
+            editor.set_pylon_sha256(&pylon_manifest::Pin::Pinned(digest));
+        }
+        if !args.dry_run {
+            editor
+                .save()
+                .with_context(|| format!("writing {}", args.common.manifest.display()))?;
+            written = true;
+        }
     }
-    // pylon_sha256 follows the caps: composed from the default profile's python.wasm
-    // and the caps' artifacts, which must match the (new) pins.
-    let pylon = if report.success() {
-        regen_pylon_pin(&args, written)?
-    } else {
-        None
-    };
     if json {
         render::print_json(
             "manifest-regen",
@@ -444,25 +481,23 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
     Ok(if report.success() { 0 } else { 1 })
 }
 
-/// `None` when the manifest's directory has no CPython profiles (a caps-only tree).
-fn regen_pylon_pin(args: &RegenArgs, write: bool) -> anyhow::Result<Option<product::PylonPin>> {
-    let manifest = load(&args.common.manifest)?;
-    let profiles = manifest.root().join("profiles");
+/// pylon.wasm composed from the default profile's python.wasm and the caps' artifacts,
+/// checked against `staged` (the manifest with the new pins, not yet written); `None`
+/// when the manifest's directory has no CPython profiles (a caps-only tree).
+fn regen_pylon_pin(
+    args: &RegenArgs,
+    staged: &pylon_manifest::Manifest,
+) -> anyhow::Result<Option<product::PylonPin>> {
+    let profiles = staged.root().join("profiles");
     if !profiles.is_dir() {
         return Ok(None);
     }
     let profile = pylon_cpython::load_profile(&profiles, None).map_err(usage)?;
-    let out_dir = manifest.root().join("build").join(&profile.name);
+    let out_dir = staged.root().join("build").join(&profile.name);
     let caps_dir = caps_dir(args.common.caps_dir.clone())?;
-    let pin = product::pylon_pin(&manifest, &caps_dir, &out_dir)
-        .context("composing pylon.wasm for pylon_sha256 (run `make caps-sync` first)")?;
-    if let (product::PylonPin::Composed { sha256, .. }, true) = (&pin, write) {
-        let digest = pylon_manifest::Sha256::parse(sha256).map_err(anyhow::Error::msg)?;
-        let (mut editor, _) = pylon_manifest::ManifestEditor::open(&args.common.manifest)?;
-        editor.set_pylon_sha256(&pylon_manifest::Pin::Pinned(digest));
-        editor
-            .save()
-            .with_context(|| format!("writing {}", args.common.manifest.display()))?;
-    }
+    let pin = product::pylon_pin(staged, &caps_dir, &out_dir).context(
+        "composing pylon.wasm with the new pins for pylon_sha256; nothing was written \
+         (run `make caps-sync` so the caps' artifacts are the newly built ones, then regen again)",
+    )?;
     Ok(Some(pin))
 }

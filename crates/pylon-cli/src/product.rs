@@ -164,15 +164,29 @@ pub struct ProductReport {
     pub sha256: String,
     pub size: u64,
     pub composition: Composition,
-    /// The manifest's `pylon_sha256` check: `OK`, `MISMATCH`, `PLACEHOLDER`, or
-    /// `NOT CHECKED` (pylon_sha256 pins the default profile only).
-    pub pin_status: &'static str,
+    /// The manifest's `pylon_sha256` check.
+    pub pin_status: PinStatus,
     pub pinned: Option<String>,
+}
+
+/// The composed artifact against `pylon_sha256` (serialized as `OK`, `MISMATCH`,
+/// `PLACEHOLDER`, `NOT CHECKED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum PinStatus {
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "MISMATCH")]
+    Mismatch,
+    #[serde(rename = "PLACEHOLDER")]
+    Placeholder,
+    /// pylon_sha256 pins the default profile only.
+    #[serde(rename = "NOT CHECKED")]
+    NotChecked,
 }
 
 impl ProductReport {
     pub fn success(&self) -> bool {
-        self.pin_status != "MISMATCH"
+        self.pin_status != PinStatus::Mismatch
     }
 }
 
@@ -233,12 +247,12 @@ pub fn compose_product(
     let path = pylon_compose::write_composition(&composition.bytes, out_dir, link)?;
     let digest = sha256_file(&path).map_err(io("hashing", &path))?;
     let (pin_status, pinned) = match (&manifest.pylon_sha256, check_pin) {
-        (_, false) => ("NOT CHECKED", None),
-        (Pin::Placeholder, true) => ("PLACEHOLDER", None),
+        (_, false) => (PinStatus::NotChecked, None),
+        (Pin::Placeholder, true) => (PinStatus::Placeholder, None),
         (Pin::Pinned(p), true) if p.as_str() == digest.sha256.0 => {
-            ("OK", Some(p.as_str().to_string()))
+            (PinStatus::Ok, Some(p.as_str().to_string()))
         }
-        (Pin::Pinned(p), true) => ("MISMATCH", Some(p.as_str().to_string())),
+        (Pin::Pinned(p), true) => (PinStatus::Mismatch, Some(p.as_str().to_string())),
     };
     Ok(ProductReport {
         path,

@@ -821,3 +821,55 @@ fn drifted_cap_diagnosis_compares_the_checkout_cargo_lock_with_the_pinned_rev() 
         run.stdout
     );
 }
+
+#[test]
+fn regen_that_cannot_compose_pylon_wasm_writes_nothing() {
+    // A project with the real profiles and a built python.wasm, but the cap was never
+    // synced: its pin can be computed, pylon.wasm cannot be composed with it. The
+    // manifest must be left exactly as it was (no cap pins without pylon_sha256).
+    let sb = Sandbox::new();
+    let root = sb.path().join("repo");
+    fs::create_dir_all(&root).unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    write_files(&root.join("caps/lone"), &cap_sources("lone", ""));
+    fs::write(root.join(".gitignore"), "target/\nbuild/\n").unwrap();
+    let repo_profiles = repo_root().join("profiles");
+    fs::create_dir_all(root.join("profiles/expected")).unwrap();
+    for f in ["default", "cp313.toml", "expected/cp313.toml"] {
+        fs::copy(repo_profiles.join(f), root.join("profiles").join(f)).unwrap();
+    }
+    fs::create_dir_all(root.join("build/cp313")).unwrap();
+    fs::write(root.join("build/cp313/python.wasm"), b"\0asm stand-in").unwrap();
+    let mut entry = CapEntry::git("lone", &root, ZERO_REV);
+    entry.repo = "caps/lone".into();
+    let manifest = root.join("caps-manifest.toml");
+    fs::write(
+        &manifest,
+        format!(
+            "schema = 1\npylon_sha256 = \"{ZERO_SHA256}\"\n\n{}",
+            entry.toml()
+        ),
+    )
+    .unwrap();
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-q", "-m", "init"]);
+    let before = fs::read(&manifest).unwrap();
+
+    let run = Run::from(
+        std::process::Command::new(env!("CARGO_BIN_EXE_pylon"))
+            .args(["manifest", "regen"])
+            .current_dir(&root)
+            .env("PYLON_CAPS_DIR", sb.caps_dir())
+            .env_remove("PYLON_MANIFEST")
+            .output()
+            .unwrap(),
+    );
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+    assert!(run.stderr.contains("cap lone"), "{}", run.stderr);
+    assert_eq!(
+        fs::read(&manifest).unwrap(),
+        before,
+        "the manifest was changed"
+    );
+}

@@ -21,7 +21,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pylon_util::ledger;
-use sha2::Digest;
+use pylon_util::log::tail_lines;
 
 use crate::ext::{self, ExtError, ExtModule, OverlayFile, Patch};
 use crate::fetch::{sha256_file, FetchError, FetchEvent, InputCache};
@@ -193,7 +193,7 @@ impl BuildInputs {
     ) -> BuildInputs {
         BuildInputs {
             recipe: RECIPE_VERSION.to_string(),
-            profile_sha256: hex::encode(sha2::Sha256::digest(profile.text.as_bytes())),
+            profile_sha256: pylon_util::digest::sha256_hex(profile.text.as_bytes()),
             tarball: profile.source.tarball.clone(),
             tarball_sha256: profile.source.sha256.to_string(),
             host_triple: profile.build.host_triple.clone(),
@@ -233,7 +233,7 @@ impl BuildInputs {
 
     /// The key of the kept, configured WASI tree (`cpython/work/<key>/`).
     pub fn tree_key(&self) -> String {
-        hex::encode(sha2::Sha256::digest(self.tree_material().as_bytes()))
+        pylon_util::digest::sha256_hex(self.tree_material().as_bytes())
     }
 
     fn material(&self, ext_contents: bool) -> String {
@@ -270,12 +270,12 @@ impl BuildInputs {
     /// The key of the interpreter stage: python.wasm and the stdlib files before
     /// overlays and bytecode (cached under `cpython/interpreter/<key>/`).
     pub fn interpreter_key(&self) -> String {
-        hex::encode(sha2::Sha256::digest(self.interpreter_material().as_bytes()))
+        pylon_util::digest::sha256_hex(self.interpreter_material().as_bytes())
     }
 
     /// The key of the whole build.
     pub fn cache_key(&self) -> String {
-        hex::encode(sha2::Sha256::digest(self.key_material().as_bytes()))
+        pylon_util::digest::sha256_hex(self.key_material().as_bytes())
     }
 
     /// The key of the native build python: only what it is built from.
@@ -287,7 +287,7 @@ impl BuildInputs {
         for p in &self.patches {
             s.push_str(&format!("patch {} {}\n", p.name, p.sha256));
         }
-        hex::encode(sha2::Sha256::digest(s.as_bytes()))
+        pylon_util::digest::sha256_hex(s.as_bytes())
     }
 }
 
@@ -551,18 +551,56 @@ pub fn expected_digests(
     )
 }
 
+/// The keys of `profiles/expected/<profile>.toml`; the digests are required.
+const EXPECTED_KEYS: [&str; 4] = [
+    "python_wasm_sha256",
+    "python_wasm_size",
+    "stdlib_zip_sha256",
+    "stdlib_zip_size",
+];
+
+/// Strict: an unknown (e.g. misspelled) key, a missing digest or a digest that is not 64
+/// lowercase hex digits is an error naming the file and key, never a silent match.
 fn parse_expected(path: &Path) -> Result<Option<ExpectedDigests>, BuildError> {
-    let Ok(text) = fs::read_to_string(path) else {
-        return Ok(None);
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("reading", path)(e)),
     };
-    let doc: toml_edit::DocumentMut = text.parse().map_err(|e| BuildError::Check {
+    let bad = |message: String| BuildError::Check {
         stage: Stage::Publish,
-        message: format!("{}: {e}", path.display()),
-    })?;
-    let get = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        message: format!("{}: {message}", path.display()),
+    };
+    let doc: toml_edit::DocumentMut = text.parse().map_err(|e| bad(format!("{e}")))?;
+    for (key, _) in doc.iter() {
+        if !EXPECTED_KEYS.contains(&key) {
+            return Err(bad(format!(
+                "unknown key `{key}` (expected: {})",
+                EXPECTED_KEYS.join(", ")
+            )));
+        }
+    }
+    let digest = |key: &str| -> Result<String, BuildError> {
+        let value = doc
+            .get(key)
+            .ok_or_else(|| bad(format!("`{key}` is missing")))?;
+        let hex = value
+            .as_str()
+            .ok_or_else(|| bad(format!("`{key}` must be a string")))?;
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(bad(format!(
+                "`{key}` = {hex:?} is not a sha256 (64 lowercase hex digits)"
+            )));
+        }
+        Ok(hex.to_string())
+    };
     Ok(Some(ExpectedDigests {
-        python_wasm: get("python_wasm_sha256"),
-        stdlib_zip: get("stdlib_zip_sha256"),
+        python_wasm: Some(digest("python_wasm_sha256")?),
+        stdlib_zip: Some(digest("stdlib_zip_sha256")?),
     }))
 }
 
@@ -1415,17 +1453,4 @@ fn run_logged(mut cmd: Command, stage: Stage, log: &Path) -> Result<(), BuildErr
         log: log.to_path_buf(),
         tail: tail_lines(log, 25),
     })
-}
-
-/// The last `n` lines of a file (best effort).
-pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
-    let Ok(bytes) = fs::read(path) else {
-        return Vec::new();
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
 }

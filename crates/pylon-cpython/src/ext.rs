@@ -14,8 +14,6 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use sha2::Digest;
-
 use crate::profile::is_module_name;
 
 /// Subdirectory of `Modules/` the extension sources are copied to.
@@ -74,7 +72,7 @@ pub fn list_files(dir: &Path) -> Result<Vec<InputFile>, ExtError> {
                 let bytes = fs::read(&path).map_err(io_err(&path))?;
                 out.push(InputFile {
                     path: child.to_string_lossy().into_owned(),
-                    sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+                    sha256: pylon_util::digest::sha256_hex(&bytes),
                 });
             }
         }
@@ -309,7 +307,7 @@ pub fn list_patches(patches_dir: &Path, version: &str) -> Result<Vec<Patch>, Ext
         out.push(Patch {
             name,
             path,
-            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+            sha256: pylon_util::digest::sha256_hex(&bytes),
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

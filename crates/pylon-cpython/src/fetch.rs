@@ -5,12 +5,10 @@
 //! in the same directory, so a killed download never leaves a trusted partial file and
 //! a second build never downloads.
 
-use std::fs::{self, File};
-use std::io::{self, Read};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-use sha2::Digest;
 
 use crate::apt::debian_archives;
 use crate::profile::{Sha256, SourceLocation, SourceSpec};
@@ -52,20 +50,9 @@ pub fn default_cache_root() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pylon"))
 }
 
-/// sha256 of a file, streamed.
+/// sha256 of a file, streamed (hex).
 pub fn sha256_file(path: &Path) -> io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(hex::encode(hasher.finalize()))
+    pylon_util::digest::sha256_file(path).map(|(hex, _)| hex)
 }
 
 /// What happened while getting an input, for progress lines.

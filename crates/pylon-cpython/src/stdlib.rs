@@ -181,7 +181,7 @@ pub fn add_bytecode(
         return Err(StdlibError::Compile {
             status: status.to_string(),
             log: log.to_path_buf(),
-            tail: crate::build::tail_lines(log, 20),
+            tail: pylon_util::log::tail_lines(log, 20),
         });
     }
     let py: Vec<String> = files

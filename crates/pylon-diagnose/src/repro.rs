@@ -45,10 +45,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pylon_caps::build::{build_cap, tail_lines, BuildRequest, HostPaths, SOURCE_DATE_EPOCH};
+use pylon_caps::build::{build_cap, BuildRequest, HostPaths, SOURCE_DATE_EPOCH};
 use pylon_caps::digest::sha256_bytes;
 use pylon_caps::git;
 use pylon_manifest::{Cap, Manifest, Repo, Target};
+use pylon_util::log::tail_lines;
 use serde::{Deserialize, Serialize};
 
 use crate::{diff_wasm, scan_artifact_with, Cause, CauseSummary, Finding, ScanOptions};
@@ -1741,12 +1742,7 @@ fn cap_source(
                     cap.name
                 ));
             };
-            let url =
-                if url.contains("://") || url.starts_with("git@") || Path::new(url).is_absolute() {
-                    url.clone()
-                } else {
-                    manifest.root().join(url).to_string_lossy().into_owned()
-                };
+            let url = pylon_caps::sync::resolve_url(manifest, url);
             let src = scratch.join("source");
             git::git(
                 scratch,

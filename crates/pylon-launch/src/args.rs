@@ -175,7 +175,6 @@ pub fn parse_args_with_env(
         report_memory,
         show_help,
         guest_args,
-        hard_exit_on_timeout: true,
     })
 }
 

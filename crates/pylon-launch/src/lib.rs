@@ -16,7 +16,6 @@ mod stdlib;
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,11 +77,14 @@ pub struct LaunchOptions {
     pub show_help: bool,
     /// The guest's argv[1..] (argv[0] is always `python`).
     pub guest_args: Vec<String>,
-    /// If the guest is blocked in a host call when the timeout fires and does not stop
-    /// within a grace period, print the timeout message and `exit(124)` the process from
-    /// the watchdog thread. Embedders that must not be exited can turn this off.
-    pub hard_exit_on_timeout: bool,
 }
+
+/// Called from the watchdog thread when the guest is still blocked in a host call (a
+/// read of stdin, a sleep) a grace period after `--timeout` fired: the epoch cannot
+/// interrupt it there, so only the embedder can end it. The `pylon-launch` binary
+/// prints the timeout and exits 124; an embedder that must not be exited passes none
+/// and gets [`Outcome::TimedOut`] once the host call returns.
+pub type OnStuck = Box<dyn FnOnce(Duration) + Send>;
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -336,21 +338,13 @@ pub fn engine() -> Result<Engine, LaunchError> {
     Engine::new(&config).map_err(|e| LaunchError::Engine(e.into()))
 }
 
-/// Runs the component, printing [`Event`]s as `pylon-launch: ...` lines on stderr
-/// (notes always, the rest when `opts.verbose`).
-pub fn run(opts: &LaunchOptions) -> Result<Outcome, LaunchError> {
-    let verbose = opts.verbose;
-    run_with(opts, &mut |event| {
-        if verbose || event.is_note() || matches!(event, Event::LinearMemory { .. }) {
-            eprintln!("pylon-launch: {event}");
-        }
-    })
-}
-
-/// [`run`] with the events handed to `report`.
-pub fn run_with(
+/// Runs the component; [`Event`]s (cache, compile, memory, notes) go to `report`,
+/// and `on_stuck` is what to do with a guest that a timeout cannot interrupt. Prints
+/// nothing and never exits the process itself.
+pub fn run(
     opts: &LaunchOptions,
     report: &mut dyn FnMut(&Event),
+    on_stuck: Option<OnStuck>,
 ) -> Result<Outcome, LaunchError> {
     let wasm = std::fs::canonicalize(&opts.wasm).map_err(|source| LaunchError::ReadWasm {
         path: opts.wasm.clone(),
@@ -391,11 +385,7 @@ pub fn run_with(
     let watchdog = match opts.timeout {
         Some(after) => {
             store.set_epoch_deadline(1);
-            Some(Watchdog::start(
-                engine.clone(),
-                after,
-                opts.hard_exit_on_timeout,
-            )?)
+            Some(Watchdog::start(engine.clone(), after, on_stuck)?)
         }
         None => {
             // The epoch never advances without a watchdog; any far deadline will do.
@@ -515,7 +505,11 @@ struct Watchdog {
 }
 
 impl Watchdog {
-    fn start(engine: Engine, after: Duration, hard_exit: bool) -> Result<Self, LaunchError> {
+    fn start(
+        engine: Engine,
+        after: Duration,
+        on_stuck: Option<OnStuck>,
+    ) -> Result<Self, LaunchError> {
         let (done, wait) = mpsc::channel::<()>();
         let fired = Arc::new(AtomicBool::new(false));
         let flag = fired.clone();
@@ -527,12 +521,10 @@ impl Watchdog {
                 }
                 flag.store(true, Ordering::SeqCst);
                 engine.increment_epoch();
-                if hard_exit
-                    && wait.recv_timeout(HARD_EXIT_GRACE) == Err(mpsc::RecvTimeoutError::Timeout)
-                {
-                    let _ = std::io::stdout().flush();
-                    eprintln!("pylon-launch: timed out after {}", format_duration(after));
-                    std::process::exit(EXIT_TIMEOUT);
+                if let Some(on_stuck) = on_stuck {
+                    if wait.recv_timeout(HARD_EXIT_GRACE) == Err(mpsc::RecvTimeoutError::Timeout) {
+                        on_stuck(after);
+                    }
                 }
             })
             .map_err(LaunchError::Watchdog)?;

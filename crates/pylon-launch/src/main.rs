@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use pylon_launch::{format_duration, Outcome, EXIT_LAUNCH_ERROR};
+use pylon_launch::{format_duration, Event, Outcome, EXIT_LAUNCH_ERROR, EXIT_TIMEOUT};
 
 fn main() -> ExitCode {
     let code = match launch() {
@@ -34,5 +34,18 @@ fn launch() -> anyhow::Result<Outcome> {
         print!("{}", pylon_launch::USAGE);
         return Ok(Outcome::Exited(0));
     }
-    Ok(pylon_launch::run(&opts)?)
+    let verbose = opts.verbose;
+    // Notes always, the rest with --verbose.
+    let mut report = |event: &Event| {
+        if verbose || event.is_note() || matches!(event, Event::LinearMemory { .. }) {
+            eprintln!("pylon-launch: {event}");
+        }
+    };
+    // A guest blocked in a host call past --timeout: end the process here.
+    let on_stuck: pylon_launch::OnStuck = Box::new(|after| {
+        let _ = std::io::stdout().flush();
+        eprintln!("pylon-launch: timed out after {}", format_duration(after));
+        std::process::exit(EXIT_TIMEOUT);
+    });
+    Ok(pylon_launch::run(&opts, &mut report, Some(on_stuck))?)
 }

@@ -1,4 +1,6 @@
 //! Small helpers shared by Pylon's library crates, one job each (as cargo-util is to
 //! cargo). Nothing here knows about caps, profiles or the CLI.
 
+pub mod digest;
 pub mod ledger;
+pub mod log;

@@ -1,0 +1,71 @@
+//! `profiles/expected/<profile>.toml` is read strictly: a misspelled key or a missing
+//! digest is an error naming the file and key, never a silent match.
+
+use std::fs;
+use std::path::Path;
+
+use pylon_cpython::build::{expected_digests, verify_outputs};
+
+const A: &str = "d9b116517907256634c0fd8d0356becbb4f5ff72cad0b320816872904cdef736";
+const B: &str = "21c7c85d42e8a12fcad03e292b01376dea367f8f1c21cfe30e2c30e4521fa1f9";
+
+fn write_expected(profiles: &Path, text: &str) {
+    fs::create_dir_all(profiles.join("expected")).unwrap();
+    fs::write(profiles.join("expected/cpx.toml"), text).unwrap();
+}
+
+#[test]
+fn well_formed_digests_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    write_expected(
+        dir.path(),
+        &format!(
+            "python_wasm_sha256 = \"{A}\"\npython_wasm_size = 1\nstdlib_zip_sha256 = \"{B}\"\n"
+        ),
+    );
+    let d = expected_digests(dir.path(), "cpx").unwrap().unwrap();
+    assert_eq!(d.python_wasm.as_deref(), Some(A));
+    assert_eq!(d.stdlib_zip.as_deref(), Some(B));
+    // No file: nothing recorded, not an error.
+    assert!(expected_digests(dir.path(), "other").unwrap().is_none());
+}
+
+#[test]
+fn a_misspelled_key_is_an_error_not_a_match() {
+    let dir = tempfile::tempdir().unwrap();
+    write_expected(
+        dir.path(),
+        &format!("python_wasm_sha265 = \"{A}\"\nstdlib_zip_sha256 = \"{B}\"\n"),
+    );
+    let err = expected_digests(dir.path(), "cpx").unwrap_err().to_string();
+    assert!(err.contains("cpx.toml"), "{err}");
+    assert!(err.contains("unknown key `python_wasm_sha265`"), "{err}");
+
+    // verify reads the same file: it must fail too, whatever the outputs hash to.
+    let out = dir.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("python.wasm"), b"x").unwrap();
+    fs::write(out.join("stdlib.zip"), b"y").unwrap();
+    let err = verify_outputs(dir.path(), "cpx", &out)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("python_wasm_sha265"), "{err}");
+}
+
+#[test]
+fn a_missing_or_malformed_digest_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write_expected(dir.path(), &format!("python_wasm_sha256 = \"{A}\"\n"));
+    let err = expected_digests(dir.path(), "cpx").unwrap_err().to_string();
+    assert!(err.contains("`stdlib_zip_sha256` is missing"), "{err}");
+
+    write_expected(
+        dir.path(),
+        &format!(
+            "python_wasm_sha256 = \"{}\"\nstdlib_zip_sha256 = \"{B}\"\n",
+            &A[..40]
+        ),
+    );
+    let err = expected_digests(dir.path(), "cpx").unwrap_err().to_string();
+    assert!(err.contains("not a sha256"), "{err}");
+}
