@@ -1,6 +1,6 @@
 //! `pylon repro-check [CAPS…] [--product]`: build each cap (or, with `--product`,
 //! the whole pylon.wasm: CPython and the composition) as the baseline and again under
-//! varied conditions (`pylon_diagnose::repro`), then print a table per subject — variation →
+//! varied conditions (`pylon_repro`), then print a table per subject — variation →
 //! identical / differs / not available, with the diagnosis of each difference — or
 //! one versioned JSON document with `--json`. Exit status: 0 everything compared is
 //! identical, 1 a build differs or failed, 2 usage or manifest error.
@@ -8,7 +8,7 @@
 //! The builds run in child `pylon` processes (the hidden `--internal-build` mode of
 //! this same command for a cap, `pylon build` for the product) whose environment,
 //! umask and clock are the varied ones; see
-//! the module documentation of `pylon_diagnose::repro` for why.
+//! the module documentation of `pylon_repro` for why.
 //!
 //! Errors are rendered here (not returned), so `main` only maps the returned code.
 
@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pylon_caps::sync::checkout_dir;
-use pylon_diagnose::repro::{
+use pylon_manifest::{read_manifest, Manifest, Repo};
+use pylon_repro::{
     repro_check, run_child_build, Against, ChildCommand, ProductOutput, ProductSpec, ReproEvent,
     ReproOptions, ReproReport, RowKind, SubjectRepro, Variation, Verdict,
 };
-use pylon_manifest::{read_manifest, Manifest, Repo};
 use serde_json::{json, Value};
 
 const EXIT_OK: u8 = 0;
@@ -497,7 +497,7 @@ fn print_text(report: &ReproReport) {
 }
 
 /// One line per output file: digest, size and whether it matches.
-fn print_outputs(outputs: &[pylon_diagnose::repro::OutputDigest], yes: &str, no: &str) {
+fn print_outputs(outputs: &[pylon_repro::OutputDigest], yes: &str, no: &str) {
     let width = outputs.iter().map(|o| o.file.len()).max().unwrap_or(0);
     for o in outputs {
         let verdict = match o.matches {

@@ -15,7 +15,6 @@ mod drift;
 mod names;
 mod producers;
 mod report;
-pub mod repro;
 mod scan;
 mod text;
 mod walk;

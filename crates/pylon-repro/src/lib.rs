@@ -6,7 +6,7 @@
 //! directory and built with [`build_cap`] — the code caps-sync runs — once as the
 //! *baseline*, then again under [`Variation`]s, each build in a fresh directory with
 //! a fresh cargo target directory. Artifacts are compared byte for byte and every
-//! difference is explained with [`diff_wasm`](crate::diff_wasm).
+//! difference is explained with [`diff_wasm`](pylon_diagnose::diff_wasm).
 //!
 //! **Where the variations are applied.** `build_cap` pins the environment it gives
 //! cargo (`SOURCE_DATE_EPOCH`, `TZ`, `LC_ALL`, remapped paths…), and that pinning is
@@ -32,9 +32,10 @@
 //! when that build differs, a control build (no variation) and one build per variation
 //! attribute the difference. `each` always builds once per variation.
 //!
-//! Unlike the rest of this crate, this module builds, spawns processes and writes files
-//! (in its scratch directory only); it still prints nothing: progress goes to a callback
-//! and the result is a [`ReproReport`].
+//! This crate is the orchestration (it builds, spawns processes and writes files, in its
+//! scratch directory only); the explaining of a difference is `pylon-diagnose`'s pure
+//! functions over bytes. It prints nothing: progress goes to a callback and the result
+//! is a [`ReproReport`].
 
 use std::collections::hash_map::RandomState;
 use std::ffi::{OsStr, OsString};
@@ -52,7 +53,7 @@ use pylon_manifest::{Cap, Manifest, Repo, Target};
 use pylon_util::log::tail_lines;
 use serde::{Deserialize, Serialize};
 
-use crate::{diff_wasm, scan_artifact_with, Cause, CauseSummary, Finding, ScanOptions};
+use pylon_diagnose::{diff_wasm, scan_artifact_with, Cause, CauseSummary, Finding, ScanOptions};
 
 /// One condition that differs between the baseline and a varied build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
