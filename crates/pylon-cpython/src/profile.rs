@@ -7,7 +7,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use toml_edit::{Document, Item, Table, Value};
+use toml_edit::{Document, Item, Table};
 
 /// The profile schema this code reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -16,6 +16,7 @@ pub const SCHEMA_VERSION: i64 = 1;
 /// path (`<prefix>/lib/python3NN.zip`) and the `sysconfigdata` depend on it.
 pub const PREFIX: &str = "/usr/local";
 
+use pylon_manifest::strict::{span_of, value_span, StrictToml};
 /// Digests and diagnostics are the manifest's types: one definition of "a sha256"
 /// and of "file:line:column: field: message" for every TOML file Pylon reads.
 pub use pylon_manifest::{Diagnostic, Diagnostics, Sha256};
@@ -202,8 +203,7 @@ pub fn read_profile(path: &Path) -> Result<Profile, ProfileError> {
 /// Validates profile text; `path` names the file in messages, its stem names the profile.
 pub fn parse_profile(path: &Path, text: &str) -> Result<Profile, ProfileError> {
     let mut cx = Checker {
-        text,
-        diagnostics: Vec::new(),
+        toml: StrictToml::new(text),
     };
     let profile = match Document::parse(text) {
         Ok(doc) => cx.profile(path, text, doc.as_table()),
@@ -212,13 +212,13 @@ pub fn parse_profile(path: &Path, text: &str) -> Result<Profile, ProfileError> {
             None
         }
     };
-    cx.diagnostics.sort_by_key(|d| (d.line, d.column));
+    cx.toml.diagnostics.sort_by_key(|d| (d.line, d.column));
     match profile {
-        Some(p) if cx.diagnostics.is_empty() => Ok(p),
+        Some(p) if cx.toml.diagnostics.is_empty() => Ok(p),
         _ => Err(ProfileError::Invalid {
             diagnostics: Diagnostics {
                 path: path.to_path_buf(),
-                items: cx.diagnostics,
+                items: cx.toml.diagnostics,
             },
         }),
     }
@@ -274,46 +274,25 @@ const OWNED_CONFIGURE_FLAGS: &[&str] = &[
     "CONFIG_SITE=",
 ];
 
+/// The profile's rules over the manifest's strict checker.
 struct Checker<'a> {
-    text: &'a str,
-    diagnostics: Vec<Diagnostic>,
+    toml: StrictToml<'a>,
+}
+
+impl<'a> std::ops::Deref for Checker<'a> {
+    type Target = StrictToml<'a>;
+    fn deref(&self) -> &StrictToml<'a> {
+        &self.toml
+    }
+}
+
+impl std::ops::DerefMut for Checker<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.toml
+    }
 }
 
 impl Checker<'_> {
-    fn report(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
-        self.diagnostics
-            .push(Diagnostic::at(self.text, span.start, field, message));
-    }
-
-    fn unknown_keys<'t>(
-        &mut self,
-        keys: impl Iterator<Item = (&'t str, Range<usize>)>,
-        allowed: &[&str],
-        owner: &str,
-    ) {
-        for (key, span) in keys {
-            if !allowed.contains(&key) {
-                let field = if owner.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{owner}.{key}")
-                };
-                self.report(
-                    span,
-                    &field,
-                    format!("unknown key (expected one of: {})", allowed.join(", ")),
-                );
-            }
-        }
-    }
-
-    fn table_keys(table: &Table) -> Vec<(&str, Range<usize>)> {
-        table
-            .iter()
-            .map(|(k, _)| (k, table.key(k).and_then(|k| k.span()).unwrap_or(0..0)))
-            .collect()
-    }
-
     /// A required sub-table; reports a missing or mistyped one.
     fn section<'t>(&mut self, root: &'t Table, key: &str) -> Option<&'t Table> {
         match root.get(key) {
@@ -329,30 +308,8 @@ impl Checker<'_> {
         }
     }
 
-    fn required<'t>(&mut self, table: &'t Table, key: &str, owner: &str) -> Option<&'t Item> {
-        let item = table.get(key);
-        if item.is_none() {
-            self.report(
-                table.span().unwrap_or(0..0),
-                &format!("{owner}.{key}"),
-                "missing required field",
-            );
-        }
-        item
-    }
-
     fn string(&mut self, item: &Item, field: &str) -> Option<String> {
-        match item.as_str() {
-            Some(s) => Some(s.to_string()),
-            None => {
-                self.report(
-                    span_of(item),
-                    field,
-                    format!("expected a string, found {}", item.type_name()),
-                );
-                None
-            }
-        }
+        self.toml.string(item, field).map(str::to_string)
     }
 
     fn nonempty_string(&mut self, table: &Table, key: &str, owner: &str) -> Option<String> {
@@ -400,7 +357,7 @@ impl Checker<'_> {
     }
 
     fn profile(&mut self, path: &Path, text: &str, root: &Table) -> Option<Profile> {
-        self.unknown_keys(Self::table_keys(root).into_iter(), TOP_KEYS, "");
+        self.unknown_keys(StrictToml::table_keys(root), TOP_KEYS, "");
         let schema = match root.get("schema") {
             None => {
                 self.report(0..0, "schema", "missing (expected `schema = 1`)");
@@ -423,7 +380,7 @@ impl Checker<'_> {
             },
         };
         let version = self.section(root, "cpython").and_then(|t| {
-            self.unknown_keys(Self::table_keys(t).into_iter(), CPYTHON_KEYS, "cpython");
+            self.unknown_keys(StrictToml::table_keys(t), CPYTHON_KEYS, "cpython");
             let item = self.required(t, "version", "cpython")?;
             let v = self.string(item, "cpython.version")?;
             let parts: Vec<&str> = v.split('.').collect();
@@ -504,7 +461,7 @@ impl Checker<'_> {
 
     fn source(&mut self, t: &Table) -> Option<SourceSpec> {
         let owner = "source";
-        self.unknown_keys(Self::table_keys(t).into_iter(), SOURCE_KEYS, owner);
+        self.unknown_keys(StrictToml::table_keys(t), SOURCE_KEYS, owner);
         let tarball = self.nonempty_string(t, "tarball", owner).and_then(|s| {
             if s.contains('/') || s.starts_with('.') {
                 let span = t.get("tarball").map(span_of).unwrap_or(0..0);
@@ -578,7 +535,7 @@ impl Checker<'_> {
     }
 
     fn toolchain(&mut self, t: &Table) -> Option<Vec<PackagePin>> {
-        self.unknown_keys(Self::table_keys(t).into_iter(), TOOLCHAIN_KEYS, "toolchain");
+        self.unknown_keys(StrictToml::table_keys(t), TOOLCHAIN_KEYS, "toolchain");
         let item = self.required(t, "packages", "toolchain")?;
         let Some(array) = item.as_array() else {
             self.report(
@@ -605,7 +562,7 @@ impl Checker<'_> {
                 .map(|(k, _)| (k, pkg.key(k).and_then(|k| k.span()).unwrap_or(0..0)))
                 .collect();
             let owner = format!("toolchain.packages[{i}]");
-            self.unknown_keys(keys.into_iter(), PACKAGE_KEYS, &owner);
+            self.unknown_keys(keys, PACKAGE_KEYS, &owner);
             let span = value_span(v);
             let field = |cx: &mut Self, key: &str| -> Option<(String, Range<usize>)> {
                 match pkg.get(key) {
@@ -674,7 +631,7 @@ impl Checker<'_> {
 
     fn build(&mut self, t: &Table) -> Option<BuildSpec> {
         let owner = "build";
-        self.unknown_keys(Self::table_keys(t).into_iter(), BUILD_KEYS, owner);
+        self.unknown_keys(StrictToml::table_keys(t), BUILD_KEYS, owner);
         let host_triple = self.nonempty_string(t, "host_triple", owner).and_then(|s| {
             if SUPPORTED_HOSTS.contains(&s.as_str()) {
                 Some(s)
@@ -751,7 +708,7 @@ impl Checker<'_> {
     }
 
     fn modules(&mut self, t: &Table) -> Option<Vec<DisabledModule>> {
-        self.unknown_keys(Self::table_keys(t).into_iter(), MODULES_KEYS, "modules");
+        self.unknown_keys(StrictToml::table_keys(t), MODULES_KEYS, "modules");
         let Some(item) = t.get("disabled") else {
             return Some(Vec::new());
         };
@@ -780,7 +737,7 @@ impl Checker<'_> {
                 .iter()
                 .map(|(k, _)| (k, m.key(k).and_then(|k| k.span()).unwrap_or(0..0)))
                 .collect();
-            self.unknown_keys(keys.into_iter(), DISABLED_KEYS, &owner);
+            self.unknown_keys(keys, DISABLED_KEYS, &owner);
             let name = m
                 .get("name")
                 .and_then(|n| n.as_str().map(|s| (s.to_string(), value_span(n))));
@@ -822,7 +779,7 @@ impl Checker<'_> {
     }
 
     fn stdlib(&mut self, t: &Table) -> Option<StdlibSpec> {
-        self.unknown_keys(Self::table_keys(t).into_iter(), STDLIB_KEYS, "stdlib");
+        self.unknown_keys(StrictToml::table_keys(t), STDLIB_KEYS, "stdlib");
         let include_tests = match t.get("include_tests") {
             None => Some(false),
             Some(item) => match item.as_bool() {
@@ -866,12 +823,4 @@ pub fn is_module_name(s: &str) -> bool {
     let mut bytes = s.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-fn span_of(item: &Item) -> Range<usize> {
-    item.span().unwrap_or(0..0)
-}
-
-fn value_span(value: &Value) -> Range<usize> {
-    value.span().unwrap_or(0..0)
 }

@@ -12,6 +12,7 @@
 
 mod edit;
 mod parse;
+pub mod strict;
 mod types;
 
 pub use edit::{write_atomic, CapUpdate, ManifestEditor};

@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use toml_edit::{Document, Item, Table, Value};
+use toml_edit::{Document, Item, Table};
 
+use crate::strict::{span_of, value_span, StrictToml};
 use crate::types::*;
-use crate::{Diagnostic, Diagnostics, ManifestError};
+use crate::{Diagnostics, ManifestError};
 
 const TOP_KEYS: &[&str] = &["schema", "pylon_sha256", "toolchain", "cap"];
 const TOOLCHAIN_KEYS: &[&str] = TOOLCHAIN_FIELDS;
@@ -36,8 +37,7 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, ManifestError> {
 /// Validates manifest text; `path` is used for messages and to anchor in-tree caps.
 pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
     let mut cx = Checker {
-        text,
-        diagnostics: Vec::new(),
+        toml: StrictToml::new(text),
     };
     let manifest = match Document::parse(text) {
         Ok(doc) => cx.manifest(path, doc.as_table()),
@@ -53,48 +53,33 @@ pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, ManifestError
         _ => Err(ManifestError::Invalid {
             diagnostics: Diagnostics {
                 path: path.to_path_buf(),
-                items: cx.diagnostics,
+                items: cx.toml.diagnostics,
             },
         }),
     }
 }
 
+/// The manifest's rules over the shared strict checker.
 struct Checker<'a> {
-    text: &'a str,
-    diagnostics: Vec<Diagnostic>,
+    toml: StrictToml<'a>,
+}
+
+impl<'a> std::ops::Deref for Checker<'a> {
+    type Target = StrictToml<'a>;
+    fn deref(&self) -> &StrictToml<'a> {
+        &self.toml
+    }
+}
+
+impl std::ops::DerefMut for Checker<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.toml
+    }
 }
 
 impl Checker<'_> {
-    fn position(&self, offset: usize) -> (usize, usize) {
-        let d = Diagnostic::at(self.text, offset, "", "");
-        (d.line, d.column)
-    }
-
-    fn report(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
-        self.diagnostics
-            .push(Diagnostic::at(self.text, span.start, field, message));
-    }
-
-    fn unknown_keys(&mut self, table: &Table, allowed: &[&str], owner: &str) {
-        for (key, _) in table.iter() {
-            if !allowed.contains(&key) {
-                let span = table.key(key).and_then(|k| k.span()).unwrap_or(0..0);
-                let field = if owner.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{owner}.{key}")
-                };
-                self.report(
-                    span,
-                    &field,
-                    format!("unknown key (expected one of: {})", allowed.join(", ")),
-                );
-            }
-        }
-    }
-
     fn manifest(&mut self, path: &Path, root: &Table) -> Option<Manifest> {
-        self.unknown_keys(root, TOP_KEYS, "");
+        self.unknown_keys(StrictToml::table_keys(root), TOP_KEYS, "");
         let whole = 0..0;
 
         let schema = match root.get("schema") {
@@ -171,7 +156,7 @@ impl Checker<'_> {
         match root.get("toolchain") {
             None => Some(Toolchain::default()),
             Some(Item::Table(table)) => {
-                self.unknown_keys(table, TOOLCHAIN_KEYS, "toolchain");
+                self.unknown_keys(StrictToml::table_keys(table), TOOLCHAIN_KEYS, "toolchain");
                 let mut toolchain = Toolchain::default();
                 let mut ok = true;
                 for key in TOOLCHAIN_KEYS {
@@ -229,32 +214,6 @@ impl Checker<'_> {
         }
     }
 
-    fn string<'t>(&mut self, item: &'t Item, field: &str) -> Option<&'t str> {
-        match item.as_str() {
-            Some(s) => Some(s),
-            None => {
-                self.report(
-                    span_of(item),
-                    field,
-                    format!("expected a string, found {}", item.type_name()),
-                );
-                None
-            }
-        }
-    }
-
-    fn required<'t>(&mut self, table: &'t Table, key: &str, owner: &str) -> Option<&'t Item> {
-        let item = table.get(key);
-        if item.is_none() {
-            self.report(
-                table.span().unwrap_or(0..0),
-                &format!("{owner}.{key}"),
-                "missing required field",
-            );
-        }
-        item
-    }
-
     fn cap(&mut self, index: usize, table: &Table) -> Option<Cap> {
         let header = table.span().unwrap_or(0..0);
         let (line, _) = self.position(header.start);
@@ -280,7 +239,7 @@ impl Checker<'_> {
         if let Some(n) = &name {
             owner = format!("cap {n:?}");
         }
-        self.unknown_keys(table, CAP_KEYS, &owner);
+        self.unknown_keys(StrictToml::table_keys(table), CAP_KEYS, &owner);
 
         let repo_spec = self.required(table, "repo", &owner).and_then(|item| {
             let s = self.string(item, &format!("{owner}.repo"))?;
@@ -443,12 +402,4 @@ fn is_interface_name(s: &str) -> bool {
         && ident(name)
         && ident(interface)
         && version.is_none_or(|v| !v.is_empty() && !v.contains(char::is_whitespace))
-}
-
-fn span_of(item: &Item) -> Range<usize> {
-    item.span().unwrap_or(0..0)
-}
-
-fn value_span(value: &Value) -> Range<usize> {
-    value.span().unwrap_or(0..0)
 }
