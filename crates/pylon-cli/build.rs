@@ -5,35 +5,6 @@
 
 use std::path::PathBuf;
 
-/// Every version of `name` in a Cargo.lock, sorted, joined by `/` (normally one).
-fn locked_versions(lock: &str, name: &str) -> Option<String> {
-    let mut versions = Vec::new();
-    for block in lock.split("[[package]]").skip(1) {
-        let mut pkg = None;
-        let mut version = None;
-        for line in block.lines() {
-            let line = line.trim();
-            if line.starts_with('[') {
-                break;
-            }
-            if let Some((key, value)) = line.split_once('=') {
-                let value = value.trim().trim_matches('"').to_string();
-                match key.trim() {
-                    "name" => pkg = Some(value),
-                    "version" => version = Some(value),
-                    _ => {}
-                }
-            }
-        }
-        if pkg.as_deref() == Some(name) {
-            versions.extend(version);
-        }
-    }
-    versions.sort();
-    versions.dedup();
-    (!versions.is_empty()).then(|| versions.join("/"))
-}
-
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let lock_path = manifest_dir.join("../../Cargo.lock");
@@ -46,7 +17,7 @@ fn main() {
     ] {
         // Empty when unknown (no lockfile, e.g. a packaged source): the tool then
         // records nothing rather than a guess.
-        let version = locked_versions(&lock, crate_name).unwrap_or_default();
+        let version = pylon_util::lockfile::locked_versions(&lock, crate_name).unwrap_or_default();
         println!("cargo:rustc-env={var}={version}");
     }
 }

@@ -103,34 +103,12 @@ pub fn context(manifest: &Manifest, caps_dir: &Path) -> DriftContext {
     }
 }
 
-/// `name -> {(version, source)}` of a Cargo.lock.
-type LockPackages = BTreeMap<String, BTreeSet<(String, String)>>;
-
-fn lock_packages(text: &str) -> Result<LockPackages, String> {
-    let doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| e.message().trim().to_string())?;
-    let mut out = LockPackages::new();
-    let Some(packages) = doc.get("package") else {
-        return Ok(out);
-    };
-    let packages = packages
-        .as_array_of_tables()
-        .ok_or("`package` is not an array of tables")?;
-    for p in packages {
-        let field = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let name = field("name").ok_or("a [[package]] without a name")?;
-        let version = field("version").unwrap_or_default();
-        out.entry(name)
-            .or_default()
-            .insert((version, field("source").unwrap_or_default()));
-    }
-    Ok(out)
-}
-
 /// Packages added, removed or changed from `pinned` to `now`, by name.
 pub fn lock_changes(pinned: &str, now: &str) -> Result<Vec<LockChange>, String> {
-    let (old, new) = (lock_packages(pinned)?, lock_packages(now)?);
+    let (old, new) = (
+        pylon_util::lockfile::locked_packages(pinned)?,
+        pylon_util::lockfile::locked_packages(now)?,
+    );
     let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     let versions = |set: Option<&BTreeSet<(String, String)>>| {
         set.map(|s| {
@@ -290,7 +268,7 @@ mod tests {
         let lock =
             std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock"))
                 .unwrap();
-        let packages = lock_packages(&lock).unwrap();
+        let packages = pylon_util::lockfile::locked_packages(&lock).unwrap();
         for name in ["wasmtime", "wac-graph"] {
             let versions: Vec<&str> = packages[name].iter().map(|(v, _)| v.as_str()).collect();
             assert_eq!(
@@ -302,8 +280,8 @@ mod tests {
 
     #[test]
     fn lock_changes_name_added_removed_and_bumped_packages() {
-        let pinned = "version = 4\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"b\"\nversion = \"0.1.0\"\nsource = \"registry+x\"\n\n[[package]]\nname = \"gone\"\nversion = \"2.0.0\"\n";
-        let now = "version = 4\n[[package]]\nname = \"a\"\nversion = \"1.1.0\"\n\n[[package]]\nname = \"b\"\nversion = \"0.1.0\"\nsource = \"git+y\"\n\n[[package]]\nname = \"new\"\nversion = \"0.3.0\"\n";
+        let pinned = "version = 4\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"b\"\nversion = \"0.1.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"gone\"\nversion = \"2.0.0\"\n";
+        let now = "version = 4\n[[package]]\nname = \"a\"\nversion = \"1.1.0\"\n\n[[package]]\nname = \"b\"\nversion = \"0.1.0\"\nsource = \"git+https://example.org/b.git?rev=1#0123456789abcdef0123456789abcdef01234567\"\n\n[[package]]\nname = \"new\"\nversion = \"0.3.0\"\n";
         let changes: Vec<String> = lock_changes(pinned, now)
             .unwrap()
             .iter()

@@ -3,4 +3,5 @@
 
 pub mod digest;
 pub mod ledger;
+pub mod lockfile;
 pub mod log;
