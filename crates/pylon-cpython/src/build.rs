@@ -166,7 +166,7 @@ pub struct FileRecord {
 }
 
 /// What went into a build: the cache key is the digest of [`BuildInputs::key_material`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BuildInputs {
     pub recipe: String,
     pub profile_sha256: String,
@@ -293,7 +293,7 @@ impl BuildInputs {
 
 /// The record published next to the outputs (`build/<profile>/record.json`). It holds
 /// no time and no path of this machine: two builds of one key write the same record.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BuildRecord {
     pub format_version: u32,
     pub profile: String,
@@ -473,19 +473,17 @@ pub fn build(
     run.finish(Stage::Publish, t, cached);
     let timings = run.timings;
 
-    let record: serde_json::Value =
+    // Read back with the type that wrote it.
+    let record: BuildRecord =
         serde_json::from_str(&record_text).map_err(|e| BuildError::Check {
             stage: Stage::Publish,
             message: format!("{}: {e}", result_dir.join("record.json").display()),
         })?;
-    let file_record = |field: &str| -> Result<FileRecord, BuildError> {
-        serde_json::from_value(record[field].clone()).map_err(|e| BuildError::Check {
-            stage: Stage::Publish,
-            message: format!("record.json: {field}: {e}"),
-        })
-    };
-    let python_wasm = file_record("python_wasm")?;
-    let stdlib_zip = file_record("stdlib_zip")?;
+    let BuildRecord {
+        python_wasm,
+        stdlib_zip,
+        ..
+    } = record;
     let expected = read_expected(&expected_path, &python_wasm, &stdlib_zip)?;
     Ok(BuildReport {
         profile: profile.name.clone(),

@@ -28,14 +28,14 @@ pub enum ExtError {
 }
 
 /// One file of an input directory: its relative path and sha256.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InputFile {
     pub path: String,
     pub sha256: String,
 }
 
 /// A `cpython-ext/<name>/` module.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExtModule {
     pub name: String,
     #[serde(skip)]
@@ -168,7 +168,7 @@ pub fn scan_ext_dirs(dirs: &[PathBuf]) -> Result<Vec<ExtModule>, ExtError> {
 }
 
 /// A file added to the stdlib zip from an overlay directory.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OverlayFile {
     /// Path inside the zip (`zlib.py`, `pylon/zstd.py`).
     pub path: String,
@@ -280,7 +280,7 @@ pub fn update_ext_modules(modules: &[ExtModule], tree: &Path) -> Result<Vec<Stri
 }
 
 /// A patch of a profile's patch set.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Patch {
     pub name: String,
     #[serde(skip)]

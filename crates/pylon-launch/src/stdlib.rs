@@ -48,12 +48,15 @@ pub(crate) fn locate(
         path: record.clone(),
         reason,
     };
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
-    let guest = json
-        .get("stdlib_zip_guest_path")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| bad("no string field `stdlib_zip_guest_path`".into()))?;
+    // The one field of pylon-cpython's BuildRecord this crate needs (it stands alone,
+    // so it reads the published format, not the type).
+    #[derive(serde::Deserialize)]
+    struct StdlibRecord {
+        stdlib_zip_guest_path: String,
+    }
+    let parsed: StdlibRecord =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not a build record: {e}")))?;
+    let guest = parsed.stdlib_zip_guest_path.as_str();
     let (guest_dir, name) = split_guest_path(guest).ok_or_else(|| {
         bad(format!(
             "`stdlib_zip_guest_path` {guest:?} is not an absolute path to a file"
