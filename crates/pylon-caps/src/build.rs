@@ -272,42 +272,31 @@ fn cargo_build(
         compiled_units: 0,
         fresh_units: 0,
     };
-    for line in stdout.lines() {
-        if !line.contains("\"compiler-artifact\"") {
-            continue;
-        }
-        let Ok(msg) = serde_json::from_str::<CompilerArtifact>(line) else {
+    for message in cargo_metadata::Message::parse_stream(stdout.as_bytes()) {
+        let Ok(cargo_metadata::Message::CompilerArtifact(artifact)) = message else {
             continue;
         };
-        if msg.fresh {
+        if artifact.fresh {
             outcome.fresh_units += 1;
         } else {
             outcome.compiled_units += 1;
         }
-        if msg.target.kind.iter().any(|k| k == "cdylib") {
-            wasm = msg
+        if artifact
+            .target
+            .kind
+            .contains(&cargo_metadata::TargetKind::CDyLib)
+        {
+            wasm = artifact
                 .filenames
                 .into_iter()
-                .find(|f| f.extension().is_some_and(|e| e == "wasm"));
+                .find(|f| f.extension() == Some("wasm"))
+                .map(PathBuf::from);
         }
     }
     let wasm = wasm.ok_or_else(|| BuildError::NoWasmOutput {
         log: req.log.clone(),
     })?;
     Ok((wasm, outcome))
-}
-
-#[derive(serde::Deserialize)]
-struct CompilerArtifact {
-    target: ArtifactTarget,
-    filenames: Vec<PathBuf>,
-    #[serde(default)]
-    fresh: bool,
-}
-
-#[derive(serde::Deserialize)]
-struct ArtifactTarget {
-    kind: Vec<String>,
 }
 
 /// `--remap-path-prefix` flags, joined with 0x1f as CARGO_ENCODED_RUSTFLAGS wants
