@@ -17,10 +17,10 @@ use std::time::Instant;
 
 use pylon_cpython::build::BuildReport;
 
-use crate::product::{self, CapModule, PinStatus, ProductReport};
 use pylon_cpython::fetch::{default_cache_root, FetchEvent};
 use pylon_cpython::toolchain::Layout;
 use pylon_cpython::{explain_modules, load_profile, BuildEvent, BuildOptions};
+use pylon_product::{self as product, CapModule, PinStatus, ProductReport};
 
 #[derive(clap::Args, Debug, Clone)]
 #[command(

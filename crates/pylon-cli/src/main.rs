@@ -6,7 +6,6 @@
 mod build_cmd;
 mod diff_cmd;
 mod drift;
-mod product;
 mod progress;
 mod render;
 mod repro_cmd;
@@ -442,7 +441,7 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("staging the pins of {}", args.common.manifest.display()))?;
         let staged = pylon_manifest::parse_manifest(&args.common.manifest, &editor.render()?)?;
         pylon = regen_pylon_pin(&args, &staged)?;
-        if let Some(product::PylonPin::Composed { sha256, .. }) = &pylon {
+        if let Some(pylon_product::PylonPin::Composed { sha256, .. }) = &pylon {
             let digest = pylon_manifest::Sha256::parse(sha256).map_err(anyhow::Error::msg)?;
             editor.set_pylon_sha256(&pylon_manifest::Pin::Pinned(digest));
         }
@@ -462,7 +461,7 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
     } else {
         render::print_regen(&report, &args.common.manifest, written);
         match &pylon {
-            Some(product::PylonPin::Composed { sha256, python }) => println!(
+            Some(pylon_product::PylonPin::Composed { sha256, python }) => println!(
                 "pylon_sha256 {sha256} (composed from {} and the caps){}",
                 python.display(),
                 if written {
@@ -471,7 +470,7 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
                     "; not written (--dry-run)"
                 }
             ),
-            Some(product::PylonPin::NotBuilt { python }) => println!(
+            Some(pylon_product::PylonPin::NotBuilt { python }) => println!(
                 "pylon_sha256 unchanged: {} does not exist (run `make build`, then regen again)",
                 python.display()
             ),
@@ -487,7 +486,7 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
 fn regen_pylon_pin(
     args: &RegenArgs,
     staged: &pylon_manifest::Manifest,
-) -> anyhow::Result<Option<product::PylonPin>> {
+) -> anyhow::Result<Option<pylon_product::PylonPin>> {
     let profiles = staged.root().join("profiles");
     if !profiles.is_dir() {
         return Ok(None);
@@ -495,7 +494,7 @@ fn regen_pylon_pin(
     let profile = pylon_cpython::load_profile(&profiles, None).map_err(usage)?;
     let out_dir = staged.root().join("build").join(&profile.name);
     let caps_dir = caps_dir(args.common.caps_dir.clone())?;
-    let pin = product::pylon_pin(staged, &caps_dir, &out_dir).context(
+    let pin = pylon_product::pylon_pin(staged, &caps_dir, &out_dir).context(
         "composing pylon.wasm with the new pins for pylon_sha256; nothing was written \
          (run `make caps-sync` so the caps' artifacts are the newly built ones, then regen again)",
     )?;

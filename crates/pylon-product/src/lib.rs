@@ -1,7 +1,8 @@
 //! The two halves joined: the caps' shims generated into the CPython build, and the
 //! built CPython component composed with the caps into `build/<profile>/pylon.wasm`.
 //!
-//! Returns data (`ShimSet`, `ProductReport`); `build_cmd` renders it. Each step only
+//! Returns data (`ShimSet`, `ProductReport`) and prints nothing; the CLI's `pylon
+//! build` and `manifest regen` render it. Each step only
 //! calls a library: `pylon_shim` (WIT → CPython extension module), `pylon_cpython`
 //! (the build), `pylon_compose` (wac-graph composition).
 
