@@ -106,6 +106,32 @@ pub fn worktree_tree_id(repo_root: &Path, subdir: &Path) -> Result<String, GitEr
     result
 }
 
+/// The pin of an in-tree cap: the tree id of its directory's working copy, in the git
+/// work tree that holds the directory. The one definition of it: caps-sync checks it,
+/// regen writes it, repro-check reports it.
+pub fn in_tree_rev(cap_dir: &Path) -> Result<String, GitError> {
+    let top = toplevel(cap_dir)?;
+    let fail = |message: String| GitError {
+        args: "rev-parse --show-toplevel".into(),
+        dir: cap_dir.to_path_buf(),
+        message,
+    };
+    let canonical =
+        |p: &Path| std::fs::canonicalize(p).map_err(|e| fail(format!("{}: {e}", p.display())));
+    let rel = canonical(cap_dir)?
+        .strip_prefix(canonical(&top)?)
+        .map(Path::to_path_buf)
+        .map_err(|_| fail(format!("not inside its work tree {}", top.display())))?;
+    if rel.as_os_str().is_empty() {
+        return Err(fail(
+            "the cap directory is a repository's top directory: pin it as a git cap \
+             (its commit), not as an in-tree cap"
+                .into(),
+        ));
+    }
+    worktree_tree_id(&top, &rel)
+}
+
 /// The top directory of the git work tree containing `dir`.
 pub fn toplevel(dir: &Path) -> Result<PathBuf, GitError> {
     git(dir, ["rev-parse", "--show-toplevel"]).map(PathBuf::from)

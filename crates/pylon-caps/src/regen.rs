@@ -112,19 +112,9 @@ fn regen_one(
         })?;
 
     let (source, new_rev) = match &cap.repo {
-        Repo::InTree(rel) => {
+        Repo::InTree(_) => {
             let dir = checkout_dir(manifest, cap, &opts.caps_dir);
-            let root =
-                git::toplevel(manifest.root()).map_err(|e| fail(Step::Pin)(e.to_string()))?;
-            let rel_to_top = std::fs::canonicalize(&dir)
-                .ok()
-                .and_then(|d| {
-                    let top = std::fs::canonicalize(&root).ok()?;
-                    d.strip_prefix(&top).ok().map(Path::to_path_buf)
-                })
-                .unwrap_or_else(|| rel.clone());
-            let tree = git::worktree_tree_id(&root, &rel_to_top)
-                .map_err(|e| fail(Step::Pin)(e.to_string()))?;
+            let tree = git::in_tree_rev(&dir).map_err(|e| fail(Step::Pin)(e.to_string()))?;
             (dir, tree)
         }
         Repo::Git(url) => {

@@ -346,10 +346,7 @@ fn sync_pinned(
                     ),
                 ));
             }
-            let root = git::toplevel(manifest.root()).map_err(|e| Failure::git(Step::Pin, e))?;
-            let rel_to_top = relative_to(&root, checkout).unwrap_or_else(|| rel.clone());
-            let tree = git::worktree_tree_id(&root, &rel_to_top)
-                .map_err(|e| Failure::git(Step::Pin, e))?;
+            let tree = git::in_tree_rev(checkout).map_err(|e| Failure::git(Step::Pin, e))?;
             if tree != rev.as_str() {
                 return Err(Failure::new(
                     Step::Pin,
@@ -555,10 +552,4 @@ fn clone_atomically(url: &str, dest: &Path) -> Result<(), GitError> {
     std::fs::rename(&into, dest)
         .map_err(|e| io_err(format!("moving clone into {}: {e}", dest.display())))?;
     Ok(())
-}
-
-fn relative_to(root: &Path, path: &Path) -> Option<PathBuf> {
-    let root = std::fs::canonicalize(root).ok()?;
-    let path = std::fs::canonicalize(path).ok()?;
-    path.strip_prefix(&root).ok().map(Path::to_path_buf)
 }

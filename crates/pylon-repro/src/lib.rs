@@ -1724,15 +1724,7 @@ fn cap_source(
                     dir.display()
                 ));
             }
-            let top = git::toplevel(&dir).map_err(|e| e.to_string())?;
-            let rel_to_top = fs::canonicalize(&dir)
-                .ok()
-                .and_then(|d| {
-                    let top = fs::canonicalize(&top).ok()?;
-                    d.strip_prefix(&top).ok().map(Path::to_path_buf)
-                })
-                .unwrap_or_else(|| rel.clone());
-            let tree = git::worktree_tree_id(&top, &rel_to_top).ok();
+            let tree = git::in_tree_rev(&dir).ok();
             (dir, tree, &["ls-files", "-z", "-co", "--exclude-standard"])
         }
         Repo::Git(url) => {
