@@ -14,18 +14,33 @@ use std::collections::BTreeMap;
 /// Version of every JSON document `pylon` prints; bumped on incompatible change.
 pub const JSON_FORMAT_VERSION: u32 = 1;
 
-pub fn print_json(command: &str, body: &Value, success: bool) {
-    let mut doc = json!({
-        "format_version": JSON_FORMAT_VERSION,
-        "command": command,
-        "success": success,
-    });
-    if let (Some(doc), Some(body)) = (doc.as_object_mut(), body.as_object()) {
-        for (k, v) in body {
-            doc.insert(k.clone(), v.clone());
-        }
+pub fn print_json<B: serde::Serialize>(command: &str, body: &B, success: bool) {
+    let doc = Envelope {
+        format_version: JSON_FORMAT_VERSION,
+        command,
+        success,
+        body,
+    };
+    match serde_json::to_string(&doc) {
+        Ok(text) => println!("{text}"),
+        // Only a body that is not a map can fail here: a bug, said as a document.
+        Err(e) => println!(
+            "{}",
+            json!({"format_version": JSON_FORMAT_VERSION, "command": command,
+                   "success": false, "error": format!("rendering the report: {e}")})
+        ),
     }
-    println!("{doc}");
+}
+
+/// The one JSON document every command prints with `--json`: the envelope's fields,
+/// then the command's own (a map).
+#[derive(serde::Serialize)]
+struct Envelope<'a, B: serde::Serialize> {
+    format_version: u32,
+    command: &'a str,
+    success: bool,
+    #[serde(flatten)]
+    body: &'a B,
 }
 
 /// Adds `"diagnosis"` to the entries (by `name`) that have one.

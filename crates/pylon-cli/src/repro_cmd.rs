@@ -27,8 +27,6 @@ use serde_json::{json, Value};
 const EXIT_OK: u8 = 0;
 const EXIT_DIFFERS: u8 = 1;
 const EXIT_USAGE: u8 = 2;
-/// Same as `render::JSON_FORMAT_VERSION`; kept here so this command stands alone.
-const JSON_FORMAT_VERSION: u32 = 1;
 
 #[derive(clap::Args, Debug, Clone)]
 #[command(
@@ -168,7 +166,7 @@ pub fn run(args: ReproArgs) -> anyhow::Result<u8> {
         {
             obj.extend(r);
         }
-        print_json(&body, report.success());
+        crate::render::print_json("repro-check", &body, report.success());
     } else {
         print_text(&report);
     }
@@ -312,24 +310,13 @@ fn progress(ev: ReproEvent<'_>) {
 fn usage_error(args: &ReproArgs, message: String) -> u8 {
     eprintln!("error: {message}");
     if args.json {
-        print_json(&json!({ "error": message, "exit_code": EXIT_USAGE }), false);
+        crate::render::print_json(
+            "repro-check",
+            &json!({ "error": message, "exit_code": EXIT_USAGE }),
+            false,
+        );
     }
     EXIT_USAGE
-}
-
-/// `render::print_json`'s document shape, for the `repro-check` command.
-fn print_json(body: &Value, success: bool) {
-    let mut doc = json!({
-        "format_version": JSON_FORMAT_VERSION,
-        "command": "repro-check",
-        "success": success,
-    });
-    if let (Some(doc), Some(body)) = (doc.as_object_mut(), body.as_object()) {
-        for (k, v) in body {
-            doc.insert(k.clone(), v.clone());
-        }
-    }
-    println!("{doc}");
 }
 
 fn duration(d: Duration) -> String {
