@@ -313,11 +313,13 @@ fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
     };
     let report = verify_artifacts(&manifest, &opts);
     let diagnoses = drift::for_verify(&report, &manifest, &opts.caps_dir);
-    let cpython = verify_cpython(manifest.root(), args.profile.as_deref())?;
+    let cpython =
+        pylon_cpython::verify::verify_profile_outputs(manifest.root(), args.profile.as_deref())
+            .map_err(usage)?;
     let success = report.success()
         && cpython
             .as_ref()
-            .is_none_or(|c| c.status != CpythonStatus::Mismatch);
+            .is_none_or(|c| c.status != pylon_cpython::verify::CpythonStatus::Mismatch);
     if args.common.json {
         let mut body = render::verify_json(&report, &diagnoses);
         body["cpython"] = serde_json::json!(cpython);
@@ -326,85 +328,6 @@ fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
         render::print_verify(&report, &diagnoses, cpython.as_ref());
     }
     Ok(if success { 0 } else { 1 })
-}
-
-/// The CPython build outputs of a profile against their recorded digests.
-#[derive(serde::Serialize)]
-pub struct CpythonCheck {
-    pub profile: String,
-    pub status: CpythonStatus,
-    pub detail: String,
-}
-
-/// python.wasm and stdlib.zip against `profiles/expected/<profile>.toml` (serialized as
-/// `OK`, `MISMATCH`, `NOT BUILT`, `NOT RECORDED`; an unreadable or malformed expected
-/// file is a `MISMATCH`: nothing counts as verified that was not compared).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum CpythonStatus {
-    #[serde(rename = "OK")]
-    Ok,
-    #[serde(rename = "MISMATCH")]
-    Mismatch,
-    #[serde(rename = "NOT BUILT")]
-    NotBuilt,
-    #[serde(rename = "NOT RECORDED")]
-    NotRecorded,
-}
-
-impl std::fmt::Display for CpythonStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            CpythonStatus::Ok => "OK",
-            CpythonStatus::Mismatch => "MISMATCH",
-            CpythonStatus::NotBuilt => "NOT BUILT",
-            CpythonStatus::NotRecorded => "NOT RECORDED",
-        })
-    }
-}
-
-fn verify_cpython(root: &Path, profile: Option<&str>) -> anyhow::Result<Option<CpythonCheck>> {
-    let profiles_dir = root.join("profiles");
-    if !profiles_dir.is_dir() {
-        return Ok(None);
-    }
-    let profile = pylon_cpython::load_profile(&profiles_dir, profile).map_err(usage)?;
-    let out_dir = root.join("build").join(&profile.name);
-    let (status, detail) = if !out_dir.join("python.wasm").is_file() {
-        (
-            CpythonStatus::NotBuilt,
-            format!(
-                "{} has no python.wasm (run `make build`)",
-                out_dir.display()
-            ),
-        )
-    } else {
-        match pylon_cpython::build::verify_outputs(&profiles_dir, &profile.name, &out_dir) {
-            Ok(Some(check)) if check.matches => (
-                CpythonStatus::Ok,
-                format!("python.wasm and stdlib.zip match {}", check.path.display()),
-            ),
-            Ok(Some(check)) => (
-                CpythonStatus::Mismatch,
-                format!(
-                    "{} differs from {} (expected python.wasm {}, stdlib.zip {})",
-                    out_dir.display(),
-                    check.path.display(),
-                    check.python_wasm.as_deref().unwrap_or("-"),
-                    check.stdlib_zip.as_deref().unwrap_or("-")
-                ),
-            ),
-            Ok(None) => (
-                CpythonStatus::NotRecorded,
-                format!("no profiles/expected/{}.toml", profile.name),
-            ),
-            Err(e) => (CpythonStatus::Mismatch, e.to_string()),
-        }
-    };
-    Ok(Some(CpythonCheck {
-        profile: profile.name,
-        status,
-        detail,
-    }))
 }
 
 fn regen(args: RegenArgs) -> anyhow::Result<u8> {

@@ -165,7 +165,7 @@ pub fn print_sync(report: &SyncReport, diagnoses: &BTreeMap<String, Diagnosis>) 
 pub fn print_verify(
     report: &VerifyReport,
     diagnoses: &BTreeMap<String, Diagnosis>,
-    cpython: Option<&crate::CpythonCheck>,
+    cpython: Option<&pylon_cpython::verify::CpythonCheck>,
 ) {
     if let Some(c) = cpython {
         println!("cpython {}: {} — {}", c.profile, c.status, c.detail);

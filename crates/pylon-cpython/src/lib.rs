@@ -19,6 +19,7 @@ pub mod fetch;
 pub mod profile;
 pub mod stdlib;
 pub mod toolchain;
+pub mod verify;
 pub mod zip;
 
 pub use build::{build, BuildError, BuildEvent, BuildOptions, BuildReport, Stage};

@@ -69,3 +69,45 @@ fn a_missing_or_malformed_digest_is_named() {
     let err = expected_digests(dir.path(), "cpx").unwrap_err().to_string();
     assert!(err.contains("not a sha256"), "{err}");
 }
+
+#[test]
+fn verify_profile_outputs_reports_each_state() {
+    use pylon_cpython::verify::{verify_profile_outputs, CpythonStatus};
+    let root = tempfile::tempdir().unwrap();
+    // No profiles/: a caps-only tree, nothing to verify.
+    assert!(verify_profile_outputs(root.path(), None).unwrap().is_none());
+
+    let repo_profiles = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../profiles");
+    let profiles = root.path().join("profiles");
+    fs::create_dir_all(&profiles).unwrap();
+    for f in ["default", "cp313.toml"] {
+        fs::copy(repo_profiles.join(f), profiles.join(f)).unwrap();
+    }
+    let status = |root: &Path| verify_profile_outputs(root, None).unwrap().unwrap().status;
+    assert_eq!(status(root.path()), CpythonStatus::NotBuilt);
+
+    let out = root.path().join("build/cp313");
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("python.wasm"), b"abc").unwrap();
+    fs::write(out.join("stdlib.zip"), b"").unwrap();
+    assert_eq!(status(root.path()), CpythonStatus::NotRecorded);
+
+    // sha256("abc") and sha256("").
+    let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    fs::create_dir_all(profiles.join("expected")).unwrap();
+    let expected = profiles.join("expected/cp313.toml");
+    fs::write(
+        &expected,
+        format!("python_wasm_sha256 = \"{abc}\"\nstdlib_zip_sha256 = \"{empty}\"\n"),
+    )
+    .unwrap();
+    assert_eq!(status(root.path()), CpythonStatus::Ok);
+    fs::write(out.join("stdlib.zip"), b"changed").unwrap();
+    assert_eq!(status(root.path()), CpythonStatus::Mismatch);
+    // A malformed expected file is never a pass.
+    fs::write(&expected, "python_wasm_sha256 = \"x\"\n").unwrap();
+    assert_eq!(status(root.path()), CpythonStatus::Mismatch);
+
+    assert!(verify_profile_outputs(root.path(), Some("cp299")).is_err());
+}
