@@ -17,8 +17,20 @@ trap 'rm -rf "$work"' EXIT
 # Everything must be built and pinned first (a no-op when it already is).
 "$pylon" caps-sync >/dev/null 2>&1
 
-artifacts=(caps/zlib/target/component/zlib.wasm caps/zstd/target/component/zstd.wasm
-           caps/hashing/target/component/hashing.wasm)
+# The pinned caps, found by `pylon cap list`: "name:target:dir:artifact" per cap.
+mapfile -t caps < <("$pylon" cap list --json | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["caps"]:
+    d = c["descriptor"]
+    if c["pinned"] and d and d["target"]:
+        print(":".join([c["name"], d["target"], c["dir"], d["artifact"]]))')
+artifacts=()
+cargo_loop="true"
+for c in "${caps[@]}"; do
+  IFS=: read -r name target dir artifact <<<"$c"
+  artifacts+=("$dir/$artifact")
+  cargo_loop+="; CARGO_TARGET_DIR=$work/TDIR-$name cargo build -q --release --locked --target $target --manifest-path $dir/Cargo.toml"
+done
 
 if [ "$which" = all ] || [ "$which" = verify ]; then
   echo "== verify: default manifest + a 40 MB stand-in pylon.wasm, vs sha256sum and openssl"
@@ -39,17 +51,17 @@ if [ "$which" = all ] || [ "$which" = noop-sync ]; then
   echo "== no-op caps-sync (everything pinned and built) vs the bare cargo no-op builds"
   # The baseline gets target dirs of its own (different flags would make the two
   # invalidate each other's builds), built once before timing.
-  noop_cargo="for c in zlib:wasm32-wasip2 zstd:wasm32-wasip2 hashing:wasm32-wasip1; do CARGO_TARGET_DIR=$work/nt-\${c%%:*} cargo build -q --release --locked --target \${c#*:} --manifest-path caps/\${c%%:*}/Cargo.toml; done"
+  noop_cargo=${cargo_loop//TDIR/nt}
   bash -c "$noop_cargo"
   hyperfine -N --warmup 2 --runs 10 \
     -n "pylon caps-sync (no-op)" "$pylon caps-sync" \
-    -n "cargo build x3 (no-op, baseline)" "bash -c '$noop_cargo'"
+    -n "cargo build x${#caps[@]} (no-op, baseline)" "bash -c '$noop_cargo'"
 fi
 
 if [ "$which" = all ] || [ "$which" = cold-build ]; then
-  echo "== cold build of the three caps: pylon (fresh target dirs) vs plain cargo (fresh target dirs)"
+  echo "== cold build of the ${#caps[@]} caps: pylon (fresh target dirs) vs plain cargo (fresh target dirs)"
   hyperfine --runs 1 \
-    -n "pylon manifest regen --dry-run (cold, all 3)" "$pylon manifest regen --dry-run" \
-    -n "cargo build --release x3 (cold, baseline)" \
-    "bash -c 'for c in zlib:wasm32-wasip2 zstd:wasm32-wasip2 hashing:wasm32-wasip1; do CARGO_TARGET_DIR=$work/t-\${c%%:*} cargo build -q --release --locked --target \${c#*:} --manifest-path caps/\${c%%:*}/Cargo.toml; done; rm -rf $work/t-*'"
+    -n "pylon manifest regen --dry-run (cold, all ${#caps[@]})" "$pylon manifest regen --dry-run" \
+    -n "cargo build --release x${#caps[@]} (cold, baseline)" \
+    "bash -c '${cargo_loop//TDIR/t}; rm -rf $work/t-*'"
 fi

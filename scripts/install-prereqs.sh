@@ -10,7 +10,7 @@ command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 # scripts/smoke.py computes the expected values with the host's CPython.
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
-# ... and the zstd CLI decodes the frames the zstd cap wrote (tests/zstd_smoke_host.py).
+# ... and the zstd CLI decodes the frames the zstd cap wrote (caps/zstd/smoke/zstd_smoke_host.py).
 command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
 # `pylon repro-check` moves the build's clock with it (the `clock` variation).
 command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""`make smoke`: run tests/*_smoke.py inside build/pylon.wasm with pylon-launch.
+"""`make smoke`: run the smoke files inside build/pylon.wasm with pylon-launch.
 
-Each tests/<name>_smoke.py may have a host side, tests/<name>_smoke_host.py, run by the
+Smoke files are found by looking: tests/*_smoke.py (the interpreter itself) and each
+pinned cap's <cap>/smoke/*_smoke.py (caps as `pylon cap list` finds them). Each
+<name>_smoke.py may have a host side, <name>_smoke_host.py beside it, run by the
 host's CPython with two functions:
   prepare(scratch) -> dict   expected values computed on the host (its own zlib,
                              hashlib, decimal...); the guest reads them from
@@ -9,10 +11,12 @@ host's CPython with two functions:
   check(scratch) -> [(what, ok, detail)]
                              run after the guest passed, to check what it wrote to
                              /smoke (e.g. compressed files the host must read back)
-The guest sees the scratch directory read-write as /smoke and tests/ read-only as
-/tests. Then the sandbox is probed (no file outside the mapped directories, --timeout,
---max-memory, no sockets without --allow-net) and cap calls are checked for leaks
-(the same linear-memory size after 10k and 100k rounds).
+The guest sees the scratch directory read-write as /smoke and the smoke file's own
+directory read-only as /tests. Then the sandbox is probed (no file outside the mapped
+directories, --timeout, --max-memory, no sockets without --allow-net) and cap calls are
+checked for leaks: every cap's smoke/alloc_loop.py runs in one interpreter through
+tests/alloc_loop.py, which must end with the same linear-memory size after 10k and 100k
+rounds.
 
 Exit status: 0 all passed, 1 a check failed, 2 the harness could not run (missing
 pylon-launch or pylon.wasm).
@@ -61,8 +65,8 @@ def outcome(p):
     return f"exit {p.returncode}\nstdout:\n{indent(p.stdout)}\nstderr:\n{indent(p.stderr)}"
 
 
-def host_module(name):
-    path = os.path.join(TESTS, f"{name}_smoke_host.py")
+def host_module(directory, name):
+    path = os.path.join(directory, f"{name}_smoke_host.py")
     if not os.path.isfile(path):
         return None
     spec = importlib.util.spec_from_file_location(f"{name}_smoke_host", path)
@@ -71,15 +75,41 @@ def host_module(name):
     return module
 
 
+def pinned_caps(pylon):
+    """(name, directory) of every pinned cap, from `pylon cap list --json`."""
+    p = subprocess.run([pylon, "cap", "list", "--json", "--manifest",
+                        os.path.join(ROOT, "caps-manifest.toml")],
+                       capture_output=True, text=True)
+    doc = json.loads(p.stdout) if p.stdout.strip() else {}
+    if p.returncode != 0 or not doc.get("success"):
+        raise SystemExit(f"smoke: `pylon cap list` failed (exit {p.returncode}):\n{p.stderr}")
+    return [(c["name"], c["dir"]) for c in doc["caps"] if c["pinned"]]
+
+
+def smoke_files(caps):
+    """{name: directory} of every smoke file; a name used twice is an error."""
+    found = {}
+    dirs = [("tests", TESTS)] + [(f"cap {n}", os.path.join(d, "smoke")) for n, d in caps]
+    for owner, directory in dirs:
+        for path in sorted(glob.glob(os.path.join(directory, "*_smoke.py"))):
+            name = os.path.basename(path)[: -len("_smoke.py")]
+            if name in found:
+                raise SystemExit(f"smoke: {path}: {name}_smoke.py is also in {found[name]}")
+            found[name] = directory
+    return found
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--wasm", default=os.path.join(ROOT, "build", "pylon.wasm"))
     ap.add_argument("--launch", default=os.path.join(ROOT, "target", "release", "pylon-launch"))
+    ap.add_argument("--pylon", default=os.path.join(ROOT, "target", "release", "pylon"))
     ap.add_argument("-k", dest="only", help="run only the smoke files whose name contains this "
                     "(and skip the sandbox and leak checks)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print each command")
     args = ap.parse_args()
     for path, what in ((args.launch, "pylon-launch (make tools)"),
+                       (args.pylon, "pylon (make tools)"),
                        (args.wasm, "pylon.wasm (make build)")):
         if not os.path.exists(path):
             print(f"smoke: {path}: missing; build {what} first", file=sys.stderr)
@@ -89,15 +119,16 @@ def main():
         record = json.load(f)
 
     h = Harness(args.launch, wasm, args.verbose)
-    names = sorted(os.path.basename(p)[: -len("_smoke.py")]
-                   for p in glob.glob(os.path.join(TESTS, "*_smoke.py")))
+    caps = pinned_caps(args.pylon)
+    where = smoke_files(caps)
+    names = sorted(where)
     if args.only:
         names = [n for n in names if args.only in n]
     env = {"PYLON_SMOKE": "1"}
     argv = ["one", "two words"]
     env_args = [a for k, v in env.items() for a in ("--env", f"{k}={v}")]
     with tempfile.TemporaryDirectory(prefix="pylon-smoke-") as scratch:
-        hosts = {n: host_module(n) for n in names}
+        hosts = {n: host_module(where[n], n) for n in names}
         shared = {"run": {"cpython": record["cpython"], "argv": argv, "env": env}}
         unprepared = {}
         for n, m in hosts.items():
@@ -108,14 +139,16 @@ def main():
                     unprepared[n] = f"{type(e).__name__}: {e}"
         with open(os.path.join(scratch, "host.json"), "w") as f:
             json.dump(shared, f)
-        maps = ["--dir", f"{TESTS}::/tests", "--dir", f"{scratch}::/smoke::rw"]
+        scratch_map = ["--dir", f"{scratch}::/smoke::rw"]
+        maps = ["--dir", f"{TESTS}::/tests"] + scratch_map
 
         for n in names:
             if n in unprepared:
-                h.check(f"{n}_smoke.py: host side (tests/{n}_smoke_host.py prepare)", False,
-                        unprepared[n])
+                h.check(f"{n}_smoke.py: host side ({where[n]}/{n}_smoke_host.py prepare)",
+                        False, unprepared[n])
                 continue
-            p = h.run(maps + env_args, [f"/tests/{n}_smoke.py", *argv])
+            own = ["--dir", f"{where[n]}::/tests"] + scratch_map
+            p = h.run(own + env_args, [f"/tests/{n}_smoke.py", *argv])
             # A passing smoke file's summary is its first line of output.
             h.check(f"{n}_smoke.py", p.returncode == 0, outcome(p),
                     summary=(p.stdout.strip().splitlines() or [""])[0])
@@ -152,18 +185,24 @@ def main():
                     p.returncode != 0 and "connected" not in p.stdout, outcome(p))
 
         # --- canonical-ABI allocations are freed ------------------------------------------
+        loops = [(name, os.path.join(d, "smoke")) for name, d in caps
+                 if os.path.isfile(os.path.join(d, "smoke", "alloc_loop.py"))]
+        loop_maps = ["--dir", f"{TESTS}::/tests"]
+        for name, d in loops:
+            loop_maps += ["--dir", f"{d}::/caps/{name}"]
+        loop_files = [f"/caps/{name}/alloc_loop.py" for name, _ in loops]
         sizes = {}
         for n in (10_000, 100_000):
-            p = h.run(["--report-memory", "--dir", f"{TESTS}::/tests"],
-                      ["/tests/alloc_loop.py", str(n)])
+            p = h.run(["--report-memory", *loop_maps],
+                      ["/tests/alloc_loop.py", str(n), *loop_files])
             lines = [l for l in p.stderr.splitlines() if "linear memory:" in l]
             if p.returncode != 0 or not lines:
                 h.check(f"alloc_loop.py {n}", False, outcome(p))
             else:
                 sizes[n] = int(lines[-1].split(":")[-1].split()[0])
         if len(sizes) == 2:
-            h.check("caps: linear memory after 100k rounds of cap calls equals that after 10k "
-                    f"({sizes[10_000]} bytes)", sizes[10_000] == sizes[100_000],
+            h.check(f"caps ({', '.join(n for n, _ in loops)}): linear memory after 100k rounds "
+                    f"of cap calls equals that after 10k ({sizes[10_000]} bytes)", sizes[10_000] == sizes[100_000],
                     f"10k: {sizes[10_000]} bytes, 100k: {sizes[100_000]} bytes")
     return summary(h)
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use pylon_manifest::{
-    CapUpdate, Manifest, ManifestEditor, ManifestError, Repo, Rev, Sha256, Toolchain,
+    CapDescribed, CapUpdate, Manifest, ManifestEditor, ManifestError, Repo, Rev, Sha256, Toolchain,
 };
 
 use crate::build::{build_cap, BuildRequest, HostPaths};
@@ -35,6 +35,13 @@ pub struct RegenChange {
     pub old_sha256: Option<String>,
     pub new_sha256: String,
     pub size: u64,
+    /// What its descriptor and WIT say (`None` for a cap without `cap.toml`): written
+    /// into its entry with the pins.
+    #[serde(skip)]
+    pub described: Option<CapDescribed>,
+    /// The exports read from its WIT world, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exports: Option<Vec<String>>,
 }
 
 impl RegenChange {
@@ -93,6 +100,47 @@ pub fn regen_pins(
 }
 
 type RegenFailure = (Step, String, Vec<String>);
+
+/// A cap directory's descriptor with the exports of the world it names, as its
+/// manifest entry records them; `None` when the directory has no `cap.toml`.
+pub fn describe(name: &str, dir: &Path) -> Result<Option<CapDescribed>, String> {
+    let Some(d) = crate::layout::read_descriptor_named(name, dir).map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let exports =
+        crate::wit::world_exports(&dir.join("wit"), &d.world).map_err(|e| e.to_string())?;
+    Ok(Some(CapDescribed {
+        target: d.target,
+        artifact: d.artifact,
+        exports,
+    }))
+}
+
+/// Adds a `[[cap]]` entry (placeholder pins) to `editor` for every in-tree
+/// `caps/<name>/cap.toml` the manifest lacks (only those named in `only`, when
+/// given); returns their names. `regen_pins` over the re-read manifest then pins them.
+pub fn stage_new_caps(
+    editor: &mut ManifestEditor,
+    manifest: &Manifest,
+    only: Option<&[String]>,
+) -> Result<Vec<String>, String> {
+    let mut added = Vec::new();
+    let found = crate::layout::unpinned_in_tree(manifest).map_err(|e| e.to_string())?;
+    for (name, dir) in found {
+        if only.is_some_and(|o| !o.contains(&name)) {
+            continue;
+        }
+        let described =
+            describe(&name, &dir)?.ok_or_else(|| format!("{}: no descriptor", dir.display()))?;
+        let repo = format!("{}/{name}", crate::layout::IN_TREE_DIR);
+        editor
+            .add_cap(&name, &repo, &described)
+            .map_err(|e| e.to_string())?;
+        added.push(name);
+    }
+    Ok(added)
+}
 
 fn regen_one(
     manifest: &Manifest,
@@ -156,16 +204,22 @@ fn regen_one(
         }
     };
 
+    // The descriptor, when the cap has one, says how it is built now.
+    let described = describe(&cap.name, &source).map_err(fail(Step::Pin))?;
+    let (target, artifact) = match &described {
+        Some(d) => (d.target, Path::new(&d.artifact)),
+        None => (cap.target, cap.artifact.as_path()),
+    };
     // Cargo caps are published into the scratch dir; a `make` cap writes its artifact
     // where its Makefile puts it, inside the fresh checkout.
-    let output = match cap.target.rust_triple() {
+    let output = match target.rust_triple() {
         Some(_) => scratch.path().join("artifact.wasm"),
-        None => source.join(&cap.artifact),
+        None => source.join(artifact),
     };
     let req = BuildRequest {
         name: cap.name.clone(),
         checkout: source,
-        target: cap.target,
+        target,
         output: output.clone(),
         target_dir: Some(scratch.path().join("target")),
         log: scratch.path().join("build.log"),
@@ -181,6 +235,8 @@ fn regen_one(
         old_sha256: cap.sha256.pinned().map(|s| s.to_string()),
         new_sha256: digest.sha256.0.clone(),
         size: digest.size,
+        exports: described.as_ref().map(|d| d.exports.clone()),
+        described,
     })
 }
 
@@ -212,6 +268,9 @@ pub fn apply_regen(
                     size: change.size,
                 },
             )?;
+            if let Some(described) = &change.described {
+                editor.set_cap_described(&change.name, described)?;
+            }
         }
     }
     editor.set_toolchain_all(toolchain);

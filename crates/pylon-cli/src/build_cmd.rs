@@ -111,12 +111,10 @@ pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
     // The shims live in a temporary directory under build/ for the whole build.
     let shims = match &manifest {
         None => None,
-        Some(m) => {
-            match product::generate_shims(m, &caps_dir, &repo_root, &repo_root.join("build")) {
-                Ok(s) => Some(s),
-                Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
-            }
-        }
+        Some(m) => match product::generate_shims(m, &caps_dir, &repo_root.join("build")) {
+            Ok(s) => Some(s),
+            Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
+        },
     };
     let cap_modules: Vec<CapModule> = shims.as_ref().map_or(Vec::new(), |s| s.modules.clone());
 
@@ -126,7 +124,17 @@ pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
             Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
         };
         let mut rows = explain_modules(&profile, &ext);
-        rows.extend(cap_modules.iter().map(cap_row));
+        for m in &cap_modules {
+            rows.push(cap_row(m));
+            rows.extend(m.served.iter().map(|s| pylon_cpython::ModuleExplanation {
+                name: s.name.clone(),
+                state: "cap-python",
+                reason: format!(
+                    "Python side of cap {} (over {}): {}",
+                    m.cap, m.module, s.reason
+                ),
+            }));
+        }
         if args.json {
             crate::render::print_json(
                 "build-explain-modules",

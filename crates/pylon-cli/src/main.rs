@@ -4,6 +4,7 @@
 //! 0 success, 1 a cap failed or drifted, 2 usage or manifest error.
 
 mod build_cmd;
+mod cap_cmd;
 mod diff_cmd;
 mod drift;
 mod progress;
@@ -58,6 +59,9 @@ enum Command {
     /// Inspect or rewrite caps-manifest.toml.
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// List the caps (found by looking) or create a new one.
+    #[command(subcommand)]
+    Cap(cap_cmd::CapCommand),
     /// Explain why two wasm artifacts differ: where (nested component, section,
     /// function, data range) and why (toolchain, embedded path, timestamp, …).
     #[command(after_help = "Exit status: 0 identical, 1 different, 2 could not compare.")]
@@ -80,16 +84,16 @@ enum ManifestCommand {
 }
 
 #[derive(Args, Clone)]
-struct CommonArgs {
+pub(crate) struct CommonArgs {
     /// The manifest to read.
     #[arg(long, env = "PYLON_MANIFEST", default_value = "caps-manifest.toml")]
-    manifest: PathBuf,
+    pub(crate) manifest: PathBuf,
     /// Where git caps are cloned (`~/git` by default, the spec's flat layout).
     #[arg(long, env = "PYLON_CAPS_DIR")]
-    caps_dir: Option<PathBuf>,
+    pub(crate) caps_dir: Option<PathBuf>,
     /// Print a versioned JSON report on stdout instead of text.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Args)]
@@ -175,6 +179,8 @@ impl Cli {
             Command::Verify(a) if a.common.json => Some("verify"),
             Command::Manifest(ManifestCommand::Regen(a)) if a.common.json => Some("manifest-regen"),
             Command::Manifest(ManifestCommand::Check(a)) if a.json => Some("manifest-check"),
+            Command::Cap(c @ cap_cmd::CapCommand::List(_)) if c.json() => Some("cap-list"),
+            Command::Cap(c @ cap_cmd::CapCommand::New(_)) if c.json() => Some("cap-new"),
             _ => None,
         }
     }
@@ -226,6 +232,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => verify(args),
         Command::Manifest(ManifestCommand::Regen(args)) => regen(args),
         Command::Diff(args) => diff_cmd::run(args),
+        Command::Cap(cmd) => cap_cmd::run(cmd),
         // repro_cmd renders its own errors and JSON, like build_cmd.
         Command::ReproCheck(args) => repro_cmd::run(args),
         // build_cmd renders its own errors (JSON included) and returns the exit code.
@@ -331,7 +338,6 @@ fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
 }
 
 fn regen(args: RegenArgs) -> anyhow::Result<u8> {
-    let manifest = load(&args.common.manifest)?;
     let mut refs = HashMap::new();
     for spec in &args.refs {
         let Some((name, r)) = spec.split_once('=') else {
@@ -339,16 +345,29 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
         };
         refs.insert(name.to_string(), r.to_string());
     }
+    let only = (!args.caps.is_empty()).then(|| args.caps.clone());
+    // In-tree caps with a descriptor but no entry yet get one (placeholder pins) in the
+    // same editor that receives the pins: nothing is written before the end.
+    let (mut editor, on_disk) =
+        pylon_manifest::ManifestEditor::open(&args.common.manifest).map_err(usage)?;
+    let added = pylon_caps::regen::stage_new_caps(&mut editor, &on_disk, only.as_deref())
+        .map_err(|e| usage(anyhow::anyhow!(e)))?;
+    let manifest = pylon_manifest::parse_manifest(&args.common.manifest, &editor.render()?)?;
     let opts = RegenOptions {
         caps_dir: caps_dir(args.common.caps_dir.clone())?,
-        only: (!args.caps.is_empty()).then(|| args.caps.clone()),
+        only,
         refs,
         host: HostPaths::detect(),
     };
     let json = args.common.json;
     let report = regen_pins(&manifest, &opts, &|name| {
         if !json {
-            eprintln!("regen: building {name} from fresh sources…");
+            let new = if added.iter().any(|a| a == name) {
+                " (new cap)"
+            } else {
+                ""
+            };
+            eprintln!("regen: building {name}{new} from fresh sources…");
         }
     })
     .map_err(usage)?;
@@ -359,14 +378,19 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
     let mut written = false;
     if report.success() {
         let toolchain = drift::current_toolchain(manifest.root());
-        let (mut editor, _) = pylon_manifest::ManifestEditor::open(&args.common.manifest)?;
         apply_regen(&mut editor, &args.common.manifest, &report, &toolchain)
             .with_context(|| format!("staging the pins of {}", args.common.manifest.display()))?;
         let staged = pylon_manifest::parse_manifest(&args.common.manifest, &editor.render()?)?;
         pylon = regen_pylon_pin(&args, &staged)?;
-        if let Some(pylon_product::PylonPin::Composed { sha256, .. }) = &pylon {
-            let digest = pylon_manifest::Sha256::parse(sha256).map_err(anyhow::Error::msg)?;
-            editor.set_pylon_sha256(&pylon_manifest::Pin::Pinned(digest));
+        match &pylon {
+            Some(pylon_product::PylonPin::Composed { sha256, .. }) => {
+                let digest = pylon_manifest::Sha256::parse(sha256).map_err(anyhow::Error::msg)?;
+                editor.set_pylon_sha256(&pylon_manifest::Pin::Pinned(digest));
+            }
+            Some(pylon_product::PylonPin::Stale { .. }) => {
+                editor.set_pylon_sha256(&pylon_manifest::Pin::Placeholder);
+            }
+            _ => {}
         }
         if !args.dry_run {
             editor
@@ -393,6 +417,10 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
                     "; not written (--dry-run)"
                 }
             ),
+            Some(pylon_product::PylonPin::Stale { reason, .. }) => println!(
+                "pylon_sha256 set to the placeholder: {reason}.\nNext: `make caps-sync build`, \
+                 then `pylon manifest regen` again pins the product"
+            ),
             Some(pylon_product::PylonPin::NotBuilt { python }) => println!(
                 "pylon_sha256 unchanged: {} does not exist (run `make build`, then regen again)",
                 python.display()
@@ -417,9 +445,7 @@ fn regen_pylon_pin(
     let profile = pylon_cpython::load_profile(&profiles, None).map_err(usage)?;
     let out_dir = staged.root().join("build").join(&profile.name);
     let caps_dir = caps_dir(args.common.caps_dir.clone())?;
-    let pin = pylon_product::pylon_pin(staged, &caps_dir, &out_dir).context(
-        "composing pylon.wasm with the new pins for pylon_sha256; nothing was written \
-         (run `make caps-sync` so the caps' artifacts are the newly built ones, then regen again)",
-    )?;
+    let pin = pylon_product::pylon_pin(staged, &caps_dir, &out_dir)
+        .context("composing pylon.wasm with the new pins for pylon_sha256; nothing was written")?;
     Ok(Some(pin))
 }

@@ -100,7 +100,7 @@ pub struct BuildOptions {
     /// generates from the manifest's WIT); their modules are inputs like any other.
     pub extra_ext_dirs: Vec<PathBuf>,
     /// Directories whose `.py` files are added to the stdlib zip at their relative path
-    /// (the caps' Python overlays, `overlays/<cap>/`).
+    /// (the caps' Python sides, `<cap>/python/`).
     pub overlay_dirs: Vec<PathBuf>,
 }
 

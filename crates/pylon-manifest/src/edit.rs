@@ -16,6 +16,15 @@ pub struct CapUpdate {
     pub size: u64,
 }
 
+/// What a cap's descriptor and WIT say about it, written into its `[[cap]]` entry:
+/// how it is built and what it exports (the manifest is their lock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapDescribed {
+    pub target: crate::Target,
+    pub artifact: String,
+    pub exports: Vec<String>,
+}
+
 /// Edits the text of a manifest that has already been validated.
 pub struct ManifestEditor {
     path: PathBuf,
@@ -47,11 +56,66 @@ impl ManifestEditor {
     }
 
     pub fn set_cap(&mut self, name: &str, update: &CapUpdate) -> Result<(), ManifestError> {
+        let table = self.cap_table(name)?;
+        set_preserving(table, "rev", update.rev.as_str().into());
+        set_preserving(table, "sha256", update.sha256.as_str().into());
+        set_preserving(table, "size", (update.size as i64).into());
+        Ok(())
+    }
+
+    /// Appends a `[[cap]]` entry for an in-tree cap at `repo` (relative to the
+    /// manifest), with placeholder pins for `set_cap` to fill.
+    pub fn add_cap(
+        &mut self,
+        name: &str,
+        repo: &str,
+        described: &CapDescribed,
+    ) -> Result<(), ManifestError> {
+        let mut table = toml_edit::Table::new();
+        table.insert("name", value(name));
+        table.insert("repo", value(repo));
+        table.insert("rev", value("0".repeat(40)));
+        table.insert("target", value(described.target.as_str()));
+        table.insert("artifact", value(described.artifact.as_str()));
+        table.insert("sha256", value("0".repeat(64)));
+        table.insert("exports", value(exports_array(&described.exports)));
+        table.insert("size", value(0i64));
         let caps = self
             .doc
+            .entry("cap")
+            .or_insert_with(|| Item::ArrayOfTables(toml_edit::ArrayOfTables::new()));
+        match caps.as_array_of_tables_mut() {
+            Some(array) => {
+                array.push(table);
+                Ok(())
+            }
+            None => Err(ManifestError::Write {
+                path: self.path.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "`cap` is not an array of [[cap]] tables",
+                ),
+            }),
+        }
+    }
+
+    /// Writes a cap's `target`, `artifact` and `exports` from its descriptor and WIT.
+    pub fn set_cap_described(
+        &mut self,
+        name: &str,
+        described: &CapDescribed,
+    ) -> Result<(), ManifestError> {
+        let table = self.cap_table(name)?;
+        set_preserving(table, "target", described.target.as_str().into());
+        set_preserving(table, "artifact", described.artifact.as_str().into());
+        set_preserving(table, "exports", exports_array(&described.exports));
+        Ok(())
+    }
+
+    fn cap_table(&mut self, name: &str) -> Result<&mut toml_edit::Table, ManifestError> {
+        self.doc
             .get_mut("cap")
-            .and_then(Item::as_array_of_tables_mut);
-        let table = caps
+            .and_then(Item::as_array_of_tables_mut)
             .and_then(|caps| {
                 caps.iter_mut()
                     .find(|t| t.get("name").and_then(Item::as_str) == Some(name))
@@ -59,11 +123,7 @@ impl ManifestEditor {
             .ok_or_else(|| ManifestError::UnknownCap {
                 path: self.path.clone(),
                 name: name.to_string(),
-            })?;
-        set_preserving(table, "rev", update.rev.as_str().into());
-        set_preserving(table, "sha256", update.sha256.as_str().into());
-        set_preserving(table, "size", (update.size as i64).into());
-        Ok(())
+            })
     }
 
     pub fn set_pylon_sha256(&mut self, digest: &Pin<Sha256>) {
@@ -129,6 +189,10 @@ impl ManifestEditor {
             source,
         })
     }
+}
+
+fn exports_array(exports: &[String]) -> toml_edit::Value {
+    toml_edit::Value::Array(exports.iter().map(String::as_str).collect())
 }
 
 /// Replaces a value but keeps the comment/whitespace decoration around it.

@@ -10,12 +10,14 @@
 //! `Diagnostics` and `Sha256` are shared with the other TOML files Pylon reads
 //! (the CPython build profiles).
 
+pub mod descriptor;
 mod edit;
 mod parse;
 pub mod strict;
 mod types;
 
-pub use edit::{write_atomic, CapUpdate, ManifestEditor};
+pub use descriptor::{read_descriptor, CapDescriptor, ServedModule, DESCRIPTOR_FILE};
+pub use edit::{write_atomic, CapDescribed, CapUpdate, ManifestEditor};
 pub use parse::{parse_manifest, read_manifest};
 pub use types::*;
 
@@ -92,6 +94,8 @@ pub enum ManifestError {
     },
     #[error("invalid manifest ({} problem{}):\n{diagnostics}", diagnostics.items.len(), if diagnostics.items.len() == 1 { "" } else { "s" })]
     Invalid { diagnostics: Diagnostics },
+    #[error("invalid cap descriptor ({} problem{}):\n{diagnostics}", diagnostics.items.len(), if diagnostics.items.len() == 1 { "" } else { "s" })]
+    InvalidDescriptor { diagnostics: Diagnostics },
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,

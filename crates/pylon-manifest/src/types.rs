@@ -274,3 +274,18 @@ impl Manifest {
         }
     }
 }
+
+impl serde::Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Whether `name` can name a cap: it becomes a directory (`caps/<name>/`), a WIT package
+/// (`pylon:<name>`) and a Python module (`_pylon_<name>`, `-` → `_`), so lowercase ASCII
+/// letters, digits, `-` and `_`, starting with a letter.
+pub fn valid_cap_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-' | '_'))
+}

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use pylon_caps::digest::sha256_file;
+use pylon_caps::layout::PYTHON_DIR;
 use pylon_caps::sync::checkout_dir;
 use pylon_compose::{CapInput, ComposeRequest, Composition};
 use pylon_manifest::{Manifest, Pin};
@@ -31,6 +32,19 @@ pub enum ProductError {
         path: PathBuf,
         actual: String,
         pinned: String,
+    },
+    #[error(transparent)]
+    Layout(#[from] pylon_caps::layout::LayoutError),
+    #[error(
+        "cap {cap}: the Python modules in {} differ from the [[module]]s of {}: {detail}",
+        python.display(),
+        descriptor.display()
+    )]
+    UndeclaredModules {
+        cap: String,
+        python: PathBuf,
+        descriptor: PathBuf,
+        detail: String,
     },
     #[error(transparent)]
     Compose(#[from] pylon_compose::ComposeError),
@@ -60,6 +74,9 @@ pub struct CapModule {
     pub imports: Vec<String>,
     /// Python modules the cap's overlay adds to the stdlib zip (`zlib`, `pylon.zstd`).
     pub python_modules: Vec<String>,
+    /// The same modules with the reasons its descriptor gives (empty without one).
+    #[serde(skip)]
+    pub served: Vec<pylon_manifest::ServedModule>,
 }
 
 /// The generated shims of a build, in a temporary `cpython-ext/`-shaped directory that
@@ -83,11 +100,11 @@ fn product_caps(manifest: &Manifest) -> Vec<&pylon_manifest::Cap> {
 }
 
 /// Generates every cap's shim into a temporary directory under `scratch_parent`, and
-/// finds the caps' overlays (`<repo>/overlays/<cap>/`).
+/// finds the caps' Python sides: `<checkout>/python/`, whose modules must be exactly
+/// the `[[module]]`s of the cap's descriptor (`<checkout>/cap.toml`) when it has one.
 pub fn generate_shims(
     manifest: &Manifest,
     caps_dir: &Path,
-    repo_root: &Path,
     scratch_parent: &Path,
 ) -> Result<ShimSet, ProductError> {
     std::fs::create_dir_all(scratch_parent).map_err(io("creating", scratch_parent))?;
@@ -98,7 +115,8 @@ pub fn generate_shims(
     let mut modules = Vec::new();
     let mut overlay_dirs = Vec::new();
     for cap in product_caps(manifest) {
-        let wit = checkout_dir(manifest, cap, caps_dir).join("wit");
+        let checkout = checkout_dir(manifest, cap, caps_dir);
+        let wit = checkout.join("wit");
         if !wit.is_dir() {
             return Err(ProductError::MissingWit {
                 cap: cap.name.clone(),
@@ -116,19 +134,16 @@ pub fn generate_shims(
                 cap: cap.name.clone(),
                 source,
             })?;
-        let overlay = repo_root.join("overlays").join(&cap.name);
-        let python_modules = if overlay.is_dir() {
-            let modules = python_modules_in(&overlay)?;
-            overlay_dirs.push(overlay);
-            modules
-        } else {
-            Vec::new()
-        };
+        let (python_modules, served) = cap_python_side(&cap.name, &checkout)?;
+        if !python_modules.is_empty() {
+            overlay_dirs.push(checkout.join(PYTHON_DIR));
+        }
         modules.push(CapModule {
             cap: cap.name.clone(),
             module: shim.module_name().to_string(),
             imports: shim.imports().to_vec(),
             python_modules,
+            served,
         });
     }
     Ok(ShimSet {
@@ -136,6 +151,45 @@ pub fn generate_shims(
         ext_dir,
         overlay_dirs,
     })
+}
+
+/// The Python modules of a cap's `python/` directory, checked against its descriptor's
+/// `[[module]]` list when the cap has a descriptor (a module shipped but not declared,
+/// or declared but not shipped, is an error naming both files); with the descriptor's
+/// entries, in its order.
+pub fn cap_python_side(
+    cap: &str,
+    checkout: &Path,
+) -> Result<(Vec<String>, Vec<pylon_manifest::ServedModule>), ProductError> {
+    let python = checkout.join(PYTHON_DIR);
+    let shipped = if python.is_dir() {
+        python_modules_in(&python)?
+    } else {
+        Vec::new()
+    };
+    let Some(descriptor) = pylon_caps::layout::read_descriptor_named(cap, checkout)? else {
+        return Ok((shipped, Vec::new()));
+    };
+    let mut declared: Vec<String> = descriptor.modules.iter().map(|m| m.name.clone()).collect();
+    declared.sort();
+    if declared != shipped {
+        let missing: Vec<_> = declared.iter().filter(|m| !shipped.contains(m)).collect();
+        let extra: Vec<_> = shipped.iter().filter(|m| !declared.contains(m)).collect();
+        let mut detail = Vec::new();
+        if !extra.is_empty() {
+            detail.push(format!("not declared as [[module]]: {extra:?}"));
+        }
+        if !missing.is_empty() {
+            detail.push(format!("declared but no file: {missing:?}"));
+        }
+        return Err(ProductError::UndeclaredModules {
+            cap: cap.to_string(),
+            python,
+            descriptor: checkout.join(pylon_manifest::DESCRIPTOR_FILE),
+            detail: detail.join("; "),
+        });
+    }
+    Ok((shipped, descriptor.modules))
 }
 
 /// Dotted names of the Python modules an overlay directory adds to the stdlib zip
@@ -274,6 +328,10 @@ pub enum PylonPin {
     Composed { sha256: String, python: PathBuf },
     /// Nothing to compose from yet.
     NotBuilt { python: PathBuf },
+    /// What is on disk cannot make the product these pins describe: a cap's artifact
+    /// is not (yet) the newly pinned one, or python.wasm was built without a cap's
+    /// shim. `pylon_sha256` becomes the placeholder until the product is rebuilt.
+    Stale { python: PathBuf, reason: String },
 }
 
 /// The digest `pylon_sha256` should hold: the composition of the default profile's
@@ -288,11 +346,77 @@ pub fn pylon_pin(
         return Ok(PylonPin::NotBuilt { python });
     }
     let socket = std::fs::read(&python).map_err(io("reading", &python))?;
-    let composition = compose_caps(manifest, caps_dir, socket)?;
+    let composition = match compose_caps(manifest, caps_dir, socket) {
+        Ok(c) => c,
+        Err(e @ (ProductError::MissingArtifact { .. } | ProductError::UnpinnedArtifact { .. })) => {
+            return Ok(PylonPin::Stale {
+                python,
+                reason: e.to_string(),
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    if !composition.unused_caps.is_empty() {
+        return Ok(PylonPin::Stale {
+            reason: format!(
+                "{} was built without the shim of cap(s) {} (run `make build`)",
+                python.display(),
+                composition.unused_caps.join(", ")
+            ),
+            python,
+        });
+    }
     Ok(PylonPin::Composed {
         sha256: pylon_caps::digest::sha256_bytes(&composition.bytes)
             .sha256
             .0,
         python,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cap_dir(modules: &[&str], files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let mut desc = String::from(
+            "name = \"demo\"\ntarget = \"wasm32-wasip2\"\nartifact = \"a.wasm\"\nworld = \"w\"\n",
+        );
+        for m in modules {
+            desc.push_str(&format!("[[module]]\nname = \"{m}\"\nreason = \"r\"\n"));
+        }
+        std::fs::write(dir.path().join("cap.toml"), desc).unwrap();
+        for f in files {
+            let p = dir.path().join("python").join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x = 1\n").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn python_side_must_match_the_declared_modules() {
+        let ok = cap_dir(
+            &["demo", "pkg", "pkg.sub"],
+            &["demo.py", "pkg/__init__.py", "pkg/sub.py"],
+        );
+        let (modules, served) = cap_python_side("demo", ok.path()).unwrap();
+        assert_eq!(modules, ["demo", "pkg", "pkg.sub"]);
+        assert_eq!(served.len(), 3);
+
+        let bad = cap_dir(&["demo", "gone"], &["demo.py", "extra.py"]);
+        let e = cap_python_side("demo", bad.path()).unwrap_err().to_string();
+        assert!(e.contains("not declared as [[module]]: [\"extra\"]"), "{e}");
+        assert!(e.contains("declared but no file: [\"gone\"]"), "{e}");
+
+        let other = cap_dir(&[], &[]);
+        let e = cap_python_side("zlib", other.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("name = \"demo\"") && e.contains("\"zlib\""),
+            "{e}"
+        );
+    }
 }

@@ -205,7 +205,7 @@ fn one_shot_round_trips() {
     // level 19 compresses better than level 1. (Not on `big`: its lines are
     // so regular that zstd's level 19 loses to level 1 there, with the
     // reference tool too.)
-    let prose = include_bytes!("../../../caps/zstd/wit/world.wit");
+    let prose = include_bytes!("wit/world.wit");
     let l1 = ok(cap.compress(prose, 1, None));
     let l19 = ok(cap.compress(prose, 19, None));
     assert!(l19.len() < l1.len(), "{} vs {}", l19.len(), l1.len());
@@ -350,11 +350,11 @@ fn dictionaries() {
     // A dictionary trained by the reference `zstd --train` (ID 12345) and a
     // frame the reference tool made with it (see caps/zstd/tests/data).
     let trained = Dictionary {
-        content: include_bytes!("../../../caps/zstd/tests/data/dict.bin").to_vec(),
+        content: include_bytes!("tests/data/dict.bin").to_vec(),
         raw: false,
     };
-    let sample = include_bytes!("../../../caps/zstd/tests/data/sample.json");
-    let reference = include_bytes!("../../../caps/zstd/tests/data/sample.dict.zst");
+    let sample = include_bytes!("tests/data/sample.json");
+    let reference = include_bytes!("tests/data/sample.dict.zst");
     let api = cap.cap.pylon_zstd_zstd();
     assert_eq!(
         api.call_dictionary_id(&mut cap.store, &trained.content)
