@@ -101,15 +101,24 @@ pub fn regen_pins(
 
 type RegenFailure = (Step, String, Vec<String>);
 
+/// Why a cap's descriptor could not be turned into its manifest entry.
+#[derive(Debug, thiserror::Error)]
+pub enum DescribeError {
+    #[error(transparent)]
+    Layout(#[from] crate::layout::LayoutError),
+    #[error(transparent)]
+    Wit(#[from] crate::wit::WitError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
 /// A cap directory's descriptor with the exports of the world it names, as its
 /// manifest entry records them; `None` when the directory has no `cap.toml`.
-pub fn describe(name: &str, dir: &Path) -> Result<Option<CapDescribed>, String> {
-    let Some(d) = crate::layout::read_descriptor_named(name, dir).map_err(|e| e.to_string())?
-    else {
+pub fn describe(name: &str, dir: &Path) -> Result<Option<CapDescribed>, DescribeError> {
+    let Some(d) = crate::layout::read_descriptor_named(name, dir)? else {
         return Ok(None);
     };
-    let exports =
-        crate::wit::world_exports(&dir.join("wit"), &d.world).map_err(|e| e.to_string())?;
+    let exports = crate::wit::world_exports(&dir.join("wit"), &d.world)?;
     Ok(Some(CapDescribed {
         target: d.target,
         artifact: d.artifact,
@@ -124,20 +133,18 @@ pub fn stage_new_caps(
     editor: &mut ManifestEditor,
     manifest: &Manifest,
     only: Option<&[String]>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, DescribeError> {
     let mut added = Vec::new();
-    let found = crate::layout::unpinned_in_tree(manifest).map_err(|e| e.to_string())?;
-    for (name, dir) in found {
+    for (name, dir) in crate::layout::unpinned_in_tree(manifest)? {
         if only.is_some_and(|o| !o.contains(&name)) {
             continue;
         }
-        let described =
-            describe(&name, &dir)?.ok_or_else(|| format!("{}: no descriptor", dir.display()))?;
-        let repo = format!("{}/{name}", crate::layout::IN_TREE_DIR);
-        editor
-            .add_cap(&name, &repo, &described)
-            .map_err(|e| e.to_string())?;
-        added.push(name);
+        // unpinned_in_tree lists only directories that have a descriptor.
+        if let Some(described) = describe(&name, &dir)? {
+            let repo = format!("{}/{name}", crate::layout::IN_TREE_DIR);
+            editor.add_cap(&name, &repo, &described)?;
+            added.push(name);
+        }
     }
     Ok(added)
 }
@@ -205,7 +212,7 @@ fn regen_one(
     };
 
     // The descriptor, when the cap has one, says how it is built now.
-    let described = describe(&cap.name, &source).map_err(fail(Step::Pin))?;
+    let described = describe(&cap.name, &source).map_err(|e| fail(Step::Pin)(e.to_string()))?;
     let (target, artifact) = match &described {
         Some(d) => (d.target, Path::new(&d.artifact)),
         None => (cap.target, cap.artifact.as_path()),

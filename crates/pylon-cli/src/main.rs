@@ -350,8 +350,8 @@ fn regen(args: RegenArgs) -> anyhow::Result<u8> {
     // same editor that receives the pins: nothing is written before the end.
     let (mut editor, on_disk) =
         pylon_manifest::ManifestEditor::open(&args.common.manifest).map_err(usage)?;
-    let added = pylon_caps::regen::stage_new_caps(&mut editor, &on_disk, only.as_deref())
-        .map_err(|e| usage(anyhow::anyhow!(e)))?;
+    let added =
+        pylon_caps::regen::stage_new_caps(&mut editor, &on_disk, only.as_deref()).map_err(usage)?;
     let manifest = pylon_manifest::parse_manifest(&args.common.manifest, &editor.render()?)?;
     let opts = RegenOptions {
         caps_dir: caps_dir(args.common.caps_dir.clone())?,
