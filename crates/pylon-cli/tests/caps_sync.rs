@@ -823,10 +823,12 @@ fn drifted_cap_diagnosis_compares_the_checkout_cargo_lock_with_the_pinned_rev() 
 }
 
 #[test]
-fn regen_that_cannot_compose_pylon_wasm_writes_nothing() {
-    // A project with the real profiles and a built python.wasm, but the cap was never
-    // synced: its pin can be computed, pylon.wasm cannot be composed with it. The
-    // manifest must be left exactly as it was (no cap pins without pylon_sha256).
+fn regen_never_pins_caps_beside_an_outdated_pylon_sha256() {
+    // A project with the real profiles and a python.wasm, but the cap was never synced:
+    // its pin can be computed, pylon.wasm cannot be composed from what is on disk. The
+    // one write holds the cap's pins and the placeholder pylon_sha256 (never the old
+    // digest beside new cap pins), and says what to run. Once the artifact is the pin,
+    // a composition that fails (python.wasm is not a component) writes nothing.
     let sb = Sandbox::new();
     let root = sb.path().join("repo");
     fs::create_dir_all(&root).unwrap();
@@ -843,30 +845,43 @@ fn regen_that_cannot_compose_pylon_wasm_writes_nothing() {
     let mut entry = CapEntry::git("lone", &root, ZERO_REV);
     entry.repo = "caps/lone".into();
     let manifest = root.join("caps-manifest.toml");
+    let old_pylon = "ab".repeat(32);
     fs::write(
         &manifest,
         format!(
-            "schema = 1\npylon_sha256 = \"{ZERO_SHA256}\"\n\n{}",
+            "schema = 1\npylon_sha256 = \"{old_pylon}\"\n\n{}",
             entry.toml()
         ),
     )
     .unwrap();
     git(&root, &["add", "-A"]);
     git(&root, &["commit", "-q", "-m", "init"]);
-    let before = fs::read(&manifest).unwrap();
-
-    let run = Run::from(
-        std::process::Command::new(env!("CARGO_BIN_EXE_pylon"))
-            .args(["manifest", "regen"])
-            .current_dir(&root)
+    let pylon = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pylon"));
+        cmd.current_dir(&root)
             .env("PYLON_CAPS_DIR", sb.caps_dir())
-            .env_remove("PYLON_MANIFEST")
-            .output()
-            .unwrap(),
+            .env_remove("PYLON_MANIFEST");
+        cmd
+    };
+
+    let run = Run::from(pylon().args(["manifest", "regen"]).output().unwrap());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("pylon_sha256 set to the placeholder"),
+        "{}",
+        run.stdout
     );
+    assert!(run.stdout.contains("cap lone"), "{}", run.stdout);
+    let written = pylon_manifest::read_manifest(&manifest).unwrap();
+    assert!(written.pylon_sha256.is_placeholder());
+    assert!(!written.cap("lone").unwrap().sha256.is_placeholder());
+
+    let sync = Run::from(pylon().args(["caps-sync"]).output().unwrap());
+    assert_eq!(sync.code, 0, "{}{}", sync.stdout, sync.stderr);
+    let before = fs::read(&manifest).unwrap();
+    let run = Run::from(pylon().args(["manifest", "regen"]).output().unwrap());
     assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
-    assert!(run.stderr.contains("cap lone"), "{}", run.stderr);
     assert_eq!(
         fs::read(&manifest).unwrap(),
         before,
