@@ -18,8 +18,8 @@ use std::time::Instant;
 use pylon_cpython::build::BuildReport;
 
 use pylon_cpython::fetch::{default_cache_root, FetchEvent};
-use pylon_cpython::toolchain::Layout;
-use pylon_cpython::{explain_modules, load_profile, BuildEvent, BuildOptions};
+use pylon_cpython::{explain_modules, load_profile, BuildEvent};
+use pylon_product::build::{ProductEvent, ProductRequest};
 use pylon_product::{self as product, CapModule, PinStatus, ProductReport};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -108,51 +108,13 @@ pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
             return Ok(fail(&args, msg, &[], EXIT_USAGE));
         }
     };
-    // The shims live in a temporary directory under build/ for the whole build.
-    let shims = match &manifest {
-        None => None,
-        Some(m) => match product::generate_shims(m, &caps_dir, &repo_root.join("build")) {
-            Ok(s) => Some(s),
-            Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
-        },
-    };
-    let cap_modules: Vec<CapModule> = shims.as_ref().map_or(Vec::new(), |s| s.modules.clone());
-
     if args.explain_modules {
-        let ext = match pylon_cpython::ext::scan_ext_modules(&repo_root.join("cpython-ext")) {
-            Ok(m) => m,
-            Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
-        };
-        let mut rows = explain_modules(&profile, &ext);
-        for m in &cap_modules {
-            rows.push(cap_row(m));
-            rows.extend(m.served.iter().map(|s| pylon_cpython::ModuleExplanation {
-                name: s.name.clone(),
-                state: "cap-python",
-                reason: format!(
-                    "Python side of cap {} (over {}): {}",
-                    m.cap, m.module, s.reason
-                ),
-            }));
-        }
-        if args.json {
-            crate::render::print_json(
-                "build-explain-modules",
-                &serde_json::json!({"profile": profile.name, "modules": rows}),
-                true,
-            );
-        } else {
-            println!(
-                "{} (CPython {}): C-extension modules not built from CPython's defaults:",
-                profile.name, profile.version
-            );
-            let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
-            for r in &rows {
-                println!("  {:width$}  {:11}  {}", r.name, r.state, r.reason);
-            }
-            println!("Every other module of Modules/Setup.stdlib is built from CPython's bundled sources.");
-        }
-        return Ok(0);
+        let cap_modules =
+            match product::build::cap_modules(manifest.as_ref(), &caps_dir, &repo_root) {
+                Ok(m) => m,
+                Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
+            };
+        return Ok(explain(&args, &profile, &repo_root, &cap_modules));
     }
 
     let Some(cache_root) = args.cache_dir.clone().or_else(default_cache_root) else {
@@ -179,80 +141,94 @@ pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
         .out_dir
         .clone()
         .unwrap_or_else(|| repo_root.join("build").join(&profile.name));
-    let opts = BuildOptions {
-        layout: Layout::debian(&profile.build.host_triple),
+    // `build/pylon.wasm` for the default `build/<profile>/`; beside any other --out-dir,
+    // so a build elsewhere never re-points the repository's link.
+    let link = out_dir
+        .parent()
+        .map_or_else(|| PathBuf::from("pylon.wasm"), |p| p.join("pylon.wasm"));
+    let check_pin =
+        pylon_cpython::load_profile(&args.profiles_dir, None).is_ok_and(|p| p.name == profile.name);
+    let request = ProductRequest {
         repo_root,
         profile,
+        manifest: manifest.as_ref(),
+        caps_dir,
         cache_root,
         out_dir,
+        link,
+        check_pin,
         local_tarball: args.cpython_tarball.clone(),
-        apt_root: PathBuf::from("/etc/apt"),
         jobs,
         force: args.force,
-        extra_ext_dirs: shims
-            .as_ref()
-            .map(|s| vec![s.ext_dir.path().to_path_buf()])
-            .unwrap_or_default(),
-        overlay_dirs: shims
-            .as_ref()
-            .map(|s| s.overlay_dirs.clone())
-            .unwrap_or_default(),
     };
-    let is_default_profile = pylon_cpython::load_profile(&args.profiles_dir, None)
-        .is_ok_and(|p| p.name == opts.profile.name);
 
     let progress = StageProgress::new(args.json);
-    let result = pylon_cpython::build(&opts, &|ev| progress.event(ev));
+    let result = product::build::build_product(&request, &|ev| progress.product_event(ev));
     progress.clear();
-    let report = match result {
-        Ok(report) => report,
-        Err(e) => {
-            let code = e.exit_code();
-            return Ok(fail(&args, &e.to_string(), e.log_tail(), code));
-        }
+    let built = match result {
+        Ok(b) => b,
+        Err(e) => return Ok(fail(&args, &e.to_string(), e.log_tail(), e.exit_code())),
     };
-    drop(shims); // the build has copied them into its tree
-
-    let composed = match &manifest {
-        None => None,
-        Some(m) => {
-            let t = Instant::now();
-            if !args.json {
-                eprintln!("build: compose …");
-            }
-            // `build/pylon.wasm` for the default `build/<profile>/`; beside any other
-            // --out-dir, so a build elsewhere never re-points the repository's link.
-            let link = opts
-                .out_dir
-                .parent()
-                .map_or_else(|| PathBuf::from("pylon.wasm"), |p| p.join("pylon.wasm"));
-            match product::compose_product(m, &caps_dir, &opts.out_dir, &link, is_default_profile) {
-                Ok(p) => {
-                    if !args.json {
-                        eprintln!("build: compose done ({:.1}s)", t.elapsed().as_secs_f64());
-                    }
-                    Some(p)
-                }
-                // The caps or the composition are not what the manifest says: fix the
-                // inputs (caps-sync), not the build.
-                Err(e) => return Ok(fail(&args, &e.to_string(), &[], 1)),
-            }
-        }
-    };
-    let ok = report.success() && composed.as_ref().is_none_or(ProductReport::success);
+    let ok = built.success();
     if args.json {
         crate::render::print_json(
             "build",
-            &serde_json::json!({ "build": report, "caps": cap_modules, "pylon": composed }),
+            &serde_json::json!({ "build": built.build, "caps": built.caps, "pylon": built.pylon }),
             ok,
         );
     } else {
-        print_report(&report);
-        if let Some(p) = &composed {
-            print_product(p, &cap_modules);
+        print_report(&built.build);
+        if let Some(p) = &built.pylon {
+            print_product(p, &built.caps);
         }
     }
     Ok(if ok { 0 } else { 1 })
+}
+
+/// `--explain-modules`: the profile's disabled modules, those wired from cpython-ext/,
+/// and the caps' modules with their Python sides.
+fn explain(
+    args: &BuildArgs,
+    profile: &pylon_cpython::Profile,
+    repo_root: &std::path::Path,
+    cap_modules: &[CapModule],
+) -> u8 {
+    let ext = match pylon_cpython::ext::scan_ext_modules(&repo_root.join("cpython-ext")) {
+        Ok(m) => m,
+        Err(e) => return fail(args, &e.to_string(), &[], EXIT_USAGE),
+    };
+    let mut rows = explain_modules(profile, &ext);
+    for m in cap_modules {
+        rows.push(cap_row(m));
+        rows.extend(m.served.iter().map(|s| pylon_cpython::ModuleExplanation {
+            name: s.name.clone(),
+            state: "cap-python",
+            reason: format!(
+                "Python side of cap {} (over {}): {}",
+                m.cap, m.module, s.reason
+            ),
+        }));
+    }
+    if args.json {
+        crate::render::print_json(
+            "build-explain-modules",
+            &serde_json::json!({"profile": profile.name, "modules": rows}),
+            true,
+        );
+    } else {
+        println!(
+            "{} (CPython {}): C-extension modules not built from CPython's defaults:",
+            profile.name, profile.version
+        );
+        let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+        for r in &rows {
+            println!("  {:width$}  {:11}  {}", r.name, r.state, r.reason);
+        }
+        println!(
+            "Every other module of Modules/Setup.stdlib is built from CPython's bundled sources."
+        );
+    }
+    0
 }
 
 fn cap_row(m: &CapModule) -> pylon_cpython::ModuleExplanation {
@@ -442,6 +418,17 @@ impl StageProgress {
                 );
             }
             BuildEvent::Fetch(FetchEvent::Cached { .. }) => {}
+        }
+    }
+
+    fn product_event(&self, ev: ProductEvent<'_>) {
+        match ev {
+            ProductEvent::Cpython(ev) => self.event(ev),
+            ProductEvent::ComposeStart if !self.quiet => eprintln!("build: compose …"),
+            ProductEvent::ComposeDone(took) if !self.quiet => {
+                eprintln!("build: compose done ({:.1}s)", took.as_secs_f64())
+            }
+            _ => {}
         }
     }
 

@@ -8,10 +8,10 @@ mod cap_cmd;
 mod diff_cmd;
 mod drift;
 mod progress;
+mod regen_cmd;
 mod render;
 mod repro_cmd;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -19,7 +19,6 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use pylon_caps::build::HostPaths;
-use pylon_caps::regen::{apply_regen, regen_pins, RegenOptions};
 use pylon_caps::sync::{sync_caps, SyncOptions};
 use pylon_caps::toolchain::current_rustc;
 use pylon_caps::verify::{verify_artifacts, VerifyOptions};
@@ -134,17 +133,30 @@ struct VerifyArgs {
 }
 
 #[derive(Args)]
-struct RegenArgs {
+#[command(
+    after_help = "When a pin changes (or a new in-tree cap is added) and the tree has CPython profiles,\nregen syncs the caps to the new pins and rebuilds the default profile's product, then writes\nprofiles/expected/<profile>.toml and caps-manifest.toml (with pylon_sha256) together;\nany failure writes nothing."
+)]
+pub(crate) struct RegenArgs {
     #[command(flatten)]
-    common: CommonArgs,
+    pub(crate) common: CommonArgs,
     /// Caps to re-pin (all when none are given).
-    caps: Vec<String>,
+    pub(crate) caps: Vec<String>,
     /// Git ref to pin for a git cap, as NAME=REF (default: the remote's HEAD).
     #[arg(long = "ref", value_name = "NAME=REF")]
-    refs: Vec<String>,
-    /// Show the new pins without writing the manifest.
+    pub(crate) refs: Vec<String>,
+    /// Show the new pins without writing anything (and without building the product).
     #[arg(long)]
-    dry_run: bool,
+    pub(crate) dry_run: bool,
+    /// Pin the caps only: do not rebuild the product. pylon_sha256 becomes the
+    /// placeholder when what is on disk cannot make the product the new pins describe.
+    #[arg(long)]
+    pub(crate) no_build: bool,
+    /// Cache root of the product build (default ${XDG_CACHE_HOME:-~/.cache}/pylon).
+    #[arg(long, env = "PYLON_CACHE_DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Parallel make jobs of the product build (default: CPU count).
+    #[arg(short, long, env = "PYLON_JOBS")]
+    pub(crate) jobs: Option<usize>,
 }
 
 /// Environment flags as the spec uses them: `CAPS_SKIP_BUILD=1`.
@@ -230,7 +242,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::CapsSync(args) => caps_sync(args),
         Command::Verify(args) => verify(args),
-        Command::Manifest(ManifestCommand::Regen(args)) => regen(args),
+        Command::Manifest(ManifestCommand::Regen(args)) => regen_cmd::run(args),
         Command::Diff(args) => diff_cmd::run(args),
         Command::Cap(cmd) => cap_cmd::run(cmd),
         // repro_cmd renders its own errors and JSON, like build_cmd.
@@ -335,117 +347,4 @@ fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
         render::print_verify(&report, &diagnoses, cpython.as_ref());
     }
     Ok(if success { 0 } else { 1 })
-}
-
-fn regen(args: RegenArgs) -> anyhow::Result<u8> {
-    let mut refs = HashMap::new();
-    for spec in &args.refs {
-        let Some((name, r)) = spec.split_once('=') else {
-            return Err(usage(anyhow::anyhow!("--ref {spec:?}: expected NAME=REF")));
-        };
-        refs.insert(name.to_string(), r.to_string());
-    }
-    let only = (!args.caps.is_empty()).then(|| args.caps.clone());
-    // In-tree caps with a descriptor but no entry yet get one (placeholder pins) in the
-    // same editor that receives the pins: nothing is written before the end.
-    let (mut editor, on_disk) =
-        pylon_manifest::ManifestEditor::open(&args.common.manifest).map_err(usage)?;
-    let added =
-        pylon_caps::regen::stage_new_caps(&mut editor, &on_disk, only.as_deref()).map_err(usage)?;
-    let manifest = pylon_manifest::parse_manifest(&args.common.manifest, &editor.render()?)?;
-    let opts = RegenOptions {
-        caps_dir: caps_dir(args.common.caps_dir.clone())?,
-        only,
-        refs,
-        host: HostPaths::detect(),
-    };
-    let json = args.common.json;
-    let report = regen_pins(&manifest, &opts, &|name| {
-        if !json {
-            let new = if added.iter().any(|a| a == name) {
-                " (new cap)"
-            } else {
-                ""
-            };
-            eprintln!("regen: building {name}{new} from fresh sources…");
-        }
-    })
-    .map_err(usage)?;
-    // All or nothing: the caps' pins, the toolchain and pylon_sha256 are staged in one
-    // editor and saved once, after pylon.wasm composed with the new pins; any failure
-    // writes nothing (a manifest with half of a regen would pin a mix).
-    let mut pylon = None;
-    let mut written = false;
-    if report.success() {
-        let toolchain = drift::current_toolchain(manifest.root());
-        apply_regen(&mut editor, &args.common.manifest, &report, &toolchain)
-            .with_context(|| format!("staging the pins of {}", args.common.manifest.display()))?;
-        let staged = pylon_manifest::parse_manifest(&args.common.manifest, &editor.render()?)?;
-        pylon = regen_pylon_pin(&args, &staged)?;
-        match &pylon {
-            Some(pylon_product::PylonPin::Composed { sha256, .. }) => {
-                let digest = pylon_manifest::Sha256::parse(sha256).map_err(anyhow::Error::msg)?;
-                editor.set_pylon_sha256(&pylon_manifest::Pin::Pinned(digest));
-            }
-            Some(pylon_product::PylonPin::Stale { .. }) => {
-                editor.set_pylon_sha256(&pylon_manifest::Pin::Placeholder);
-            }
-            _ => {}
-        }
-        if !args.dry_run {
-            editor
-                .save()
-                .with_context(|| format!("writing {}", args.common.manifest.display()))?;
-            written = true;
-        }
-    }
-    if json {
-        render::print_json(
-            "manifest-regen",
-            &serde_json::json!({"caps": report.caps, "written": written, "pylon_sha256": pylon}),
-            report.success(),
-        );
-    } else {
-        render::print_regen(&report, &args.common.manifest, written);
-        match &pylon {
-            Some(pylon_product::PylonPin::Composed { sha256, python }) => println!(
-                "pylon_sha256 {sha256} (composed from {} and the caps){}",
-                python.display(),
-                if written {
-                    ""
-                } else {
-                    "; not written (--dry-run)"
-                }
-            ),
-            Some(pylon_product::PylonPin::Stale { reason, .. }) => println!(
-                "pylon_sha256 set to the placeholder: {reason}.\nNext: `make caps-sync build`, \
-                 then `pylon manifest regen` again pins the product"
-            ),
-            Some(pylon_product::PylonPin::NotBuilt { python }) => println!(
-                "pylon_sha256 unchanged: {} does not exist (run `make build`, then regen again)",
-                python.display()
-            ),
-            None => {}
-        }
-    }
-    Ok(if report.success() { 0 } else { 1 })
-}
-
-/// pylon.wasm composed from the default profile's python.wasm and the caps' artifacts,
-/// checked against `staged` (the manifest with the new pins, not yet written); `None`
-/// when the manifest's directory has no CPython profiles (a caps-only tree).
-fn regen_pylon_pin(
-    args: &RegenArgs,
-    staged: &pylon_manifest::Manifest,
-) -> anyhow::Result<Option<pylon_product::PylonPin>> {
-    let profiles = staged.root().join("profiles");
-    if !profiles.is_dir() {
-        return Ok(None);
-    }
-    let profile = pylon_cpython::load_profile(&profiles, None).map_err(usage)?;
-    let out_dir = staged.root().join("build").join(&profile.name);
-    let caps_dir = caps_dir(args.common.caps_dir.clone())?;
-    let pin = pylon_product::pylon_pin(staged, &caps_dir, &out_dir)
-        .context("composing pylon.wasm with the new pins for pylon_sha256; nothing was written")?;
-    Ok(Some(pin))
 }

@@ -864,7 +864,13 @@ fn regen_never_pins_caps_beside_an_outdated_pylon_sha256() {
         cmd
     };
 
-    let run = Run::from(pylon().args(["manifest", "regen"]).output().unwrap());
+    // --no-build: the caps are pinned, the product is left for later.
+    let run = Run::from(
+        pylon()
+            .args(["manifest", "regen", "--no-build"])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("pylon_sha256 set to the placeholder"),
@@ -887,4 +893,34 @@ fn regen_never_pins_caps_beside_an_outdated_pylon_sha256() {
         before,
         "the manifest was changed"
     );
+
+    // A changed cap makes regen rebuild the product with the new pins; a product that
+    // cannot be built (this cap has no WIT to make a shim from) writes nothing: neither
+    // the manifest nor profiles/expected.
+    let expected = root.join("profiles/expected/cp313.toml");
+    let expected_before = fs::read(&expected).unwrap();
+    let lib = root.join("caps/lone/src/lib.rs");
+    let edited = fs::read_to_string(&lib).unwrap() + "\n// edited\n";
+    fs::write(&lib, edited).unwrap();
+    let run = Run::from(pylon().args(["manifest", "regen"]).output().unwrap());
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("building the product with the new pins")
+            && run.stderr.contains("cap lone: no WIT package")
+            && run.stderr.contains("nothing was written"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        fs::read(&manifest).unwrap(),
+        before,
+        "the manifest was changed"
+    );
+    assert_eq!(fs::read(&expected).unwrap(), expected_before);
+    let leftovers: Vec<_> = fs::read_dir(root.join("profiles/expected"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "temporary files left: {leftovers:?}");
 }

@@ -602,6 +602,58 @@ fn parse_expected(path: &Path) -> Result<Option<ExpectedDigests>, BuildError> {
     }))
 }
 
+/// The new text of `profiles/expected/<profile>.toml` recording `python_wasm` and
+/// `stdlib_zip` (what `manifest regen` writes after building the product): the file's
+/// comments and layout are kept, its digests and sizes replaced; a profile without the
+/// file gets one with a short header. Returns the path and the text; writes nothing.
+pub fn render_expected(
+    profiles_dir: &Path,
+    profile: &str,
+    python_wasm: &FileRecord,
+    stdlib_zip: &FileRecord,
+) -> Result<(PathBuf, String), BuildError> {
+    let path = profiles_dir
+        .join("expected")
+        .join(format!("{profile}.toml"));
+    // Validates the existing file too: a misspelled key is not silently carried over.
+    parse_expected(&path)?;
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => format!(
+            "# Digests `pylon build --profile {profile}` must produce with the caps of\n\
+             # caps-manifest.toml wired in; written by `pylon manifest regen`.\n"
+        ),
+        Err(e) => return Err(io_err("reading", &path)(e)),
+    };
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| BuildError::Check {
+        stage: Stage::Publish,
+        message: format!("{}: {e}", path.display()),
+    })?;
+    for (key, record) in [("python_wasm", python_wasm), ("stdlib_zip", stdlib_zip)] {
+        let size = i64::try_from(record.size).unwrap_or(i64::MAX);
+        set_keeping_decor(
+            &mut doc,
+            &format!("{key}_sha256"),
+            record.sha256.as_str().into(),
+        );
+        set_keeping_decor(&mut doc, &format!("{key}_size"), size.into());
+    }
+    Ok((path, doc.to_string()))
+}
+
+fn set_keeping_decor(doc: &mut toml_edit::DocumentMut, key: &str, new: toml_edit::Value) {
+    match doc.get_mut(key).and_then(toml_edit::Item::as_value_mut) {
+        Some(old) => {
+            let decor = old.decor().clone();
+            *old = new;
+            *old.decor_mut() = decor;
+        }
+        None => {
+            doc.insert(key, toml_edit::Item::Value(new));
+        }
+    }
+}
+
 /// `profiles/expected/<profile>.toml`: `python_wasm_sha256` and `stdlib_zip_sha256`.
 fn read_expected(
     path: &Path,

@@ -22,7 +22,6 @@
 //! trusted as the launcher binary, like wasmtime's own cache.
 
 use std::hash::Hasher;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -32,10 +31,7 @@ use wasmtime::Engine;
 
 use crate::{Event, LaunchError};
 
-/// Hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+pub use pylon_util::digest::sha256_hex;
 
 /// A deterministic [`Hasher`] over sha256 (std's `DefaultHasher` is only stable within
 /// one Rust release).
@@ -185,15 +181,6 @@ fn store(component: &Component, entry: &Path) -> Result<(), String> {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| format!("creating a temporary file in {}: {e}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.flush())
-        .map_err(|e| format!("writing {}: {e}", tmp.path().display()))?;
-    tmp.persist(path)
-        .map_err(|e| format!("renaming into place: {}", e.error))?;
-    Ok(())
+    pylon_util::fs::write_atomic(path, bytes)
+        .map_err(|e| format!("writing {}: {e}", path.display()))
 }

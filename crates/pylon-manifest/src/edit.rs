@@ -1,6 +1,5 @@
 //! Format-preserving edits: comments, key order and spacing survive a regen.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{value, DocumentMut, Item};
@@ -209,35 +208,4 @@ fn set_preserving(table: &mut dyn toml_edit::TableLike, key: &str, new: toml_edi
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a
-/// rename, so readers see the old content or the new, never a torn file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".pylon-tmp-")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    // Keep the permissions of the file we replace (tempfile creates 0600).
-    if let Ok(meta) = std::fs::metadata(path) {
-        std::fs::set_permissions(tmp.path(), meta.permissions())?;
-    } else {
-        set_default_permissions(tmp.path())?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn set_default_permissions(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn set_default_permissions(_path: &Path) -> std::io::Result<()> {
-    Ok(())
-}
+pub use pylon_util::fs::write_atomic;

@@ -6,6 +6,9 @@
 //! calls a library: `pylon_shim` (WIT → CPython extension module), `pylon_cpython`
 //! (the build), `pylon_compose` (wac-graph composition).
 
+pub mod build;
+pub mod regen;
+
 use std::path::{Path, PathBuf};
 
 use pylon_caps::digest::sha256_file;

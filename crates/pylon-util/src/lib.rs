@@ -2,6 +2,7 @@
 //! cargo). Nothing here knows about caps, profiles or the CLI.
 
 pub mod digest;
+pub mod fs;
 pub mod ledger;
 pub mod lockfile;
 pub mod log;
