@@ -30,7 +30,7 @@ ifdef PYLON_CACHE_DIR
 export PYLON_CACHE_DIR
 endif
 
-.PHONY: all tools caps-sync build verify smoke regen-manifest repro-check repro-check-baseline repro-check-product test prereqs toolchain
+.PHONY: all tools caps-sync build verify smoke regen-manifest repro-check repro-check-baseline repro-check-product test test-new-cap prereqs toolchain
 
 all: caps-sync build verify smoke
 
@@ -89,5 +89,10 @@ test: caps-sync
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) test --locked --workspace
+
+# Opt-in: a new cap from `pylon cap new` to `make smoke` in a copy of this repository,
+# the product rebuilt by `manifest regen` (one more CPython build, ~10 minutes).
+test-new-cap: tools
+	$(CARGO) test --locked -p pylon-cli --test cap_new_product -- --ignored
 
 comma := ,

@@ -23,6 +23,7 @@ pylon-launch or pylon.wasm).
 """
 import argparse
 import glob
+import hashlib
 import importlib.util
 import json
 import os
@@ -46,7 +47,15 @@ class Harness:
         cmd = [self.launch, "--wasm", self.wasm, *launcher_args, "--", *python_args]
         if self.verbose:
             print("+", " ".join(cmd), file=sys.stderr)
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            # A guest that hangs is that check's failure, not the end of the run.
+            def text(b):
+                return b.decode(errors="replace") if isinstance(b, bytes) else (b or "")
+            return subprocess.CompletedProcess(
+                cmd, 124, text(e.stdout),
+                text(e.stderr) + f"\n(killed after {timeout} s: the guest did not finish)")
 
     def check(self, name, ok, detail="", summary=""):
         self.results.append((name, ok))
@@ -99,6 +108,22 @@ def smoke_files(caps):
     return found
 
 
+def cpython_tarball(record):
+    """The pinned CPython source of this build in pylon's input cache (for the smoke
+    files that run CPython's own tests, see cpython_source.py), if it is there intact."""
+    sha = record.get("inputs", {}).get("tarball_sha256")
+    cache = os.environ.get("PYLON_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pylon")
+    path = os.path.join(cache, "inputs", sha or "-")
+    if not sha or not os.path.isfile(path):
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return path if h.hexdigest() == sha else None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--wasm", default=os.path.join(ROOT, "build", "pylon.wasm"))
@@ -117,6 +142,9 @@ def main():
     wasm = os.path.realpath(args.wasm)
     with open(os.path.join(os.path.dirname(wasm), "record.json")) as f:
         record = json.load(f)
+    source = cpython_tarball(record)
+    if source:
+        os.environ["PYLON_SMOKE_CPYTHON_TARBALL"] = source
 
     h = Harness(args.launch, wasm, args.verbose)
     caps = pinned_caps(args.pylon)

@@ -7,6 +7,9 @@ values, integer constants, the exception mapping, and the ``_ZlibDecompressor`` 
 ``gzip`` uses. Behaviour and messages follow CPython 3.13.
 """
 
+import _operator
+import sys as _sys
+
 import _pylon_zlib
 
 _cap = _pylon_zlib.zlib
@@ -69,8 +72,31 @@ def _raise(exc):
 
 
 def _index(value):
-    # zlibmodule.c takes these as C ints: any object with __index__, never a float.
-    return value.__index__()
+    # zlibmodule.c takes these as C ints: any object with __index__, never a float or
+    # a str (TypeError, as from the C argument parser).
+    return _operator.index(value)
+
+
+def _ssize(value):
+    """A Py_ssize_t argument: an index, and OverflowError outside the platform's
+    ssize_t (32 bits on wasm32, so sys.maxsize + 1 is too large, as in CPython)."""
+    value = _operator.index(value)
+    if not -_sys.maxsize - 1 <= value <= _sys.maxsize:
+        raise OverflowError("Python int too large to convert to C ssize_t")
+    return value
+
+
+def _not_instantiable(cls):
+    """The C types behind compressobj()/decompressobj() cannot be created directly
+    (bpo-43916); this module makes its objects with object.__new__."""
+    def __new__(cls_, *args, **kwargs):
+        raise TypeError(f"cannot create '{cls_.__module__}.{cls_.__qualname__}' instances")
+    cls.__new__ = __new__
+    return cls
+
+
+def _unpicklable(self, protocol=None):
+    raise TypeError(f"cannot pickle '{type(self).__module__}.{type(self).__qualname__}' object")
 
 
 def crc32(data, value=0, /):
@@ -94,7 +120,7 @@ def compress(data, /, level=Z_DEFAULT_COMPRESSION, wbits=MAX_WBITS):
 def decompress(data, /, wbits=MAX_WBITS, bufsize=DEF_BUF_SIZE):
     """Returns a bytes object containing the uncompressed data."""
     try:
-        return _cap.decompress(data, _index(wbits), _index(bufsize))
+        return _cap.decompress(data, _index(wbits), _ssize(bufsize))
     except _WitError as exc:
         _raise(exc)
 
@@ -108,13 +134,19 @@ def _zdict(zdict):
         raise TypeError("zdict argument must support the buffer protocol") from None
 
 
+@_not_instantiable
 class Compress:
     """A compression object, as returned by compressobj()."""
 
     __slots__ = ("_stream",)
 
-    def __init__(self, stream):
+    @classmethod
+    def _wrap(cls, stream):
+        self = object.__new__(cls)
         self._stream = stream
+        return self
+
+    __reduce_ex__ = _unpicklable
 
     def compress(self, data, /):
         try:
@@ -135,7 +167,7 @@ class Compress:
 
     def copy(self):
         try:
-            return Compress(self._stream.copy())
+            return Compress._wrap(self._stream.copy())
         except _WitError as exc:
             _raise(exc)
 
@@ -146,13 +178,19 @@ class Compress:
         return self.copy()
 
 
+@_not_instantiable
 class Decompress:
     """A decompression object, as returned by decompressobj()."""
 
     __slots__ = ("_stream",)
 
-    def __init__(self, stream):
+    @classmethod
+    def _wrap(cls, stream):
+        self = object.__new__(cls)
         self._stream = stream
+        return self
+
+    __reduce_ex__ = _unpicklable
 
     @property
     def unused_data(self):
@@ -168,19 +206,19 @@ class Decompress:
 
     def decompress(self, data, /, max_length=0):
         try:
-            return self._stream.decompress(data, _index(max_length))
+            return self._stream.decompress(data, _ssize(max_length))
         except _WitError as exc:
             _raise(exc)
 
     def flush(self, length=DEF_BUF_SIZE, /):
         try:
-            return self._stream.flush(_index(length))
+            return self._stream.flush(_ssize(length))
         except _WitError as exc:
             _raise(exc)
 
     def copy(self):
         try:
-            return Decompress(self._stream.copy())
+            return Decompress._wrap(self._stream.copy())
         except _WitError as exc:
             _raise(exc)
 
@@ -203,7 +241,7 @@ def compressobj(level=Z_DEFAULT_COMPRESSION, method=DEFLATED, wbits=MAX_WBITS,
             strategy, _zdict(zdict))
     except _WitError as exc:
         _raise(exc)
-    return Compress(stream)
+    return Compress._wrap(stream)
 
 
 def decompressobj(wbits=MAX_WBITS, zdict=None):
@@ -212,7 +250,7 @@ def decompressobj(wbits=MAX_WBITS, zdict=None):
         stream = _cap.Decompressor.create(_index(wbits), _zdict(zdict))
     except _WitError as exc:
         _raise(exc)
-    return Decompress(stream)
+    return Decompress._wrap(stream)
 
 
 class _ZlibDecompressor:
@@ -221,6 +259,8 @@ class _ZlibDecompressor:
     Input that did not fit under ``max_length`` is kept here and fed back in
     on the next call, which is what ``needs_input`` reports.
     """
+
+    __reduce_ex__ = _unpicklable
 
     def __init__(self, wbits=MAX_WBITS, zdict=None):
         self._stream = decompressobj(wbits, zdict)
@@ -232,7 +272,7 @@ class _ZlibDecompressor:
     def decompress(self, data, max_length=-1):
         if self.eof:
             raise EOFError("End of stream already reached")
-        max_length = _index(max_length)
+        max_length = _ssize(max_length)
         data = self._pending + bytes(data) if self._pending else data
         if max_length == 0:
             self._pending = bytes(data)

@@ -617,11 +617,16 @@ pub fn render_expected(
         .join(format!("{profile}.toml"));
     // Validates the existing file too: a misspelled key is not silently carried over.
     parse_expected(&path)?;
-    let text = match fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => format!(
-            "# Digests `pylon build --profile {profile}` must produce with the caps of\n\
-             # caps-manifest.toml wired in; written by `pylon manifest regen`.\n"
+    // A comment-only document would keep its comments after the keys: a new file's
+    // header is put in front of the rendered keys instead.
+    let (text, header) = match fs::read_to_string(&path) {
+        Ok(t) => (t, String::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (
+            String::new(),
+            format!(
+                "# Digests `pylon build --profile {profile}` must produce with the caps of\n\
+                 # caps-manifest.toml wired in; written by `pylon manifest regen`.\n"
+            ),
         ),
         Err(e) => return Err(io_err("reading", &path)(e)),
     };
@@ -638,7 +643,7 @@ pub fn render_expected(
         );
         set_keeping_decor(&mut doc, &format!("{key}_size"), size.into());
     }
-    Ok((path, doc.to_string()))
+    Ok((path, header + &doc.to_string()))
 }
 
 fn set_keeping_decor(doc: &mut toml_edit::DocumentMut, key: &str, new: toml_edit::Value) {

@@ -111,3 +111,71 @@ fn verify_profile_outputs_reports_each_state() {
 
     assert!(verify_profile_outputs(root.path(), Some("cp299")).is_err());
 }
+
+fn record(sha256: &str, size: u64) -> pylon_cpython::build::FileRecord {
+    pylon_cpython::build::FileRecord {
+        sha256: sha256.to_string(),
+        size,
+    }
+}
+
+#[test]
+fn render_expected_keeps_comments_and_replaces_the_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    write_expected(
+        dir.path(),
+        &format!(
+            "# What cpx must produce.\npython_wasm_sha256 = \"{A}\"  # the interpreter\npython_wasm_size = 1\n\
+             stdlib_zip_sha256 = \"{B}\"\nstdlib_zip_size = 2\n"
+        ),
+    );
+    let (path, text) = pylon_cpython::build::render_expected(
+        dir.path(),
+        "cpx",
+        &record(B, 7196268),
+        &record(A, 20929305),
+    )
+    .unwrap();
+    assert_eq!(path, dir.path().join("expected/cpx.toml"));
+    assert!(text.starts_with("# What cpx must produce.\n"), "{text}");
+    assert!(
+        text.contains(&format!("python_wasm_sha256 = \"{B}\"  # the interpreter")),
+        "{text}"
+    );
+    assert!(text.contains("python_wasm_size = 7196268"), "{text}");
+    assert!(
+        text.contains(&format!("stdlib_zip_sha256 = \"{A}\"")),
+        "{text}"
+    );
+    // Nothing was written: the caller writes (regen, with the manifest).
+    let on_disk = fs::read_to_string(&path).unwrap();
+    assert!(on_disk.contains("python_wasm_size = 1\n"));
+    // What it renders reads back as the new digests.
+    fs::write(&path, &text).unwrap();
+    let d = expected_digests(dir.path(), "cpx").unwrap().unwrap();
+    assert_eq!(d.python_wasm.as_deref(), Some(B));
+    assert_eq!(d.stdlib_zip.as_deref(), Some(A));
+}
+
+#[test]
+fn render_expected_creates_a_missing_file_and_refuses_a_misspelled_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, text) =
+        pylon_cpython::build::render_expected(dir.path(), "new", &record(A, 1), &record(B, 2))
+            .unwrap();
+    assert!(
+        text.starts_with("# Digests `pylon build --profile new`"),
+        "{text}"
+    );
+    assert!(text.contains("stdlib_zip_size = 2"), "{text}");
+
+    write_expected(
+        dir.path(),
+        &format!("python_wasm_sha265 = \"{A}\"\nstdlib_zip_sha256 = \"{B}\"\n"),
+    );
+    let err =
+        pylon_cpython::build::render_expected(dir.path(), "cpx", &record(A, 1), &record(B, 2))
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("python_wasm_sha265"), "{err}");
+}
