@@ -7,7 +7,12 @@
 //!   locations embed source paths);
 //! - `SOURCE_DATE_EPOCH`, `TZ`, `LC_ALL` fixed; flags that would change codegen
 //!   (`RUSTFLAGS`, `CARGO_PROFILE_*`, wrappers) removed from the environment;
-//! - `--locked`, so the committed `Cargo.lock` is what is built.
+//! - `--locked`, so the committed `Cargo.lock` is what is built;
+//! - C code a cap's crates compile (through the `cc` crate, e.g. xz's liblzma in the
+//!   lzma cap) uses the pinned clang-19 and llvm-ar-19 named in `CC_<target>` and
+//!   `AR_<target>`, with `-ffile-prefix-map` for the same paths; the caller's
+//!   `CC`/`CFLAGS`/`AR` family is never inherited. That clang is the one the manifest's
+//!   `[toolchain] clang` records.
 //!
 //! The artifact is published by rename only: a killed build leaves the previous
 //! artifact (or none), never a partial file.
@@ -41,7 +46,28 @@ const SCRUBBED_ENV: &[&str] = &[
     "CARGO_INCREMENTAL",
     "CARGO_BUILD_TARGET",
     "CARGO_BUILD_TARGET_DIR",
+    // The cc crate's inputs: only the pinned compiler and flags set below.
+    "CC",
+    "CXX",
+    "AR",
+    "CFLAGS",
+    "CXXFLAGS",
+    "ARFLAGS",
+    "TARGET_CC",
+    "TARGET_CXX",
+    "TARGET_AR",
+    "TARGET_CFLAGS",
+    "TARGET_CXXFLAGS",
+    "HOST_CC",
+    "HOST_CFLAGS",
+    "CRATE_CC_NO_DEFAULTS",
+    "CC_ENABLE_DEBUG_OUTPUT",
 ];
+
+/// The C compiler and archiver of the pinned WASI toolchain, by the names Debian's
+/// packages install on PATH (`scripts/install-wasi-toolchain.sh`).
+const C_COMPILER: &str = "clang-19";
+const C_ARCHIVER: &str = "llvm-ar-19";
 
 /// Where and how to build one cap.
 #[derive(Debug, Clone)]
@@ -101,6 +127,10 @@ impl BuildError {
 pub struct HostPaths {
     pub cargo_home: Option<PathBuf>,
     pub rustup_home: Option<PathBuf>,
+    /// The pinned clang and llvm-ar for C code in caps (`None` when not installed: a
+    /// cap that compiles C then fails, naming the missing compiler).
+    pub c_compiler: Option<PathBuf>,
+    pub c_archiver: Option<PathBuf>,
 }
 
 impl HostPaths {
@@ -116,8 +146,17 @@ impl HostPaths {
         HostPaths {
             cargo_home: from_env("CARGO_HOME", ".cargo"),
             rustup_home: from_env("RUSTUP_HOME", ".rustup"),
+            c_compiler: on_path(C_COMPILER),
+            c_archiver: on_path(C_ARCHIVER),
         }
     }
+}
+
+/// `name` resolved on PATH, as the shell would.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
 }
 
 /// What one `build_cap` compiled, from cargo's own messages.
@@ -263,6 +302,9 @@ fn cargo_build(
             remap_flags(&checkout, &target_dir, &req.name, host),
         )
         .env("CARGO_TERM_COLOR", "never");
+    for (key, value) in c_toolchain_env(triple, &checkout, &target_dir, &req.name, host) {
+        cmd.env(key, value);
+    }
     let stdout = run_logged(cmd, "cargo build", &req.log)?;
 
     // One compiler-artifact message per unit says whether it was fresh; the
@@ -325,14 +367,57 @@ fn remap_flags(checkout: &Path, target_dir: &Path, name: &str, host: &HostPaths)
     flags
 }
 
+/// `CC_<triple>`, `AR_<triple>` and `CFLAGS_<triple>` for the cc crate: the pinned
+/// clang with the same path remapping rustc gets, so C sources (the cap's, or a crate's
+/// in CARGO_HOME) leave no machine path in the artifact. Empty when clang-19 is not
+/// installed (the build of a cap with C code then fails in cc, naming the compiler).
+fn c_toolchain_env(
+    triple: &str,
+    checkout: &Path,
+    target_dir: &Path,
+    name: &str,
+    host: &HostPaths,
+) -> Vec<(String, OsString)> {
+    let (Some(cc), Some(ar)) = (&host.c_compiler, &host.c_archiver) else {
+        return Vec::new();
+    };
+    let suffix = triple.replace('-', "_");
+    let mut maps: Vec<(&Path, String)> = Vec::new();
+    if let Some(p) = &host.cargo_home {
+        maps.push((p, "/cargo".into()));
+    }
+    maps.push((checkout, format!("/caps/{name}")));
+    maps.push((target_dir, format!("/caps/{name}/target")));
+    let mut cflags = OsString::new();
+    for (i, (from, to)) in maps.iter().enumerate() {
+        if i > 0 {
+            cflags.push(" ");
+        }
+        cflags.push("-ffile-prefix-map=");
+        cflags.push(from.as_os_str());
+        cflags.push("=");
+        cflags.push(to);
+    }
+    vec![
+        (format!("CC_{suffix}"), cc.clone().into_os_string()),
+        (format!("AR_{suffix}"), ar.clone().into_os_string()),
+        (format!("CFLAGS_{suffix}"), cflags),
+    ]
+}
+
 fn pin_environment(cmd: &mut Command) {
     for var in SCRUBBED_ENV {
         cmd.env_remove(var);
     }
     for (key, _) in std::env::vars_os() {
         let k = key.to_string_lossy();
+        // Per-target compiler settings of the cc crate (CC_wasm32_wasip2, ...) too.
+        let cc_family = ["CC_", "CXX_", "AR_", "CFLAGS_", "CXXFLAGS_", "ARFLAGS_"]
+            .iter()
+            .any(|p| k.starts_with(p));
         if k.starts_with("CARGO_PROFILE_")
             || (k.starts_with("CARGO_TARGET_") && k != "CARGO_TARGET_DIR")
+            || cc_family
         {
             cmd.env_remove(&key);
         }
@@ -396,5 +481,52 @@ fn run_logged(mut cmd: Command, what: &str, log: &Path) -> Result<String, BuildE
             log: log.to_path_buf(),
             tail: tail_lines(log, 20),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_code_gets_the_pinned_compiler_and_path_remapping() {
+        let host = HostPaths {
+            cargo_home: Some("/home/u/.cargo".into()),
+            rustup_home: None,
+            c_compiler: Some("/usr/bin/clang-19".into()),
+            c_archiver: Some("/usr/bin/llvm-ar-19".into()),
+        };
+        let env: std::collections::HashMap<String, OsString> = c_toolchain_env(
+            "wasm32-wasip2",
+            Path::new("/w/caps/lzma"),
+            Path::new("/w/caps/lzma/target"),
+            "lzma",
+            &host,
+        )
+        .into_iter()
+        .collect();
+        assert_eq!(env["CC_wasm32_wasip2"], "/usr/bin/clang-19");
+        assert_eq!(env["AR_wasm32_wasip2"], "/usr/bin/llvm-ar-19");
+        let cflags = env["CFLAGS_wasm32_wasip2"].to_string_lossy().into_owned();
+        // The more specific target dir after the checkout that contains it, as for rustc.
+        assert_eq!(
+            cflags,
+            "-ffile-prefix-map=/home/u/.cargo=/cargo -ffile-prefix-map=/w/caps/lzma=/caps/lzma \
+             -ffile-prefix-map=/w/caps/lzma/target=/caps/lzma/target"
+        );
+        // Without the pinned clang nothing is set: cc fails naming the compiler it
+        // looked for, rather than silently using another one.
+        let bare = HostPaths {
+            c_compiler: None,
+            ..host
+        };
+        assert!(c_toolchain_env(
+            "wasm32-wasip2",
+            Path::new("/c"),
+            Path::new("/t"),
+            "x",
+            &bare
+        )
+        .is_empty());
     }
 }

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Compression throughput inside pylon.wasm against the host's CPython, same run.
+
+Compresses and decompresses 10 MB of mixed text (deterministic: numbered lines, words,
+random floats, some binary) with bz2 (level 9), xz (preset 6) and zlib (level 6), in
+pylon.wasm under pylon-launch and in the given host interpreter (default
+/usr/bin/python3, the real binary), timing only the calls themselves (best of 3).
+Prints a Markdown table for BENCHMARKS.md.
+
+    python3 scripts/bench-compression.py [--host-python /usr/bin/python3]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+GUEST = r'''
+import bz2, json, lzma, random, sys, time, zlib
+rng = random.Random(10)
+words = [w.encode() for w in "the quick brown fox jumps over a lazy dog while pylon "
+         "compresses text through components in webassembly".split()]
+parts, size = [], 0
+while size < 10_000_000:
+    line = b"%07d %s %.6f " % (len(parts), b" ".join(rng.choice(words) for _ in range(8)),
+                              rng.random())
+    if len(parts) % 50 == 0:
+        line += rng.randbytes(40)
+    parts.append(line + b"\n")
+    size += len(line) + 1
+data = b"".join(parts)[:10_000_000]
+codecs = {
+    "bz2 (level 9)": (lambda d: bz2.compress(d, 9), bz2.decompress),
+    "xz (preset 6)": (lambda d: lzma.compress(d, preset=6), lzma.decompress),
+    "zlib (level 6)": (lambda d: zlib.compress(d, 6), zlib.decompress),
+}
+out = {"version": sys.version.split()[0]}
+for name, (comp, decomp) in codecs.items():
+    best_c = best_d = None
+    for _ in range(3):
+        t = time.perf_counter(); packed = comp(data); tc = time.perf_counter() - t
+        t = time.perf_counter(); back = decomp(packed); td = time.perf_counter() - t
+        assert back == data
+        best_c = tc if best_c is None else min(best_c, tc)
+        best_d = td if best_d is None else min(best_d, td)
+    out[name] = {"compress": best_c, "decompress": best_d, "ratio": len(packed) / len(data)}
+print(json.dumps(out))
+'''
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host-python", default="/usr/bin/python3")
+    ap.add_argument("--launch", default=os.path.join(ROOT, "target/release/pylon-launch"))
+    ap.add_argument("--wasm", default=os.path.join(ROOT, "build/pylon.wasm"))
+    args = ap.parse_args()
+    host_python = os.path.realpath(args.host_python)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = os.path.join(tmp, "bench.py")
+        with open(script, "w") as f:
+            f.write(GUEST)
+        guest = subprocess.run(
+            [args.launch, "--wasm", args.wasm, "--dir", f"{tmp}::/bench", "--",
+             "/bench/bench.py"], capture_output=True, text=True, check=True)
+        host = subprocess.run([host_python, script], capture_output=True, text=True,
+                              check=True)
+    g, h = json.loads(guest.stdout), json.loads(host.stdout)
+    print(f"10 MB of mixed text; best of 3; pylon.wasm (CPython {g['version']}) under "
+          f"pylon-launch vs {host_python} (CPython {h['version']}), same run.\n")
+    print("| codec | operation | pylon.wasm s | host s | ratio (pylon / host) |")
+    print("|---|---|---|---|---|")
+    for name in ("bz2 (level 9)", "xz (preset 6)", "zlib (level 6)"):
+        for op in ("compress", "decompress"):
+            gs, hs = g[name][op], h[name][op]
+            print(f"| {name} | {op} | {gs:.3f} | {hs:.3f} | {gs / hs:.2f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
