@@ -1,11 +1,13 @@
 """Guest side of the smoke files that run one of CPython's own test modules inside
 pylon.wasm (copied next to the extracted ``test`` package by cpython_source.py).
 
-``run(module, expected_failures, title)`` runs every test of the module; each test that
+``run(module, expected_failures, title, keywords=None)`` runs every test of the module
+(or those whose id contains one of ``keywords``, lowercase); each test that
 fails must be listed in ``expected_failures`` (test id "Class.method" -> the reason),
 and every listed test must still fail, so the list cannot go stale. The first line
 printed is the summary; skips follow with the suite's own reasons. Raises
-AssertionError (the smoke file fails) on an unexpected failure or a stale entry.
+AssertionError (the smoke file fails) on an unexpected failure or a stale entry;
+returns the number of tests run.
 """
 import io
 import sys
@@ -16,10 +18,22 @@ def _test_id(test):
     return ".".join(test.id().split(".")[-2:])
 
 
-def run(module, expected_failures, title):
+def _select(suite, keywords):
+    chosen = unittest.TestSuite()
+    for test in suite:
+        if isinstance(test, unittest.TestSuite):
+            chosen.addTests(_select(test, keywords))
+        elif any(k in test.id().lower() for k in keywords):
+            chosen.addTest(test)
+    return chosen
+
+
+def run(module, expected_failures, title, keywords=None):
+    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+    if keywords:
+        suite = _select(suite, keywords)
     stream = io.StringIO()
-    result = unittest.TextTestRunner(stream=stream, verbosity=0).run(
-        unittest.defaultTestLoader.loadTestsFromModule(module))
+    result = unittest.TextTestRunner(stream=stream, verbosity=0).run(suite)
     failed = {}
     for test, trace in result.failures + result.errors:
         failed[_test_id(test)] = trace
@@ -38,3 +52,4 @@ def run(module, expected_failures, title):
     for test, reason in result.skipped:
         print(f"  skipped {_test_id(test)}: {reason}")
     assert not unexpected and not stale, "see the failures above"
+    return result.testsRun
