@@ -100,7 +100,7 @@ pub enum RegenError {
     Compose(#[source] crate::ProductError),
     #[error("syncing the caps to their new pins for the product build failed ({}); nothing was written", failed.join("; "))]
     Sync { failed: Vec<String> },
-    #[error("building the product with the new pins: {source}; nothing was written")]
+    #[error("building the product with the new pins: {source}; nothing was written (`--no-build` pins the caps alone)")]
     Product {
         #[source]
         source: crate::build::ProductBuildError,
