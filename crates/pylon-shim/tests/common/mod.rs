@@ -37,20 +37,27 @@ pub fn clang() -> PathBuf {
 }
 
 /// CPython's `Include/` of the default profile's pinned source tarball (fetched into
-/// pylon's input cache if it is not there yet, digest-checked), extracted once per
-/// test binary.
+/// pylon's input cache if it is not there yet, digest-checked), extracted once into
+/// cargo's test scratch directory under the tarball's digest and reused by later runs
+/// (a temporary directory held in a static would never be removed).
 pub fn cpython_include() -> &'static Path {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &DIR.get_or_init(|| {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
         let profile = pylon_cpython::load_profile(&workspace().join("profiles"), None)
             .expect("loading the default CPython profile");
+        let member = format!("{}/Include", profile.source.top_dir);
+        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let done = scratch.join(format!("cpython-include-{}", profile.source.sha256));
+        if done.join(&member).is_dir() {
+            return done.join(member);
+        }
         let root = pylon_cpython::fetch::default_cache_root().expect("no cache root (HOME unset)");
         let cache = pylon_cpython::fetch::InputCache::new(&root);
         let tarball = cache
             .tarball(&profile.source, None, Path::new("/etc/apt"), &|_| {})
             .expect("getting the CPython source tarball (as `pylon build` does)");
-        let tmp = tempfile::tempdir().unwrap();
-        let member = format!("{}/Include", profile.source.top_dir);
+        std::fs::create_dir_all(scratch).unwrap();
+        let tmp = tempfile::tempdir_in(scratch).unwrap();
         let status = Command::new("tar")
             .arg("-xf")
             .arg(&tarball)
@@ -64,10 +71,13 @@ pub fn cpython_include() -> &'static Path {
             "extracting {member} from {}",
             tarball.display()
         );
-        let inc = tmp.path().join(member);
-        (tmp, inc)
+        // Published by rename; another test binary may have won the race, which is fine.
+        let staged = tmp.keep();
+        if std::fs::rename(&staged, &done).is_err() {
+            let _ = std::fs::remove_dir_all(&staged);
+        }
+        done.join(member)
     })
-    .1
 }
 
 /// Compiles one C file for wasm32-wasip2; panics with clang's output on failure.
