@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Pylon needs on a fresh Debian/Ubuntu machine
-# with rustup: the wasm targets of the pinned Rust toolchain, git, make, python3, zstd
-# and faketime.
+# with rustup: the wasm targets of the pinned Rust toolchain, git, make, python3 with
+# pip, zstd, lz4 and faketime.
 # Idempotent; safe to run on every CI job.
 set -euo pipefail
 
@@ -12,6 +12,11 @@ command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # ... and the zstd CLI decodes the frames the zstd cap wrote (caps/zstd/smoke/zstd_smoke_host.py).
 command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
+# ... the lz4 CLI those of the lz4 cap (caps/lz4/smoke/lz4_smoke_host.py).
+command -v lz4 >/dev/null 2>&1 || need_apt+=(lz4)
+# Smoke files fetch pinned third-party files (test suites, pytest) with `pip download`
+# (scripts/pypi_pins.py).
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 # `pylon repro-check` moves the build's clock with it (the `clock` variation).
 command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
 if [ "${#need_apt[@]}" -gt 0 ]; then
