@@ -46,6 +46,13 @@ const SCRUBBED_ENV: &[&str] = &[
     "CARGO_INCREMENTAL",
     "CARGO_BUILD_TARGET",
     "CARGO_BUILD_TARGET_DIR",
+    // Which compiler runs: only the one on PATH (set below), whatever a caller or a
+    // `rust-toolchain` override elsewhere would choose.
+    "RUSTC",
+    "CARGO_BUILD_RUSTC",
+    "RUSTUP_TOOLCHAIN",
+    "RUSTC_BOOTSTRAP",
+    "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
     // The cc crate's inputs: only the pinned compiler and flags set below.
     "CC",
     "CXX",
@@ -405,6 +412,34 @@ fn c_toolchain_env(
     ]
 }
 
+/// A cargo config or rustup toolchain file in a directory *above* the checkout (cargo
+/// and rustup read both from every ancestor), which no pin covers: the first found.
+/// `$CARGO_HOME/config.toml` is the machine's own (registry settings) and allowed;
+/// the environment set by [`pin_environment`] overrides what of it touches the build.
+pub fn foreign_cargo_settings(checkout: &Path) -> Option<PathBuf> {
+    let checkout = fs::canonicalize(checkout).ok()?;
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .and_then(|p| fs::canonicalize(p).ok());
+    checkout.ancestors().skip(1).find_map(|dir| {
+        [
+            ".cargo/config",
+            ".cargo/config.toml",
+            "rust-toolchain",
+            "rust-toolchain.toml",
+        ]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| {
+            p.exists()
+                && cargo_home
+                    .as_ref()
+                    .is_none_or(|home| p.parent() != Some(home.as_path()))
+        })
+    })
+}
+
 fn pin_environment(cmd: &mut Command) {
     for var in SCRUBBED_ENV {
         cmd.env_remove(var);
@@ -422,6 +457,12 @@ fn pin_environment(cmd: &mut Command) {
             cmd.env_remove(&key);
         }
     }
+    // Set, not only removed: cargo's config files (`$CARGO_HOME/config.toml`, the
+    // machine's) may name a wrapper or another rustc; an environment value wins over
+    // them, and an empty wrapper means none.
+    cmd.env("RUSTC", "rustc")
+        .env("RUSTC_WRAPPER", "")
+        .env("RUSTC_WORKSPACE_WRAPPER", "");
     cmd.env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
         .env("TZ", "UTC")
         .env("LC_ALL", "C")

@@ -175,38 +175,28 @@ fn regen_one(
         Repo::Git(url) => {
             let url = crate::sync::resolve_url(manifest, url);
             let src = scratch.path().join("src");
-            git::git(
-                scratch.path(),
-                [
-                    std::ffi::OsStr::new("clone"),
-                    "--quiet".as_ref(),
-                    url.as_ref(),
-                    src.as_os_str(),
-                ],
-            )
-            .map_err(|e| fail(Step::Clone)(e.to_string()))?;
+            git::clone_no_checkout(scratch.path(), &url, &src)
+                .map_err(|e| fail(Step::Clone)(e.to_string()))?;
             let wanted = opts
                 .refs
                 .get(&cap.name)
                 .cloned()
                 .unwrap_or_else(|| "HEAD".into());
-            let commit = git::git(
-                &src,
-                ["rev-parse", "--verify", &format!("{wanted}^{{commit}}")],
-            )
-            .or_else(|_| {
+            let resolve = |name: String| {
                 git::git(
                     &src,
                     [
                         "rev-parse",
                         "--verify",
-                        &format!("origin/{wanted}^{{commit}}"),
+                        "--end-of-options",
+                        &format!("{name}^{{commit}}"),
                     ],
                 )
-            })
-            .map_err(|e| fail(Step::Fetch)(format!("ref {wanted:?}: {e}")))?;
-            git::git(&src, ["checkout", "--quiet", "--detach", &commit])
-                .map_err(|e| fail(Step::Checkout)(e.to_string()))?;
+            };
+            let commit = resolve(wanted.clone())
+                .or_else(|_| resolve(format!("origin/{wanted}")))
+                .map_err(|e| fail(Step::Fetch)(format!("ref {wanted:?}: {e}")))?;
+            git::checkout_commit(&src, &commit).map_err(|e| fail(Step::Checkout)(e.to_string()))?;
             (src, commit)
         }
     };

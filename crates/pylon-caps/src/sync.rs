@@ -360,30 +360,19 @@ fn sync_pinned(
         }
         Repo::Git(url) => {
             let url = resolve_url(manifest, url);
-            if !checkout.join(".git").exists() {
+            let scratch = clone_scratch(&opts.caps_dir, cap.dir_name());
+            // Under the lock: what is left there was left by a run that died.
+            let _ = std::fs::remove_dir_all(&scratch);
+            if checkout.join(".git").exists() {
+                check_origin(checkout, &url, name)?;
+                fetch_if_missing(checkout, rev.as_str(), &url, &step)?;
+                step(Step::Checkout);
+                git::checkout_commit(checkout, rev.as_str())
+                    .map_err(|e| Failure::git(Step::Checkout, e))?;
+            } else {
                 step(Step::Clone);
-                clone_atomically(&url, checkout).map_err(|e| Failure::git(Step::Clone, e))?;
+                clone_checked_out(&url, checkout, &scratch, rev.as_str(), &step)?;
             }
-            if !git::has_commit(checkout, rev.as_str()) {
-                step(Step::Fetch);
-                let _ = git::git(checkout, ["fetch", "--quiet", "origin"]);
-                if !git::has_commit(checkout, rev.as_str()) {
-                    // Servers that allow fetching a commit by id.
-                    let direct = git::git(checkout, ["fetch", "--quiet", "origin", rev.as_str()]);
-                    if !git::has_commit(checkout, rev.as_str()) {
-                        let why = direct.err().map(|e| e.message).unwrap_or_default();
-                        return Err(Failure::new(
-                            Step::Fetch,
-                            format!("commit {rev} not found in {url} after fetching: {why}"),
-                        ));
-                    }
-                }
-            }
-            step(Step::Checkout);
-            // Always run: cheap, idempotent, and it also populates a fresh
-            // `--no-checkout` clone whose HEAD may already be the pinned commit.
-            git::git(checkout, ["checkout", "--quiet", "--detach", rev.as_str()])
-                .map_err(|e| Failure::git(Step::Checkout, e))?;
             let dirty = git::git(checkout, ["status", "--porcelain", "--untracked-files=no"])
                 .map_err(|e| Failure::git(Step::Checkout, e))?;
             if !dirty.is_empty() {
@@ -398,11 +387,11 @@ fn sync_pinned(
             }
         }
     }
-
     if !opts.skip_build {
         // The build replaces the artifact: keep the one that matched the pin, so a
         // MISMATCH can be diffed against it.
         keep_reference(artifact, expected);
+        refuse_unpinned_inputs(cap, checkout, artifact)?;
         step(Step::Build);
         let log = checkout.join("target/pylon/build.log");
         let req = BuildRequest {
@@ -517,39 +506,177 @@ pub fn find_reference(
 /// path resolved against the manifest's directory. The one place this rule lives
 /// (caps-sync, regen and repro-check all clone through it).
 pub fn resolve_url(manifest: &Manifest, url: &str) -> String {
-    if url.contains("://") || url.starts_with("git@") || Path::new(url).is_absolute() {
+    if url.contains("://") || pylon_manifest::is_scp_like(url) || Path::new(url).is_absolute() {
         url.to_string()
     } else {
         manifest.root().join(url).to_string_lossy().into_owned()
     }
 }
 
-/// Clones next to the destination and renames into place, so an interrupted clone
-/// never leaves a half-populated checkout that a later run would trust.
-fn clone_atomically(url: &str, dest: &Path) -> Result<(), GitError> {
-    let parent = dest.parent().unwrap_or(Path::new("."));
-    let io_err = |message: String| GitError {
-        args: format!("clone {url}"),
-        dir: parent.to_path_buf(),
-        message,
-    };
-    std::fs::create_dir_all(parent).map_err(|e| io_err(e.to_string()))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".pylon-tmp-clone-")
-        .tempdir_in(parent)
-        .map_err(|e| io_err(e.to_string()))?;
-    let into = tmp.path().join("repo");
-    git::git(
-        parent,
-        [
-            std::ffi::OsStr::new("clone"),
-            "--quiet".as_ref(),
-            "--no-checkout".as_ref(),
-            url.as_ref(),
-            into.as_os_str(),
-        ],
-    )?;
+/// Where a git cap's first clone is assembled before it is published:
+/// `<caps dir>/.pylon-tmp/<dir name>/`, one per cap so that a run holding the cap's
+/// lock may delete whatever a killed run left there.
+fn clone_scratch(caps_dir: &Path, dir_name: &str) -> PathBuf {
+    caps_dir.join(".pylon-tmp").join(dir_name)
+}
+
+/// Clones, fetches the pinned commit if the default fetch lacks it, and checks it
+/// out, all in `scratch`; only a finished checkout is renamed to `dest`. A run killed
+/// at any point leaves `dest` absent (so the next run starts over), never a clone
+/// with a stale `index.lock` or a half-written work tree that a later run would trust.
+fn clone_checked_out(
+    url: &str,
+    dest: &Path,
+    scratch: &Path,
+    rev: &str,
+    step: &dyn Fn(Step),
+) -> Result<(), Failure> {
+    let io = |what: String| Failure::new(Step::Clone, what);
+    std::fs::create_dir_all(scratch)
+        .map_err(|e| io(format!("creating {}: {e}", scratch.display())))?;
+    let into = scratch.join("repo");
+    git::clone_no_checkout(scratch, url, &into).map_err(|e| Failure::git(Step::Clone, e))?;
+    fetch_if_missing(&into, rev, url, step)?;
+    step(Step::Checkout);
+    git::checkout_commit(&into, rev).map_err(|e| Failure::git(Step::Checkout, e))?;
     std::fs::rename(&into, dest)
-        .map_err(|e| io_err(format!("moving clone into {}: {e}", dest.display())))?;
+        .map_err(|e| io(format!("moving the clone into {}: {e}", dest.display())))?;
+    let _ = std::fs::remove_dir_all(scratch);
+    Ok(())
+}
+
+/// Makes sure the commit is in the repository at `dir`: the remote's branches first,
+/// then the commit by id (for servers that allow it).
+fn fetch_if_missing(dir: &Path, rev: &str, url: &str, step: &dyn Fn(Step)) -> Result<(), Failure> {
+    if git::has_commit(dir, rev) {
+        return Ok(());
+    }
+    step(Step::Fetch);
+    let _ = git::git(dir, ["fetch", "--quiet", "origin"]);
+    if git::has_commit(dir, rev) {
+        return Ok(());
+    }
+    let direct = git::git(dir, ["fetch", "--quiet", "origin", "--", rev]);
+    if git::has_commit(dir, rev) {
+        return Ok(());
+    }
+    let why = direct.err().map(|e| e.message).unwrap_or_default();
+    Err(Failure::new(
+        Step::Fetch,
+        format!("commit {rev} not found in {url} after fetching: {why}"),
+    ))
+}
+
+/// An existing checkout is ours to detach and build only if it is a clone of the
+/// manifest's repo: a user's own working copy that happens to sit at the same path
+/// (on a feature branch, with local work) is refused, not rewritten.
+fn check_origin(checkout: &Path, url: &str, cap: &str) -> Result<(), Failure> {
+    let origin = git::origin_url(checkout);
+    if origin.as_deref().is_some_and(|o| same_remote(o, url)) {
+        return Ok(());
+    }
+    let found = origin.map_or_else(
+        || "no `origin` remote".to_string(),
+        |o| format!("origin {o}"),
+    );
+    Err(Failure::new(
+        Step::Checkout,
+        format!(
+            "{} is not a checkout of cap {cap}'s repo {url} ({found}): caps-sync will not \
+             detach and build into it; move it away, or point `--caps-dir`/PYLON_CAPS_DIR \
+             (or the cap's `local_dir`) elsewhere",
+            checkout.display()
+        ),
+    ))
+}
+
+/// Two spellings of one remote: equal strings, or local paths naming one directory
+/// (git records a relative path's absolute form as the origin).
+fn same_remote(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let local = |s: &str| {
+        let path = s.strip_prefix("file://").unwrap_or(s);
+        (!path.contains("://") && !pylon_manifest::is_scp_like(path))
+            .then(|| std::fs::canonicalize(path).ok())
+            .flatten()
+    };
+    matches!((local(a), local(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// "Nothing is built from unpinned source": a file the pin does not cover but the
+/// build would read (an untracked `build.rs` or `GNUmakefile`, a `.cargo/config.toml`
+/// or `rust-toolchain.toml` in the checkout or above it) fails the cap, naming the
+/// file. Outputs of the build itself (`target/`, the artifact and its kept reference)
+/// and Python's `__pycache__` are not source. A git cap built by `make` owns its
+/// checkout, which is reset to the pinned tree instead: make's outputs land anywhere.
+fn refuse_unpinned_inputs(cap: &Cap, checkout: &Path, artifact: &Path) -> Result<(), Failure> {
+    let fail = |m: String| Failure::new(Step::Pin, m);
+    let untracked = match (&cap.repo, cap.target.rust_triple()) {
+        (Repo::Git(_), None) => git::git(
+            checkout,
+            [
+                "clean",
+                "-ffdxq",
+                "-e",
+                ".pylon-reference",
+                "-e",
+                "/target/pylon/",
+            ],
+        )
+        .map(|_| Vec::new()),
+        // Untracked files that are not ignored are part of an in-tree cap's tree id;
+        // ignored ones are not.
+        (Repo::InTree(_), _) => git::untracked(checkout, true),
+        (Repo::Git(_), _) => git::untracked(checkout, false),
+    }
+    .map_err(|e| Failure::git(Step::Pin, e))?;
+    let artifact_rel = artifact.strip_prefix(checkout).ok();
+    let unpinned: Vec<_> = untracked
+        .into_iter()
+        .filter(|rel| {
+            let s = rel.to_string_lossy();
+            let is_output = s.starts_with("target/")
+                || artifact_rel.is_some_and(|a| a == rel.as_path())
+                || rel
+                    .components()
+                    .any(|c| c.as_os_str() == ".pylon-reference" || c.as_os_str() == "__pycache__");
+            !is_output
+        })
+        .collect();
+    if !unpinned.is_empty() {
+        let shown: Vec<_> = unpinned
+            .iter()
+            .take(5)
+            .map(|p| checkout.join(p).display().to_string())
+            .collect();
+        return Err(fail(format!(
+            "{} not part of the pinned source but would be seen by the build: {}{}; \
+             remove {}, or commit it and re-pin (`pylon manifest regen {}`)",
+            if unpinned.len() == 1 {
+                "a file is"
+            } else {
+                "files are"
+            },
+            shown.join(", "),
+            if unpinned.len() > 5 {
+                format!(" (and {} more)", unpinned.len() - 5)
+            } else {
+                String::new()
+            },
+            if unpinned.len() == 1 { "it" } else { "them" },
+            cap.name
+        )));
+    }
+    if cap.target.rust_triple().is_some() {
+        if let Some(found) = crate::build::foreign_cargo_settings(checkout) {
+            return Err(fail(format!(
+                "{} is not part of the pinned source but cargo or rustup would read it for \
+                 this build; move it away",
+                found.display()
+            )));
+        }
+    }
     Ok(())
 }

@@ -112,6 +112,7 @@ impl Checker<'_> {
             None => {}
             Some(Item::ArrayOfTables(array)) => {
                 let mut seen: HashMap<String, usize> = HashMap::new();
+                let mut dirs: HashMap<String, (String, usize)> = HashMap::new();
                 for (index, table) in array.iter().enumerate() {
                     // Duplicates are checked on the raw name so they are reported
                     // even when the entry has other problems.
@@ -131,6 +132,7 @@ impl Checker<'_> {
                             }
                         }
                     }
+                    self.check_dir_name(table, &mut dirs);
                     if let Some(cap) = self.cap(index, table) {
                         caps.push(cap);
                     }
@@ -150,6 +152,47 @@ impl Checker<'_> {
             toolchain: toolchain?,
             caps,
         })
+    }
+
+    /// Two caps checked out into one directory would build each other's source: every
+    /// cap's directory name (`local_dir`, else its name) must be its own. Same-name caps
+    /// are left to the duplicate-name check.
+    fn check_dir_name(&mut self, table: &Table, dirs: &mut HashMap<String, (String, usize)>) {
+        let Some(name) = table.get("name").and_then(|i| i.as_str()) else {
+            return;
+        };
+        let (dir, item) = match table.get("local_dir") {
+            Some(item) => match item.as_str() {
+                Some(d) => (d, item),
+                None => return,
+            },
+            None => match table.get("name") {
+                Some(item) => (name, item),
+                None => return,
+            },
+        };
+        let (line, _) = self.position(table.span().unwrap_or(0..0).start);
+        match dirs.get(dir) {
+            Some((other, first_line)) if other != name => {
+                let field = if table.contains_key("local_dir") {
+                    "local_dir"
+                } else {
+                    "name"
+                };
+                self.report(
+                    span_of(item),
+                    &format!("cap {name:?}.{field}"),
+                    format!(
+                        "checkout directory {dir:?} is already cap {other:?}'s (the [[cap]] at \
+                         line {first_line}); give one of them a distinct `local_dir`"
+                    ),
+                );
+            }
+            Some(_) => {}
+            None => {
+                dirs.insert(dir.to_string(), (name.to_string(), line));
+            }
+        }
     }
 
     fn toolchain(&mut self, root: &Table) -> Option<Toolchain> {
@@ -247,6 +290,15 @@ impl Checker<'_> {
                 self.report(span_of(item), &format!("{owner}.repo"), "must not be empty");
                 return None;
             }
+            // git would read it as an option (`--upload-pack=…`), whatever we pass first.
+            if s.starts_with('-') {
+                self.report(
+                    span_of(item),
+                    &format!("{owner}.repo"),
+                    "must not start with '-' (git would take it as an option)",
+                );
+                return None;
+            }
             Some(s.to_string())
         });
 
@@ -272,9 +324,14 @@ impl Checker<'_> {
             Some(item) => {
                 let field = format!("{owner}.local_dir");
                 self.string(item, &field).and_then(|s| {
-                    if s.is_empty() || s.contains('/') || s.contains('\\') || s == "." || s == ".."
-                    {
-                        self.report(span_of(item), &field, "must be a single directory name");
+                    if s.is_empty() || s.contains('/') || s.contains('\\') || s.starts_with('.') {
+                        // A leading '.' would also name pylon's own `.pylon-*` directories
+                        // beside the checkouts.
+                        self.report(
+                            span_of(item),
+                            &field,
+                            "must be a single directory name, not starting with '.'",
+                        );
                         None
                     } else {
                         Some(Some(s.to_string()))

@@ -137,19 +137,27 @@ pub enum Repo {
 
 impl Repo {
     /// A relative path that does not climb out of the repository names an in-tree cap;
-    /// anything with a URL scheme, an absolute path, or a `..` path is a git remote.
+    /// anything with a URL scheme, git's scp-like `[user@]host:path`, an absolute path,
+    /// or a `..` path is a git remote.
     pub fn classify(s: &str) -> Repo {
         let path = Path::new(s);
-        let has_scheme = s.contains("://") || s.starts_with("git@");
+        let has_scheme = s.contains("://");
+        let scp_like = is_scp_like(s);
         let climbs = path
             .components()
             .any(|c| matches!(c, std::path::Component::ParentDir));
-        if has_scheme || path.is_absolute() || climbs {
+        if has_scheme || scp_like || path.is_absolute() || climbs {
             Repo::Git(s.to_string())
         } else {
             Repo::InTree(path.to_path_buf())
         }
     }
+}
+
+/// git's scp-like `[user@]host:path` remote syntax: by git's own rule, a ':' before
+/// the first '/' (and no `://`).
+pub fn is_scp_like(s: &str) -> bool {
+    !s.contains("://") && s.find(':').is_some_and(|colon| !s[..colon].contains('/'))
 }
 
 /// Toolchain the pinned digests were made with; a MISMATCH compares against it.

@@ -76,12 +76,16 @@ fn parses_every_field() {
 #[test]
 fn repo_classification() {
     assert_eq!(Repo::classify("caps/x"), Repo::InTree("caps/x".into()));
+    // A ':' after the first '/' is part of a path, as git reads it.
+    assert_eq!(Repo::classify("caps/a:b"), Repo::InTree("caps/a:b".into()));
     for remote in [
         "file:///srv/x",
         "https://h/x.git",
         "/abs/x",
         "../x-wasm",
         "git@h:x.git",
+        "user@host:path/x",
+        "host:x.git",
     ] {
         assert!(matches!(Repo::classify(remote), Repo::Git(_)), "{remote}");
     }
@@ -335,5 +339,51 @@ fn editor_sets_toolchain_fields_keeping_existing_ones() {
     assert!(
         written.contains("rustc = \"rustc 9.9.9\" # made here"),
         "{written}"
+    );
+}
+
+#[test]
+fn rejects_checkout_directories_that_collide_or_hide_and_option_like_repos() {
+    // A local_dir starting with '.' (pylon's own `.pylon-*` live beside checkouts).
+    let hidden = good().replace("local_dir = \"v86\"", "local_dir = \".pylon-locks\"");
+    let p = problems(&hidden);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(
+        p[0].contains(
+            "v86-posix\".local_dir: must be a single directory name, not starting with '.'"
+        ),
+        "{p:#?}"
+    );
+
+    // A local_dir equal to another cap's name.
+    let clash = good().replace("local_dir = \"v86\"", "local_dir = \"zlib\"");
+    let p = problems(&clash);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(p[0].starts_with("20:13 cap \"v86-posix\".local_dir: checkout directory \"zlib\" is already cap \"zlib\"'s (the [[cap]] at line 8)"), "{p:#?}");
+
+    // Two caps with the same local_dir.
+    let twice = good().replace(
+        "repo = \"caps/zlib\"",
+        "local_dir = \"v86\"\nrepo = \"caps/zlib\"",
+    );
+    let p = problems(&twice);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(
+        p[0].contains(
+            "cap \"v86-posix\".local_dir: checkout directory \"v86\" is already cap \"zlib\"'s"
+        ),
+        "{p:#?}"
+    );
+
+    // A repo git would parse as an option.
+    let option = good().replace(
+        "https://example.invalid/v86.git",
+        "--upload-pack=touch /tmp/x",
+    );
+    let p = problems(&option);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(
+        p[0].contains("v86-posix\".repo: must not start with '-'"),
+        "{p:#?}"
     );
 }

@@ -1737,22 +1737,11 @@ fn cap_source(
             };
             let url = pylon_caps::sync::resolve_url(manifest, url);
             let src = scratch.join("source");
-            git::git(
-                scratch,
-                [
-                    OsStr::new("clone"),
-                    "--quiet".as_ref(),
-                    "--no-checkout".as_ref(),
-                    url.as_ref(),
-                    src.as_os_str(),
-                ],
-            )
-            .map_err(|e| e.to_string())?;
+            git::clone_no_checkout(scratch, &url, &src).map_err(|e| e.to_string())?;
             if !git::has_commit(&src, &rev) {
-                let _ = git::git(&src, ["fetch", "--quiet", "origin", rev.as_str()]);
+                let _ = git::git(&src, ["fetch", "--quiet", "origin", "--", rev.as_str()]);
             }
-            git::git(&src, ["checkout", "--quiet", "--detach", rev.as_str()])
-                .map_err(|e| e.to_string())?;
+            git::checkout_commit(&src, &rev).map_err(|e| e.to_string())?;
             (src, Some(rev), &["ls-files", "-z"])
         }
     };
