@@ -88,7 +88,7 @@ regen-manifest: tools
 test: caps-sync
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
-	$(CARGO) test --locked --workspace
+	$(CARGO) test --release --locked --workspace
 
 # Opt-in: a new cap from `pylon cap new` to `make smoke` in a copy of this repository,
 # the product rebuilt by `manifest regen` (one more CPython build, ~10 minutes).

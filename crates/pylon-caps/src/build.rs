@@ -138,6 +138,9 @@ pub struct HostPaths {
     /// cap that compiles C then fails, naming the missing compiler).
     pub c_compiler: Option<PathBuf>,
     pub c_archiver: Option<PathBuf>,
+    /// The compiler cargo runs (`RUSTC`): `rustc` on PATH unless pylon itself names
+    /// another (repro-check's real-clock wrapper). Never the caller's `RUSTC`.
+    pub rustc: Option<PathBuf>,
 }
 
 impl HostPaths {
@@ -155,6 +158,7 @@ impl HostPaths {
             rustup_home: from_env("RUSTUP_HOME", ".rustup"),
             c_compiler: on_path(C_COMPILER),
             c_archiver: on_path(C_ARCHIVER),
+            rustc: None,
         }
     }
 }
@@ -219,7 +223,7 @@ fn build_cap_unrecorded(req: &BuildRequest, host: &HostPaths) -> Result<BuildOut
         None => {
             let mut cmd = Command::new("make");
             cmd.current_dir(&req.checkout);
-            pin_environment(&mut cmd);
+            pin_environment(&mut cmd, host);
             // A make cap owns its output layout: a caller's CARGO_TARGET_DIR (a CI or a
             // test harness setting) would move its cargo's output out from under it.
             cmd.env_remove("CARGO_TARGET_DIR");
@@ -297,7 +301,7 @@ fn cargo_build(
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     // Scrub inherited flags first, then set ours (the scrub list includes
     // CARGO_ENCODED_RUSTFLAGS, which carries the remapping).
-    pin_environment(&mut cmd);
+    pin_environment(&mut cmd, host);
     cmd.current_dir(&checkout)
         .args(["build", "--release", "--locked", "--target", triple])
         .arg("--message-format=json-render-diagnostics")
@@ -440,7 +444,7 @@ pub fn foreign_cargo_settings(checkout: &Path) -> Option<PathBuf> {
     })
 }
 
-fn pin_environment(cmd: &mut Command) {
+fn pin_environment(cmd: &mut Command, host: &HostPaths) {
     for var in SCRUBBED_ENV {
         cmd.env_remove(var);
     }
@@ -460,7 +464,7 @@ fn pin_environment(cmd: &mut Command) {
     // Set, not only removed: cargo's config files (`$CARGO_HOME/config.toml`, the
     // machine's) may name a wrapper or another rustc; an environment value wins over
     // them, and an empty wrapper means none.
-    cmd.env("RUSTC", "rustc")
+    cmd.env("RUSTC", host.rustc.as_deref().unwrap_or(Path::new("rustc")))
         .env("RUSTC_WRAPPER", "")
         .env("RUSTC_WORKSPACE_WRAPPER", "");
     cmd.env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
@@ -536,6 +540,7 @@ mod tests {
             rustup_home: None,
             c_compiler: Some("/usr/bin/clang-19".into()),
             c_archiver: Some("/usr/bin/llvm-ar-19".into()),
+            rustc: None,
         };
         let env: std::collections::HashMap<String, OsString> = c_toolchain_env(
             "wasm32-wasip2",

@@ -12,6 +12,7 @@ use pylon_caps::build::{HostPaths, SOURCE_DATE_EPOCH};
 use pylon_caps::sync::{checkout_dir, CapStatus, SyncReport};
 use pylon_caps::toolchain::current_rustc;
 use pylon_caps::verify::{ArtifactStatus, VerifyReport};
+use pylon_cpython::verify::{CpythonCheck, CpythonStatus};
 use pylon_diagnose::{
     diagnose_drift, ArtifactContext, ArtifactKind, Diagnosis, DriftContext, LockChange,
     LockfileCheck, ToolVersion,
@@ -172,8 +173,24 @@ fn cap_context(manifest: &Manifest, cap: Option<&Cap>, caps_dir: &Path) -> Artif
     }
 }
 
+/// Bytes known to be what an artifact should be, and how they were found (a kept
+/// file's path, or how they were made).
+pub struct Reference {
+    pub label: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Reference {
+    fn read(path: &Path) -> Option<Reference> {
+        std::fs::read(path).ok().map(|bytes| Reference {
+            label: path.display().to_string(),
+            bytes,
+        })
+    }
+}
+
 fn diagnose(
-    reference: Option<&Path>,
+    reference: Option<Reference>,
     actual: &Path,
     ctx: &DriftContext,
     artifact: &ArtifactContext,
@@ -186,18 +203,47 @@ fn diagnose(
             }
         }
     };
-    let reference_bytes = reference.and_then(|p| std::fs::read(p).ok().map(|b| (p, b)));
-    let label = reference_bytes
-        .as_ref()
-        .map(|(p, _)| p.display().to_string());
     diagnose_drift(
-        label
-            .as_deref()
-            .zip(reference_bytes.as_ref().map(|(_, b)| b.as_slice())),
+        reference
+            .as_ref()
+            .map(|r| (r.label.as_str(), r.bytes.as_slice())),
         &actual_bytes,
         ctx,
         artifact,
     )
+}
+
+/// A reference for a drifted pylon.wasm that has no kept copy: when python.wasm
+/// matches its recorded digest and every cap artifact its pin, composing them again
+/// (in-process, deterministic, seconds) makes the bytes the product should have, so
+/// the diagnosis can say where the drifted file differs. Writes nothing.
+pub fn recomposed_product(
+    manifest: &Manifest,
+    caps_dir: &Path,
+    report: &VerifyReport,
+    cpython: Option<&CpythonCheck>,
+) -> Option<Reference> {
+    let cpython = cpython.filter(|c| c.status == CpythonStatus::Ok)?;
+    let caps_ok = report.caps.iter().all(|c| {
+        matches!(
+            c.status,
+            ArtifactStatus::Ok { .. } | ArtifactStatus::Placeholder
+        )
+    });
+    if !caps_ok {
+        return None;
+    }
+    let python = manifest
+        .root()
+        .join("build")
+        .join(&cpython.profile)
+        .join("python.wasm");
+    let socket = std::fs::read(&python).ok()?;
+    let composition = pylon_product::compose_caps(manifest, caps_dir, socket).ok()?;
+    Some(Reference {
+        label: format!("{} composed again with the pinned caps", python.display()),
+        bytes: composition.bytes,
+    })
 }
 
 /// Diagnosis per cap name, for every MISMATCH of a sync. The machine is only
@@ -217,7 +263,12 @@ pub fn for_sync(
                 let artifact = cap_context(manifest, manifest.cap(&cap.name), caps_dir);
                 Some((
                     cap.name.clone(),
-                    diagnose(reference.as_deref(), &cap.artifact, ctx, &artifact),
+                    diagnose(
+                        reference.as_deref().and_then(Reference::read),
+                        &cap.artifact,
+                        ctx,
+                        &artifact,
+                    ),
                 ))
             }
             _ => None,
@@ -230,6 +281,7 @@ pub fn for_verify(
     report: &VerifyReport,
     manifest: &Manifest,
     caps_dir: &Path,
+    cpython: Option<&CpythonCheck>,
 ) -> BTreeMap<String, Diagnosis> {
     let mut ctx = None;
     let pylon = std::iter::once((&report.pylon, true));
@@ -249,9 +301,14 @@ pub fn for_verify(
                 } else {
                     cap_context(manifest, manifest.cap(&check.name), caps_dir)
                 };
+                let kept = reference.as_deref().and_then(Reference::read);
+                let reference = match kept {
+                    None if is_pylon => recomposed_product(manifest, caps_dir, report, cpython),
+                    kept => kept,
+                };
                 Some((
                     check.name.clone(),
-                    diagnose(reference.as_deref(), &check.path, ctx, &artifact),
+                    diagnose(reference, &check.path, ctx, &artifact),
                 ))
             }
             _ => None,

@@ -331,10 +331,10 @@ fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
             .unwrap_or_else(|| manifest.root().join("build/pylon.wasm")),
     };
     let report = verify_artifacts(&manifest, &opts);
-    let diagnoses = drift::for_verify(&report, &manifest, &opts.caps_dir);
     let cpython =
         pylon_cpython::verify::verify_profile_outputs(manifest.root(), args.profile.as_deref())
             .map_err(usage)?;
+    let diagnoses = drift::for_verify(&report, &manifest, &opts.caps_dir, cpython.as_ref());
     let success = report.success()
         && cpython
             .as_ref()

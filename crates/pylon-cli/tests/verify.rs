@@ -201,3 +201,42 @@ fn drifted_pylon_diagnosis_names_each_toolchain_difference() {
     );
     assert!(!run.stdout.contains("recorded `"), "{}", run.stdout);
 }
+
+/// A pylon.wasm with bytes appended, beside a product whose parts all match their
+/// pins: verify composes the parts again in-process and says where the file differs
+/// from that, rather than scanning it alone.
+#[test]
+fn drifted_product_is_located_against_its_parts_composed_again() {
+    let root = repo_root();
+    let product = root.join("build/pylon.wasm");
+    if !product.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is missing under CI (make build runs first)",
+            product.display()
+        );
+        eprintln!("skipping: {} is missing (make build)", product.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let drifted = dir.path().join("pylon.wasm");
+    let mut bytes = fs::read(&product).unwrap();
+    let size = bytes.len();
+    bytes.push(0);
+    fs::write(&drifted, &bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pylon"))
+        .args(["verify", "--json", "--pylon-wasm"])
+        .arg(&drifted)
+        .current_dir(&root)
+        .env_remove("PYLON_MANIFEST")
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let text = run.stdout;
+    assert!(
+        text.contains("composed again with the pinned caps")
+            && text.contains(&format!("followed by 1 extra byte(s), from byte {size}")),
+        "{text}"
+    );
+}

@@ -1277,6 +1277,32 @@ fn padding(a: &[u8], b: &[u8], w: &Window) -> bool {
 /// Names the cause of one differing window from the text around it on both
 /// sides: differing absolute paths, then date/time strings, then binary
 /// epoch-like integers; anything else is content.
+/// Two differing paths as found in packed string data, each up to where the
+/// bytes stop being path characters, and how far into each the difference goes.
+/// What follows the difference is the same on both sides: either the paths' own
+/// common ending, or the next string glued on ("/x/short" + "index in range").
+/// The tail is dropped unless it belongs to the paths: it goes on into further
+/// directories, or the two last names are one name and its extension differing
+/// only in what comes after the shared letters ("/x/home" vs "/y/home-elsewhere"
+/// differ up to the last 'e' of "home"), in which case as much of it is kept as
+/// leaves one name a prefix of the other.
+fn trim_glued_tail(a: &str, cut_a: usize, b: &str, cut_b: usize) -> (String, String) {
+    let (tail_a, tail_b) = (&a[cut_a..], &b[cut_b..]);
+    if tail_a != tail_b || tail_a.contains(['/', '\\']) {
+        return (a.to_string(), b.to_string());
+    }
+    let last_name = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or(p).to_string();
+    let keep = (1..=tail_a.len())
+        .rev()
+        .filter(|&k| tail_a.is_char_boundary(k))
+        .find(|&k| {
+            let (na, nb) = (last_name(&a[..cut_a + k]), last_name(&b[..cut_b + k]));
+            na != nb && (na.starts_with(&nb) || nb.starts_with(&na))
+        })
+        .unwrap_or(0);
+    (a[..cut_a + keep].to_string(), b[..cut_b + keep].to_string())
+}
+
 fn classify_window(a: &[u8], b: &[u8], w: &Window) -> (Cause, Vec<String>, Vec<String>) {
     let around = |bytes: &[u8], start: usize, end: usize| {
         text::printable_context(bytes, start, end.max(start + 1), 4096)
@@ -1284,52 +1310,62 @@ fn classify_window(a: &[u8], b: &[u8], w: &Window) -> (Cause, Vec<String>, Vec<S
     let (sa, ea) = around(a, w.start_a, w.end_a);
     let (sb, eb) = around(b, w.start_b, w.end_b);
     // Only strings that overlap the differing bytes count: a path or date next
-    // to a difference, equal on both sides, explains nothing.
+    // to a difference, equal on both sides, explains nothing. Each comes with how
+    // far into it the difference reaches.
     let overlapping = |found: Vec<(usize, String)>,
                        base: usize,
                        start: usize,
-                       end: usize,
-                       cut: bool|
-     -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+                       end: usize|
+     -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
         for (at, s) in found {
             let (from, to) = (base + at, base + at + s.len());
             if from > end || to < start || (from == end && end > start) {
                 continue;
             }
-            // Packed string data glues the next string onto a path; a path that
-            // continues past the difference with anything but a separator is cut
-            // there ("/tmp/cap1" + "index out of range").
-            let s = match (cut && to > end, s.as_bytes().get(end - from)) {
-                (true, Some(b'/' | b'\\')) | (false, _) | (true, None) => s,
-                (true, Some(_)) => s[..end - from].to_string(),
-            };
-            if !out.contains(&s) {
-                out.push(s);
+            if !out.iter().any(|(x, _)| *x == s) {
+                let differs_up_to = (end - from).min(s.len());
+                out.push((s, differs_up_to));
             }
         }
         out
     };
+    let strings = |v: Vec<(String, usize)>| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
     let (ta, tb) = (&a[sa..ea], &b[sb..eb]);
-    let pa = overlapping(text::find_any_paths(ta), sa, w.start_a, w.end_a, true);
-    let pb = overlapping(text::find_any_paths(tb), sb, w.start_b, w.end_b, true);
+    let pa = overlapping(text::find_any_paths(ta), sa, w.start_a, w.end_a);
+    let pb = overlapping(text::find_any_paths(tb), sb, w.start_b, w.end_b);
+    if let ([(path_a, cut_a)], [(path_b, cut_b)]) = (pa.as_slice(), pb.as_slice()) {
+        let (a, b) = trim_glued_tail(path_a, *cut_a, path_b, *cut_b);
+        return (Cause::EmbeddedPath, vec![a], vec![b]);
+    }
     if !pa.is_empty() || !pb.is_empty() {
-        return (Cause::EmbeddedPath, pa, pb);
+        return (Cause::EmbeddedPath, strings(pa), strings(pb));
     }
     let stamps = |t: &[u8]| {
         let mut v = text::find_timestamps(t);
         v.extend(text::find_decimal_epochs(t));
         v
     };
-    let ta_ = overlapping(stamps(ta), sa, w.start_a, w.end_a, false);
-    let tb_ = overlapping(stamps(tb), sb, w.start_b, w.end_b, false);
+    let ta_ = strings(overlapping(stamps(ta), sa, w.start_a, w.end_a));
+    let tb_ = strings(overlapping(stamps(tb), sb, w.start_b, w.end_b));
     if !ta_.is_empty() || !tb_.is_empty() {
         return (Cause::Timestamp, ta_, tb_);
     }
     // Binary time: a 4- or 8-byte little-endian integer covering the window that
     // reads as a date between 2000 and 2100 on both sides.
     let len = w.end_a - w.start_a;
-    if len == w.end_b - w.start_b && len <= 8 {
+    // Letters of a string read as an integer can fall in any range ("Trac" vs
+    // "trac" read as dates in 2022): a difference inside running text on both sides
+    // is not a binary clock.
+    let printable =
+        |run: Option<&[u8]>| run.is_some_and(|run| run.iter().all(|c| (0x20..0x7f).contains(c)));
+    let in_text = |bytes: &[u8], start: usize, end: usize| {
+        printable(bytes.get(start..end))
+            && (printable(bytes.get(start.saturating_sub(4)..start))
+                || printable(bytes.get(end..end + 4)))
+    };
+    let text_both = in_text(a, w.start_a, w.end_a) && in_text(b, w.start_b, w.end_b);
+    if len == w.end_b - w.start_b && len <= 8 && !text_both {
         for width in [4usize, 8] {
             for back in 0..width {
                 let (Some(xa), Some(xb)) =
@@ -1348,6 +1384,7 @@ fn classify_window(a: &[u8], b: &[u8], w: &Window) -> (Cause, Vec<String>, Vec<S
                 let (Some(va), Some(vb)) = (read(a, xa), read(b, xb)) else {
                     continue;
                 };
+
                 if text::is_epoch_like(va)
                     && text::is_epoch_like(vb)
                     && va.abs_diff(vb) < 366 * 86_400
@@ -1689,5 +1726,23 @@ mod tests {
         assert!(matches!(e, crate::DiffError::Malformed { .. }), "{e}");
         // Identical but truncated is still an error, not "identical".
         assert!(diff_wasm(&a[..20], &a[..20]).is_err());
+    }
+
+    #[test]
+    fn glued_tails_are_dropped_and_a_names_own_ending_is_kept() {
+        let t = |a: &str, ca, b: &str, cb| crate::diff::trim_glued_tail(a, ca, b, cb);
+        // The next string glued on: dropped.
+        assert_eq!(
+            t("/t/shortindex", 8, "/t/a-longer/checkout-dirindex", 24),
+            ("/t/short".into(), "/t/a-longer/checkout-dir".into())
+        );
+        // The differing bytes stop one letter short of the end of "home": the
+        // shared 'e' is the name's own, the glued "index" is not.
+        assert_eq!(
+            t("/t/u/homeindex", 8, "/t/scratch/home-elsewhereindex", 24),
+            ("/t/u/home".into(), "/t/scratch/home-elsewhere".into())
+        );
+        // A tail that goes on into directories belongs to the paths.
+        assert_eq!(t("/a/hom/x", 6, "/b/home-elsewher/x", 16).0, "/a/hom/x");
     }
 }

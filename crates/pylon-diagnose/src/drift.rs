@@ -282,6 +282,30 @@ fn install_hint(t: &ToolVersion) -> String {
     )
 }
 
+/// Where the bytes differ, when the two cannot be compared as WebAssembly (one is cut
+/// short, has bytes appended, or is not wasm at all): still a location.
+fn byte_location(reference: &[u8], actual: &[u8]) -> String {
+    let (r, a) = (reference.len(), actual.len());
+    if a > r && actual.starts_with(reference) {
+        format!(
+            "the file is the reference followed by {} extra byte(s), from byte {r}",
+            a - r
+        )
+    } else if r > a && reference.starts_with(actual) {
+        format!(
+            "the file is the reference cut short at byte {a} ({} byte(s) missing)",
+            r - a
+        )
+    } else {
+        let first = reference
+            .iter()
+            .zip(actual)
+            .position(|(x, y)| x != y)
+            .unwrap_or(r.min(a));
+        format!("first differing byte at offset {first} ({a} bytes, the reference {r})")
+    }
+}
+
 /// Diagnoses a drifted artifact. `reference` is `(label, bytes)` of the artifact
 /// that matched the pin, when one is available.
 pub fn diagnose_drift(
@@ -312,7 +336,10 @@ pub fn diagnose_drift(
                 lockfile: artifact.lockfile.clone(),
             },
             Err(e) => Diagnosis::Unavailable {
-                reason: format!("cannot compare with {label}: {e}"),
+                reason: format!(
+                    "{}; not comparable as WebAssembly with {label}: {e}",
+                    byte_location(reference, actual)
+                ),
             },
         };
     }

@@ -91,7 +91,7 @@ pub fn scan_artifact_with(bytes: &[u8], opts: &ScanOptions) -> Findings {
         }
         Err(e) => {
             f.parse_error = Some(e.reason());
-            scan_bytes(bytes, 0, "(whole file)", opts, &mut f);
+            scan_bytes(bytes, 0, "(whole file)", opts, true, &mut f);
         }
     }
     f
@@ -163,7 +163,10 @@ fn scan_unit(
             continue;
         }
         let label = format!("{here} › {}", s.label(unit.kind));
-        scan_bytes(s.data, s.offset, &label, opts, f);
+        // Symbol names carry hashes and counters: ten digits there are a mangled
+        // name's, never a clock's.
+        let names_only = s.custom_name == Some("name") || s.custom_name == Some("component-name");
+        scan_bytes(s.data, s.offset, &label, opts, !names_only, f);
     }
     Ok(())
 }
@@ -193,7 +196,14 @@ fn record(
     });
 }
 
-fn scan_bytes(bytes: &[u8], offset: u64, location: &str, opts: &ScanOptions, f: &mut Findings) {
+fn scan_bytes(
+    bytes: &[u8],
+    offset: u64,
+    location: &str,
+    opts: &ScanOptions,
+    timestamps: bool,
+    f: &mut Findings,
+) {
     for (at, path) in text::find_machine_paths(bytes, &opts.extra_path_prefixes) {
         record(
             &mut f.paths,
@@ -204,8 +214,17 @@ fn scan_bytes(bytes: &[u8], offset: u64, location: &str, opts: &ScanOptions, f: 
             false,
         );
     }
+    if !timestamps {
+        return;
+    }
     let mut stamps = text::find_timestamps(bytes);
-    stamps.extend(text::find_decimal_epochs(bytes));
+    // A bare ten-digit number is a build time only if it reads as one: a date when
+    // something could have been built with this toolchain, not any 32-bit constant.
+    stamps.extend(
+        text::find_decimal_epochs(bytes)
+            .into_iter()
+            .filter(|(_, s)| s.parse::<u64>().is_ok_and(text::is_plausible_build_time)),
+    );
     for (at, stamp) in stamps {
         let pinned = opts
             .source_date_epoch
@@ -263,6 +282,22 @@ mod tests {
             assert!(matches_epoch(s, e), "{s}");
         }
         assert!(!matches_epoch("2024-05-01", e));
+    }
+
+    #[test]
+    fn constants_and_shallow_tmp_names_are_not_findings() {
+        // 2003 and 2098 as epochs; a file name directly under /tmp (the stdlib's own
+        // examples, e.g. "/tmp/myimport.zip") is a string the program uses.
+        let f = scan_artifact(
+            b"x 1070000000 y 4070157133 z /tmp/myimport.zip /tmp/myimport.zip/mydirectory",
+        );
+        assert!(f.timestamps.is_empty(), "{:?}", f.timestamps);
+        assert!(f.paths.is_empty(), "{:?}", f.paths);
+        // A build directory under /tmp is deep, or names a source file.
+        let f = scan_artifact(b"a /tmp/pylon-x1/caps/zlib/src b /tmp/build1/lib.rs c 1714564800");
+        let paths: Vec<&str> = f.paths.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(paths, ["/tmp/pylon-x1/caps/zlib/src", "/tmp/build1/lib.rs"]);
+        assert_eq!(f.timestamps[0].text, "1714564800");
     }
 
     #[test]

@@ -121,7 +121,10 @@ pub(crate) fn find_machine_paths(bytes: &[u8], extra: &[String]) -> Vec<(usize, 
         if starts {
             let path = path_at(bytes, i);
             // A bare prefix ("/tmp/") is a string the program uses, not a build path.
-            if path.len() > 6 && path.iter().filter(|&&c| c == b'/' || c == b'\\').count() >= 2 {
+            if path.len() > 6
+                && path.iter().filter(|&&c| c == b'/' || c == b'\\').count() >= 2
+                && !is_shallow_temp_name(path)
+            {
                 found.push((i, String::from_utf8_lossy(path).into_owned()));
                 i += path.len().max(1);
                 continue;
@@ -130,6 +133,25 @@ pub(crate) fn find_machine_paths(bytes: &[u8], extra: &[String]) -> Vec<(usize, 
         i += 1;
     }
     found
+}
+
+/// A name one or two levels under a temp directory that names no source file
+/// (`/tmp/myimport.zip`, `/tmp/x.zip/dir`): programs and their tests use such
+/// literals; a build's scratch paths go deeper (`/tmp/<random>/caps/x/src/…`) or end
+/// in a source file.
+fn is_shallow_temp_name(path: &[u8]) -> bool {
+    let Some(rest) = ["/tmp/", "/var/tmp/"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p.as_bytes()))
+    else {
+        return false;
+    };
+    let rest = rest.strip_suffix(b"/").unwrap_or(rest);
+    let depth = rest.split(|&c| c == b'/').count();
+    let names_source = SOURCE_EXTENSIONS
+        .iter()
+        .any(|ext| rest.ends_with(ext.as_bytes()));
+    depth <= 2 && !names_source
 }
 
 /// Any absolute path (`/a/b…` or a drive path) in `text`. Used on the strings
@@ -275,6 +297,12 @@ pub(crate) fn find_timestamps(bytes: &[u8]) -> Vec<(usize, String)> {
 /// changes between two builds is almost certainly the build time.
 pub(crate) fn is_epoch_like(v: u64) -> bool {
     (946_684_800..4_102_444_800).contains(&v)
+}
+
+/// 2015-01-01 to 2040-01-01: when a wasm32-wasip1/p2 toolchain could have run a
+/// build (the no-reference scan's window for a bare decimal epoch).
+pub(crate) fn is_plausible_build_time(v: u64) -> bool {
+    (1_420_070_400..2_208_988_800).contains(&v)
 }
 
 /// A decimal epoch (`1714564800`) in text: ten digits, not part of a longer number.

@@ -27,24 +27,30 @@ options:
                           copies KEY from the host if set. No other host variable is
                           visible to the guest
   --allow-net             allow TCP/UDP to any address and name lookup (default: none)
-  --max-memory SIZE       cap each linear memory: bytes, or with a K/M/G (10^3) or
-                          Ki/Mi/Gi (2^10) suffix
-  --timeout DURATION      stop the guest after DURATION (`500ms`, `5s`, `2m`, `1h`);
-                          exit code 124
+  --max-memory SIZE       cap the total of all linear memories (CPython's and every
+                          cap's): bytes, or with a K/M/G (10^3) or Ki/Mi/Gi (2^10)
+                          suffix. A growth past it fails (Python: MemoryError)
+  --timeout DURATION      stop the guest after DURATION (`500ms`, `5s`, `2m`, `1h`),
+                          whatever it is blocked on; exit code 124
   --stdlib DIR            host directory holding the stdlib zip (default: `lib/` next to
                           the wasm file, as named by its record.json)
   --cache-dir DIR         compilation cache (default: $PYLON_CACHE_DIR/launch, else
-                          $XDG_CACHE_HOME/pylon/launch, else ~/.cache/pylon/launch)
+                          $XDG_CACHE_HOME/pylon/launch, else ~/.cache/pylon/launch);
+                          must be yours and not writable by group or others
   --no-cache              compile in memory, read and write no cache
-  --report-memory         print the total size of the guest's linear memories when it
+  --report-memory         print the total size of all linear memories when the guest
                           ends (memories only grow: a leak grows it with the work done)
   --verbose               report cache hit/miss and compile/load time on stderr (also
                           PYLON_LAUNCH_VERBOSE=1)
   --help                  print this text
 
+The guest's working directory is `/`; unless a --dir maps `/`, it is an empty
+read-only directory.
+
 exit codes: the guest's own exit code; 1 if `run` returned an error; 124 on --timeout;
 134 on a trap (or other runtime error); 2 for launcher errors (bad option, missing or
-invalid wasm, unreadable cache).
+invalid wasm, unusable cache). A guest exiting with 124 or 134 itself gets a note on
+stderr saying so.
 ";
 
 /// Parses the launcher's arguments (without the program name, i.e.

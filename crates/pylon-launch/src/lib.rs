@@ -4,14 +4,17 @@
 //!
 //! - [`parse_args`] turns the command line into [`LaunchOptions`] (pure data).
 //! - [`run`] resolves the wasm file and its stdlib (`record.json` next to it), loads the
-//!   compiled component from the checked cache (see [`cache`]) or compiles it, runs it and
-//!   returns an [`Outcome`]. Launcher problems are [`LaunchError`]s.
+//!   compiled component from the checked cache (see [`cache`]) or compiles it, runs it on
+//!   a thread with room for [`MAX_WASM_STACK`] and returns an [`Outcome`]. Launcher
+//!   problems are [`LaunchError`]s.
 //!
-//! The library prints only one-line notes on stderr (cache problems, and cache hit/miss
-//! lines when verbose; see [`Event`]); [`run_with`] hands them to a callback instead.
+//! The library prints nothing and never exits the process: what is worth telling goes to
+//! the caller's `report` callback as [`Event`]s, and a guest that `--timeout` cannot
+//! interrupt is handed to the caller's [`OnStuck`].
 
 mod args;
 pub mod cache;
+mod limits;
 mod stdlib;
 
 use std::ffi::OsString;
@@ -24,7 +27,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -45,6 +48,32 @@ pub const EXIT_TRAP: i32 = 134;
 /// take to reach an epoch check before the process is ended from the watchdog.
 const HARD_EXIT_GRACE: Duration = Duration::from_secs(1);
 
+/// The wasm stack the guest may use (`Config::max_wasm_stack`), 8 MiB.
+///
+/// CPython 3.13 guards C recursion with a counter, not by measuring the stack:
+/// `Py_C_RECURSION_LIMIT` is 5000 for `__wasi__` (Include/cpython/pystate.h, "based on
+/// wasmtime 16"), and CPython's own WASI scripts run it with `wasmtime run --wasm
+/// max-wasm-stack=8388608` (Tools/wasm/wasi.py, configure.ac's HOSTRUNNER; the C stack
+/// in linear memory is also `-z stack-size=8388608`). Below what those 5000 levels
+/// need, deep recursion is a `call stack exhausted` trap instead of a RecursionError.
+///
+/// Measured on build/pylon.wasm (CPython 3.13.15, wasmtime 48.0.8, x86_64), with 100000
+/// levels of: repr/json.dumps/json.loads/pickle.dumps/copy.deepcopy/== of nested
+/// lists, repr of nested dicts, compile() of a long `1+1+…`, ast.literal_eval of deep
+/// `-`/`(`/`[` nesting, and recursive `__getattr__`/`__str__`/`__instancecheck__`:
+/// 512 KiB (wasmtime's default) trapped on 13 of them, 1 MiB on 8, 2 MiB on 2
+/// (json.loads, ==), 2176 KiB on 1 (json.loads); 2240 KiB and every larger size tried
+/// (2304, 2560, 2816, 2944, 3072, 4096, 6144 and 8192 KiB) raised RecursionError (the
+/// parser's MemoryError for the ast cases) on all. 8 MiB is upstream's value and ~3.6
+/// times the measured minimum: a margin for C paths with bigger frames than these.
+pub const MAX_WASM_STACK: usize = 8 << 20;
+
+/// Native stack of the thread that runs the guest: all the wasm stack wasmtime allows,
+/// plus room for the host functions called from wasm (WASI's filesystem, sockets, …),
+/// which run on the same stack below the wasm frames. Only address space is reserved:
+/// pages are committed as they are touched.
+const GUEST_THREAD_STACK: usize = MAX_WASM_STACK + (8 << 20);
+
 /// One `--dir`: a host directory preopened at a guest path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirMapping {
@@ -63,7 +92,7 @@ pub struct LaunchOptions {
     /// The guest's whole environment.
     pub env: Vec<(String, String)>,
     pub allow_net: bool,
-    /// Cap on each linear memory, in bytes.
+    /// Cap on the total of all linear memories of the component, in bytes.
     pub max_memory: Option<u64>,
     pub timeout: Option<Duration>,
     /// `None`: no cache (`--no-cache`, or no cache location could be determined).
@@ -80,10 +109,13 @@ pub struct LaunchOptions {
 }
 
 /// Called from the watchdog thread when the guest is still blocked in a host call (a
-/// read of stdin, a sleep) a grace period after `--timeout` fired: the epoch cannot
-/// interrupt it there, so only the embedder can end it. The `pylon-launch` binary
-/// prints the timeout and exits 124; an embedder that must not be exited passes none
-/// and gets [`Outcome::TimedOut`] once the host call returns.
+/// read of stdin, a sleep, a write to a pipe nobody reads) a grace period after
+/// `--timeout` fired: the epoch cannot interrupt it there, so only the embedder can end
+/// it. The blocked call may hold Rust's lock on stdout or stderr, so the callback must
+/// not print through `std::io` (nor call `std::process::exit`, which flushes stdout).
+/// The `pylon-launch` binary writes its message with a raw write(2) and `_exit`s with
+/// 124; an embedder that must not be exited passes none and gets
+/// [`Outcome::TimedOut`] once the host call returns.
 pub type OnStuck = Box<dyn FnOnce(Duration) + Send>;
 
 /// How a run ended.
@@ -145,6 +177,12 @@ pub enum LaunchError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "compilation cache `{path}` is {reason}: whoever can write it chooses the native \
+         code pylon-launch runs. Make it yours and private (`chmod go-w` it, or remove it \
+         to have it recreated), or use --cache-dir DIR of your own, or --no-cache"
+    )]
+    CacheUntrusted { path: PathBuf, reason: String },
     #[error("stdlib record `{path}`: {reason}")]
     Record { path: PathBuf, reason: String },
     #[error(
@@ -165,14 +203,31 @@ pub enum LaunchError {
         #[source]
         source: BoxError,
     },
+    #[error(
+        "creating the empty directory the guest sees at `/` (in the temporary directory, \
+         $TMPDIR; or map a directory at `/` with --dir HOST::/)"
+    )]
+    EmptyRoot(#[source] std::io::Error),
     #[error("instantiating `{path}` as a wasi:cli/run command")]
     Instantiate {
         path: PathBuf,
         #[source]
         source: BoxError,
     },
+    #[error(
+        "--max-memory {limit} is too small: the component's initial linear memories alone \
+         need at least {needed} bytes"
+    )]
+    MaxMemoryTooSmall {
+        limit: u64,
+        needed: u64,
+        #[source]
+        source: BoxError,
+    },
     #[error("starting the timeout watchdog thread")]
     Watchdog(#[source] std::io::Error),
+    #[error("starting the thread that runs the guest ({GUEST_THREAD_STACK} bytes of stack)")]
+    GuestThread(#[source] std::io::Error),
 }
 
 impl LaunchError {
@@ -209,8 +264,12 @@ pub enum Event {
         entry: PathBuf,
         reason: String,
     },
-    /// The total size of every linear memory of the instance when the guest ended
-    /// (`--report-memory`).
+    /// Entries removed by the cache's pruning after a new entry was written.
+    CachePruned {
+        removed: Vec<PathBuf>,
+    },
+    /// The total size of all linear memories of the component (CPython's and every
+    /// cap's) when the guest ended (`--report-memory`): what `--max-memory` bounds.
     LinearMemory {
         bytes: u64,
     },
@@ -254,6 +313,13 @@ impl fmt::Display for Event {
                 "note: could not write cache entry {}: {reason}",
                 entry.display()
             ),
+            Event::CachePruned { removed } => {
+                write!(f, "cache pruned:")?;
+                for entry in removed {
+                    write!(f, " {}", entry.display())?;
+                }
+                Ok(())
+            }
             Event::LinearMemory { bytes } => write!(f, "linear memory: {bytes} bytes"),
         }
     }
@@ -262,59 +328,7 @@ impl fmt::Display for Event {
 struct Host {
     ctx: WasiCtx,
     table: ResourceTable,
-    limits: MeteredLimits,
-}
-
-/// `StoreLimits` plus a count of the bytes every linear memory has grown to. Memories
-/// never shrink, so the sum of approved growths (creation included, which wasmtime
-/// reports as growth from 0) is the instance's total linear memory.
-struct MeteredLimits {
-    inner: StoreLimits,
-    memory_bytes: u64,
-}
-
-impl wasmtime::ResourceLimiter for MeteredLimits {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let ok = self.inner.memory_growing(current, desired, maximum)?;
-        if ok {
-            self.memory_bytes += desired.saturating_sub(current) as u64;
-        }
-        Ok(ok)
-    }
-
-    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.inner.memory_grow_failed(error)
-    }
-
-    fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        self.inner.table_growing(current, desired, maximum)
-    }
-
-    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.inner.table_grow_failed(error)
-    }
-
-    fn instances(&self) -> usize {
-        self.inner.instances()
-    }
-
-    fn tables(&self) -> usize {
-        self.inner.tables()
-    }
-
-    fn memories(&self) -> usize {
-        self.inner.memories()
-    }
+    limits: limits::TotalLimits,
 }
 
 impl WasiView for Host {
@@ -335,6 +349,12 @@ pub fn engine() -> Result<Engine, LaunchError> {
     // Always on, with or without --timeout, so one compiled artifact serves both.
     config.epoch_interruption(true);
     config.parallel_compilation(true);
+    // CPython's C recursion limit assumes this much wasm stack (see MAX_WASM_STACK);
+    // wasmtime's 512 KiB default turns deep recursion into a trap.
+    config.max_wasm_stack(MAX_WASM_STACK);
+    // Never used (the embedding is synchronous), but wasmtime refuses an engine whose
+    // async stack is smaller than `max_wasm_stack`.
+    config.async_stack_size(GUEST_THREAD_STACK);
     Engine::new(&config).map_err(|e| LaunchError::Engine(e.into()))
 }
 
@@ -365,19 +385,12 @@ pub fn run(
         .map_err(|e| LaunchError::Engine(e.into()))?;
 
     let ctx = wasi_ctx(opts, stdlib.as_ref())?;
-    let mut limits = StoreLimitsBuilder::new();
-    if let Some(max) = opts.max_memory {
-        limits = limits.memory_size(usize::try_from(max).unwrap_or(usize::MAX));
-    }
     let mut store = Store::new(
         &engine,
         Host {
             ctx,
             table: ResourceTable::new(),
-            limits: MeteredLimits {
-                inner: limits.build(),
-                memory_bytes: 0,
-            },
+            limits: limits::TotalLimits::new(opts.max_memory),
         },
     );
     store.limiter(|host| &mut host.limits);
@@ -393,30 +406,62 @@ pub fn run(
             None
         }
     };
-    let fired = || watchdog.as_ref().is_some_and(|w| w.fired());
+    let fired = watchdog.as_ref().map(|w| w.fired.clone());
+    let timeout = opts.timeout;
+    let max_memory = opts.max_memory;
 
-    let command = match Command::instantiate(&mut store, &component, &linker) {
-        Ok(command) => command,
-        // Start functions may trap or exit; that is the guest's outcome, not ours.
-        Err(e) if e.is::<Trap>() || e.is::<I32Exit>() => {
-            return Ok(classify(e, fired(), opts.timeout));
-        }
-        Err(e) => {
-            return Err(LaunchError::Instantiate {
-                path: wasm,
-                source: e.into(),
-            })
-        }
+    // Synchronous wasmtime runs wasm on the calling thread's native stack, and
+    // `max_wasm_stack` only bounds how much of it wasm may use: the thread must have that
+    // much plus room for the host calls made from wasm, more than a main thread's usual
+    // 8 MiB. So the guest runs on a thread of its own, sized for it.
+    let guest = move || -> Result<(Outcome, u64), LaunchError> {
+        let fired = || fired.as_ref().is_some_and(|f| f.load(Ordering::SeqCst));
+        let command = match Command::instantiate(&mut store, &component, &linker) {
+            Ok(command) => command,
+            // Start functions may trap or exit; that is the guest's outcome, not ours.
+            Err(e) if e.is::<Trap>() || e.is::<I32Exit>() => {
+                let memory = store.data().limits.memory_bytes();
+                return Ok((classify(e, fired(), timeout), memory));
+            }
+            Err(e) => {
+                // The memories the component starts with do not fit under --max-memory:
+                // say so rather than show wasmtime's per-memory message.
+                if let (Some(limit), Some(needed)) =
+                    (max_memory, store.data().limits.refused_memory())
+                {
+                    return Err(LaunchError::MaxMemoryTooSmall {
+                        limit,
+                        needed,
+                        source: e.into(),
+                    });
+                }
+                return Err(LaunchError::Instantiate {
+                    path: wasm,
+                    source: e.into(),
+                });
+            }
+        };
+        let outcome = match command.wasi_cli_run().call_run(&mut store) {
+            Ok(Ok(())) => Outcome::Exited(0),
+            Ok(Err(())) => Outcome::Exited(EXIT_RUN_ERROR),
+            Err(e) => classify(e, fired(), timeout),
+        };
+        Ok((outcome, store.data().limits.memory_bytes()))
     };
-    let outcome = match command.wasi_cli_run().call_run(&mut store) {
-        Ok(Ok(())) => Outcome::Exited(0),
-        Ok(Err(())) => Outcome::Exited(EXIT_RUN_ERROR),
-        Err(e) => classify(e, fired(), opts.timeout),
+    let thread = std::thread::Builder::new()
+        .name("pylon-launch-guest".into())
+        .stack_size(GUEST_THREAD_STACK)
+        .spawn(guest)
+        .map_err(LaunchError::GuestThread)?;
+    let (outcome, memory_bytes) = match thread.join() {
+        Ok(result) => result?,
+        // A panic in the host side of a call: the caller sees it as its own.
+        Err(panic) => std::panic::resume_unwind(panic),
     };
     drop(watchdog);
     if opts.report_memory {
         report(&Event::LinearMemory {
-            bytes: store.data().limits.memory_bytes,
+            bytes: memory_bytes,
         });
     }
     Ok(outcome)
@@ -466,6 +511,11 @@ fn wasi_ctx(opts: &LaunchOptions, stdlib: Option<&stdlib::Mount>) -> Result<Wasi
             .allow_tcp(false)
             .allow_udp(false);
     }
+    let maps_root = stdlib.is_some_and(|m| is_root(&m.guest_dir))
+        || opts.dirs.iter().any(|d| is_root(&d.guest));
+    if !maps_root {
+        empty_root(&mut b)?;
+    }
     if let Some(mount) = stdlib {
         preopen(&mut b, &mount.host_dir, &mount.guest_dir, false)?;
     }
@@ -473,6 +523,35 @@ fn wasi_ctx(opts: &LaunchOptions, stdlib: Option<&stdlib::Mount>) -> Result<Wasi
         preopen(&mut b, &dir.host, &dir.guest, dir.writable)?;
     }
     Ok(b.build())
+}
+
+/// `/`, `//`, …: the guest's root.
+fn is_root(guest: &str) -> bool {
+    !guest.is_empty() && guest.trim_start_matches('/').is_empty()
+}
+
+/// Preopens an empty, read-only directory at `/`.
+///
+/// The guest's working directory is `/`: wasi-libc keeps the cwd itself, starting at
+/// `/` (python.wasm's wasi-libc, Debian's 20240708 snapshot, does not ask for
+/// `wasi:cli/environment`'s `initial-cwd`: python.wasm does not import it), and resolves every path, relative ones against that cwd, through the
+/// preopen whose guest path is the longest prefix of it. With no preopen at `/`, the
+/// cwd names nothing: `os.stat(os.getcwd())`, `os.chdir(os.getcwd())` and `os.stat('.')`
+/// fail with ENOENT, and CPython's test runner, which chdirs back to where it started,
+/// fails. An empty directory there makes `/` (and `.`) exist without giving the guest
+/// anything; longer guest paths (`--dir`, the stdlib) still resolve through their own
+/// preopens.
+///
+/// The host directory is a fresh temporary one, removed as soon as it is open: the
+/// preopen keeps it alive (empty, and no entry can be created in a removed directory),
+/// and nothing is left behind however the launcher ends.
+fn empty_root(b: &mut WasiCtxBuilder) -> Result<(), LaunchError> {
+    let dir = tempfile::Builder::new()
+        .prefix("pylon-launch-root-")
+        .tempdir()
+        .map_err(LaunchError::EmptyRoot)?;
+    preopen(b, dir.path(), "/", false)?;
+    dir.close().map_err(LaunchError::EmptyRoot)
 }
 
 fn preopen(
@@ -533,10 +612,6 @@ impl Watchdog {
             thread: Some(thread),
             fired,
         })
-    }
-
-    fn fired(&self) -> bool {
-        self.fired.load(Ordering::SeqCst)
     }
 }
 

@@ -2,18 +2,29 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
 
-use pylon_launch::{format_duration, Event, Outcome, EXIT_LAUNCH_ERROR, EXIT_TIMEOUT};
+use pylon_launch::{format_duration, Event, Outcome, EXIT_LAUNCH_ERROR, EXIT_TIMEOUT, EXIT_TRAP};
+
+/// How long a timeout's last words (its message, stdout's buffered bytes) may take to be
+/// written before the process ends anyway: a pipe nobody reads must not keep it alive.
+const LAST_WORDS_WAIT: Duration = Duration::from_millis(500);
 
 fn main() -> ExitCode {
     let code = match launch() {
         Ok(outcome) => {
             match &outcome {
-                Outcome::Exited(_) => {}
-                Outcome::Trapped { report } => eprintln!("pylon-launch: guest trapped: {report}"),
-                Outcome::TimedOut { after } => {
-                    eprintln!("pylon-launch: timed out after {}", format_duration(*after))
+                Outcome::Exited(code) => {
+                    if let Some(note) = own_status_note(*code) {
+                        eprintln!("pylon-launch: note: {note}");
+                    }
                 }
+                Outcome::Trapped { report } => eprintln!(
+                    "pylon-launch: the guest trapped (the launcher exits with \
+                     {EXIT_TRAP}): {report}"
+                ),
+                Outcome::TimedOut { after } => timed_out(*after),
             }
             outcome.exit_code()
         }
@@ -26,6 +37,56 @@ fn main() -> ExitCode {
     let _ = std::io::stderr().flush();
     // Guest codes are 0..=255 (wasi exit-with-code takes a u8); anything else is clamped.
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// A guest that exits with one of the statuses the launcher uses for its own outcomes
+/// would otherwise look like a timeout or a trap to whoever reads only the status.
+fn own_status_note(code: i32) -> Option<String> {
+    let meaning = match code {
+        EXIT_TIMEOUT => "a launcher --timeout",
+        EXIT_TRAP => "a trap",
+        _ => return None,
+    };
+    Some(format!(
+        "exit status {code} is the guest's own (it exited with {code}), not {meaning}"
+    ))
+}
+
+fn timeout_message(after: Duration) -> String {
+    format!(
+        "pylon-launch: timed out after {}: the launcher's --timeout stopped the guest \
+         (exit status {EXIT_TIMEOUT})\n",
+        format_duration(after)
+    )
+}
+
+/// The guest was interrupted at an epoch check. Its earlier output may still sit in
+/// stdout's buffer, and stdout or stderr may be a pipe nobody reads: report and flush
+/// with bounded waits, then end the process without another flush.
+fn timed_out(after: Duration) -> ! {
+    let message = timeout_message(after);
+    within(LAST_WORDS_WAIT, move || {
+        raw::write_stderr(message.as_bytes())
+    });
+    within(LAST_WORDS_WAIT, || {
+        let _ = std::io::stdout().flush();
+    });
+    raw::exit_now(EXIT_TIMEOUT)
+}
+
+/// Runs `work` on a thread of its own and waits for it at most `limit`; a thread still
+/// blocked (in a write to a full pipe) is left behind for the imminent exit to end.
+fn within(limit: Duration, work: impl FnOnce() + Send + 'static) {
+    let (done, wait) = mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("pylon-launch-last-words".into())
+        .spawn(move || {
+            work();
+            let _ = done.send(());
+        });
+    if spawned.is_ok() {
+        let _ = wait.recv_timeout(limit);
+    }
 }
 
 fn launch() -> anyhow::Result<Outcome> {
@@ -41,11 +102,44 @@ fn launch() -> anyhow::Result<Outcome> {
             eprintln!("pylon-launch: {event}");
         }
     };
-    // A guest blocked in a host call past --timeout: end the process here.
+    // The guest is blocked in a host call past --timeout, e.g. writing to a stdout or
+    // stderr pipe that nobody reads. That call holds Rust's lock on the stream, so
+    // nothing here may take a std stdio lock (eprintln!, stdout().flush(),
+    // std::process::exit's flush): the message is one raw write(2) given a bounded
+    // time, and the process ends at once.
     let on_stuck: pylon_launch::OnStuck = Box::new(|after| {
-        let _ = std::io::stdout().flush();
-        eprintln!("pylon-launch: timed out after {}", format_duration(after));
-        std::process::exit(EXIT_TIMEOUT);
+        let message = timeout_message(after);
+        within(LAST_WORDS_WAIT, move || {
+            raw::write_stderr(message.as_bytes())
+        });
+        raw::exit_now(EXIT_TIMEOUT)
     });
     Ok(pylon_launch::run(&opts, &mut report, Some(on_stuck))?)
+}
+
+/// The two libc calls std does not expose without its locks and exit handlers.
+mod raw {
+    use std::ffi::{c_int, c_void};
+
+    extern "C" {
+        fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
+        fn _exit(status: c_int) -> !;
+    }
+
+    /// One write(2) to fd 2, bypassing `std::io::stderr()`'s lock. Callers keep the
+    /// message under PIPE_BUF (4096 bytes), so a pipe takes it whole or not at all.
+    pub fn write_stderr(bytes: &[u8]) {
+        // SAFETY: `bytes` is valid for `bytes.len()` bytes for the duration of the call;
+        // fd 2 is only written, never closed or otherwise changed.
+        unsafe {
+            write(2, bytes.as_ptr().cast(), bytes.len());
+        }
+    }
+
+    /// Ends the process now: no atexit handlers, no flush of std's stdout (whose lock a
+    /// blocked guest thread may hold), as a signal would but with a chosen status.
+    pub fn exit_now(code: i32) -> ! {
+        // SAFETY: _exit(2) takes any int and never returns; it touches no state of ours.
+        unsafe { _exit(code) }
+    }
 }

@@ -330,7 +330,15 @@ fn cache_is_written_reused_and_repaired() {
     );
     let check_sidecar = || {
         let recorded = std::fs::read_to_string(&sidecar).unwrap();
-        assert_eq!(recorded.trim(), sha256_hex(&std::fs::read(&cwasm).unwrap()));
+        let field = |name: &str| {
+            recorded
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name:?} in {recorded}"))
+                .to_owned()
+        };
+        assert_eq!(field("cwasm "), sha256_hex(&std::fs::read(&cwasm).unwrap()));
+        assert_eq!(field("wasm "), wasm_sha);
     };
     check_sidecar();
 
@@ -596,6 +604,524 @@ fn help() {
     let out = command().arg("--help").output().unwrap();
     assert_eq!(code(&out), 0);
     assert!(stdout(&out).contains("usage: pylon-launch"));
+}
+
+/// Deep recursion needs more wasm stack than wasmtime's 512 KiB default (CPython's C
+/// recursion limit assumes 8 MiB), and the thread running the guest must have room for
+/// all of it: recursion past the limit is a clean trap, not a crash of the launcher.
+#[test]
+fn deep_recursion_has_the_wasm_stack_it_needs() {
+    let out = launch(&["recurse", "100000"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("recursed 100000: "),
+        "{}",
+        stdout(&out)
+    );
+    let out = launch(&["recurse", "100000000"]);
+    assert_eq!(code(&out), 134, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("call stack exhausted"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `--timeout` ends a guest blocked writing to a pipe nobody reads (the write holds
+/// Rust's lock on the stream, which the timeout's message must not need), for stdout
+/// and for stderr, at once.
+#[test]
+fn timeout_fires_while_the_guest_is_blocked_on_a_full_pipe() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let runs: Vec<_> = ["stdout", "stderr"]
+        .into_iter()
+        .map(|stream| {
+            // Both pipes stay open and unread until the child is gone.
+            let child = command()
+                .arg("--wasm")
+                .arg(guest())
+                .arg("--cache-dir")
+                .arg(shared_cache())
+                .args(["--timeout", "2s", "flood", stream])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (stream, Instant::now(), child)
+        })
+        .collect();
+    for (stream, start, mut child) in runs {
+        // Generous: the timeout, its grace period and a loaded CI machine.
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let Some(status) = status else {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("flood {stream}: still running 20 s after a 2 s timeout");
+        };
+        assert_eq!(status.code(), Some(124), "flood {stream}");
+        if stream == "stdout" {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            assert!(
+                err.contains("timed out after 2s: the launcher's --timeout"),
+                "{err}"
+            );
+        }
+    }
+}
+
+/// 124 and 134 are also the launcher's own statuses (timeout, trap): when the guest
+/// exits with one of them itself, a note says so; the launcher's own messages say they
+/// are the launcher's.
+#[test]
+fn guest_statuses_that_look_like_the_launchers_are_marked() {
+    for (status, meaning) in [(124, "not a launcher --timeout"), (134, "not a trap")] {
+        let out = launch(&["exit", &status.to_string()]);
+        assert_eq!(code(&out), status, "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "pylon-launch: note: exit status {status} is the guest's own"
+            )) && err.contains(meaning),
+            "{err}"
+        );
+    }
+    let out = launch(&["exit", "3"]);
+    assert_eq!(code(&out), 3);
+    assert_eq!(stderr(&out), "", "no note for other statuses");
+
+    let out = launch(&["trap"]);
+    assert_eq!(code(&out), 134);
+    assert!(
+        stderr(&out).contains("pylon-launch: the guest trapped (the launcher exits with 134)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("guest's own"), "{}", stderr(&out));
+    let out = launch(&["--timeout", "500ms", "spin"]);
+    assert_eq!(code(&out), 124);
+    assert!(
+        stderr(&out).contains(
+            "pylon-launch: timed out after 500ms: the launcher's --timeout stopped the guest"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("guest's own"), "{}", stderr(&out));
+}
+
+/// The guest's working directory, `/`, exists (an empty read-only directory) unless the
+/// user maps a directory there, which then wins.
+#[test]
+fn root_is_an_empty_read_only_directory_unless_mapped() {
+    let out = launch(&["list", "/"]);
+    assert_eq!(code(&out), 0, "{} {}", stdout(&out), stderr(&out));
+    assert_eq!(stdout(&out), "listed []\n");
+    let out = launch(&["write", "/new.txt", "x"]);
+    assert_eq!(code(&out), 3, "{} {}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("write error"), "{}", stdout(&out));
+
+    let host = tempdir();
+    std::fs::write(host.path().join("in.txt"), "at the root\n").unwrap();
+    let root = format!("{}::/::rw", host.path().to_str().unwrap());
+    let out = launch(&["--dir", &root, "read", "/in.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "at the root\n");
+    let out = launch(&["--dir", &root, "list", "/"]);
+    assert_eq!(stdout(&out), "listed [\"in.txt\"]\n");
+    let out = launch(&["--dir", &root, "write", "/new.txt", "x"]);
+    assert_eq!(code(&out), 0, "{} {}", stdout(&out), stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("new.txt")).unwrap(),
+        "x"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn cache_dir_writable_by_others_or_owned_by_another_user_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let cache = tempdir();
+    seed_cache(cache.path());
+    let run = || {
+        command()
+            .arg("--wasm")
+            .arg(guest())
+            .arg("--cache-dir")
+            .arg(cache.path())
+            .args(["--verbose", "exit", "0"])
+            .output()
+            .unwrap()
+    };
+    let dir = cache.path().to_str().unwrap().to_owned();
+    for (mode, who) in [(0o777, "group and others"), (0o720, "its group")] {
+        std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = run();
+        assert_eq!(code(&out), 2, "{mode:o}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&dir), "{err}");
+        assert!(err.contains(&format!("writable by {who}")), "{err}");
+        assert!(
+            err.contains("chmod go-w") && err.contains("--no-cache"),
+            "{err}"
+        );
+        assert!(!err.contains("cache hit"), "{err}");
+        assert_eq!(
+            std::fs::read_dir(cache.path()).unwrap().count(),
+            2,
+            "nothing written"
+        );
+    }
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("cache hit"), "{}", stderr(&out));
+
+    // Another owner: only root can arrange that.
+    let chown = Command::new("chown")
+        .arg("12345")
+        .arg(cache.path())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if chown.is_ok_and(|s| s.success()) {
+        let out = run();
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("owned by uid 12345"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    // A missing cache directory is created private, before anything is compiled (so
+    // a file that is not a component, which fails fast, shows it too).
+    let fresh = tempdir();
+    let nested = fresh.path().join("a/b");
+    let not_wasm = fresh.path().join("not.wasm");
+    std::fs::write(&not_wasm, "not wasm").unwrap();
+    let out = command()
+        .arg("--wasm")
+        .arg(&not_wasm)
+        .arg("--cache-dir")
+        .arg(&nested)
+        .args(["exit", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let mode = std::fs::metadata(&nested).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
+}
+
+/// An entry is only good for the wasm it was compiled from: a pair copied to another
+/// wasm's name is discarded and recompiled, as is an entry other users could write.
+#[test]
+fn cache_entry_is_bound_to_its_wasm() {
+    let cache = tempdir();
+    let other_dir = tempdir();
+    // Another component: the guest with one more custom section (id 0, name "x").
+    let mut bytes = std::fs::read(guest()).unwrap();
+    bytes.extend_from_slice(&[0, 3, 1, b'x', b'!']);
+    let other = other_dir.path().join("other.wasm");
+    std::fs::write(&other, &bytes).unwrap();
+    let run = |wasm: &Path| {
+        command()
+            .arg("--wasm")
+            .arg(wasm)
+            .arg("--cache-dir")
+            .arg(cache.path())
+            .args(["--verbose", "exit", "5"])
+            .output()
+            .unwrap()
+    };
+    seed_cache(cache.path());
+    let entry = |wasm_bytes: &[u8]| {
+        std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                let name = p.file_name().unwrap().to_str().unwrap();
+                name.starts_with(&sha256_hex(wasm_bytes)) && name.ends_with(".cwasm")
+            })
+    };
+    let ours = entry(&std::fs::read(guest()).unwrap()).expect("the guest's entry");
+    let name = ours.file_name().unwrap().to_str().unwrap();
+    let engine_part = name.split_once('-').unwrap().1;
+    let theirs = cache
+        .path()
+        .join(format!("{}-{engine_part}", sha256_hex(&bytes)));
+    std::fs::copy(&ours, &theirs).unwrap();
+    std::fs::copy(sidecar(&ours), sidecar(&theirs)).unwrap();
+    let out = run(&other);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("discarding cache entry") && err.contains("compiled from another wasm"),
+        "{err}"
+    );
+    let out = run(&other);
+    assert!(stderr(&out).contains("cache hit"), "{}", stderr(&out));
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let out = run(guest());
+        assert_eq!(code(&out), 5, "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("discarding cache entry") && err.contains("writable by"),
+            "{err}"
+        );
+        let mode = std::fs::metadata(&ours).unwrap().permissions().mode();
+        assert_eq!(mode & 0o022, 0, "rewritten: {mode:o}");
+    }
+}
+
+/// After a miss, the cache keeps this engine's most recently used entries and other
+/// engines' recent ones; files it did not name are never touched.
+#[test]
+fn cache_is_pruned_after_a_miss() {
+    use std::time::{Duration, SystemTime};
+    let cache = tempdir();
+    let engine = pylon_launch::engine().unwrap();
+    let ours = &pylon_launch::cache::engine_hash_hex(&engine)[..16];
+    let now = SystemTime::now();
+    let day = Duration::from_secs(24 * 3600);
+    let fake = |n: u8, engine: &str, age: Duration| {
+        let entry = cache.path().join(format!("{}-{engine}.cwasm", hex64(n)));
+        for path in [entry.clone(), sidecar(&entry)] {
+            let file = std::fs::File::create(&path).unwrap();
+            file.set_modified(now - age).unwrap();
+        }
+        entry
+    };
+    // Five of this engine, used 1..=5 days ago; two of another engine.
+    let mine: Vec<PathBuf> = (1..=5).map(|n| fake(n, ours, day * u32::from(n))).collect();
+    let recent_other = fake(10, "00000000000000aa", day * 2);
+    let old_other = fake(11, "00000000000000bb", day * 40);
+    let stray = cache.path().join("notes.txt");
+    std::fs::write(&stray, "not the launcher's").unwrap();
+
+    let out = command()
+        .arg("--wasm")
+        .arg(guest())
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .args(["--verbose", "exit", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("cache pruned"), "{}", stderr(&out));
+    // The new entry and the three most recently used of this engine stay.
+    for (i, entry) in mine.iter().enumerate() {
+        assert_eq!(entry.exists(), i < 3, "{}", entry.display());
+        assert_eq!(sidecar(entry).exists(), i < 3, "{}", entry.display());
+    }
+    assert!(recent_other.exists());
+    assert!(!old_other.exists() && !sidecar(&old_other).exists());
+    assert!(stray.exists());
+    let entries = std::fs::read_dir(cache.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_str().unwrap().ends_with(&format!("{ours}.cwasm"))
+        })
+        .count();
+    assert_eq!(entries, 4);
+}
+
+/// Copies the guest's entry (and sidecar) from the shared cache into `dir`, sparing a
+/// compilation.
+fn seed_cache(dir: &Path) {
+    guest();
+    let prefix = sha256_hex(&std::fs::read(guest()).unwrap());
+    for item in std::fs::read_dir(shared_cache()).unwrap() {
+        let path = item.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        if name.starts_with(&prefix) {
+            std::fs::copy(&path, dir.join(name)).unwrap();
+        }
+    }
+    assert_eq!(std::fs::read_dir(dir).unwrap().count(), 2, "seeded");
+}
+
+fn hex64(n: u8) -> String {
+    format!("{n:02x}").repeat(32)
+}
+
+fn sidecar(entry: &Path) -> PathBuf {
+    pylon_launch::cache::sidecar_path(entry)
+}
+
+// --- build/pylon.wasm ---------------------------------------------------------------
+//
+// What only CPython shows: RecursionError, MemoryError, its view of the working
+// directory. These run the product when `make build` has made it (as in CI, where the
+// test step follows the build) and are skipped with a note otherwise.
+//
+// They use the launcher's default cache (PYLON_CACHE_DIR/XDG_CACHE_HOME/~/.cache, as
+// every pylon-launch run and `make smoke` do) rather than a private one: compiling
+// pylon.wasm takes ~2 minutes in a debug build, and an entry is content-addressed and
+// checked, so sharing it is safe.
+
+fn product() -> Option<&'static Path> {
+    static PRODUCT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    PRODUCT
+        .get_or_init(|| {
+            let wasm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/pylon.wasm");
+            if !wasm.exists() {
+                // CI builds the product before it tests: there, absent is a failure.
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "{} is missing under CI (make build runs first)",
+                    wasm.display()
+                );
+                eprintln!(
+                    "skipping: {} is missing (make build); the build/pylon.wasm tests \
+                     did not run",
+                    wasm.display()
+                );
+                return None;
+            }
+            // Warm the cache once for the tests running in parallel.
+            let out = product_run(&wasm, &[], "pass");
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+            Some(wasm)
+        })
+        .as_deref()
+}
+
+fn product_run(wasm: &Path, launcher: &[&str], python: &str) -> Output {
+    Command::new(BIN)
+        .env_remove("PYLON_WASM")
+        .env_remove("PYLON_LAUNCH_VERBOSE")
+        .arg("--wasm")
+        .arg(wasm)
+        .args(launcher)
+        .args(["--", "-c", python])
+        .output()
+        .expect("running pylon-launch")
+}
+
+/// CPython's C recursion limit (5000 for WASI) is reached before the wasm stack runs
+/// out: each of these raises RecursionError (the parser's own limit: MemoryError)
+/// instead of trapping.
+#[test]
+fn python_deep_recursion_raises_recursion_error() {
+    let Some(wasm) = product() else { return };
+    let script = r#"
+import ast, copy, json, pickle
+nested, other = [], []
+for _ in range(100000):
+    nested, other = [nested], [other]
+def f():
+    f()
+cases = {
+    "repr": lambda: repr(nested),
+    "json.dumps": lambda: json.dumps(nested),
+    "json.loads": lambda: json.loads("[" * 100000 + "]" * 100000),
+    "copy.deepcopy": lambda: copy.deepcopy(nested),
+    "pickle.dumps": lambda: pickle.dumps(nested),
+    "==": lambda: nested == other,
+    "compile": lambda: compile("1" + "+1" * 100000, "s", "eval"),
+    "ast.literal_eval": lambda: ast.literal_eval("-" * 100000 + "1"),
+    "def f(): f()": f,
+}
+for name, case in cases.items():
+    try:
+        case()
+        print(name, "returned")
+    except (RecursionError, MemoryError) as e:
+        print(name, type(e).__name__)
+"#;
+    let out = product_run(wasm, &[], script);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in text.lines() {
+        let ok = if line.starts_with("ast.") {
+            line.ends_with(" MemoryError") || line.ends_with(" RecursionError")
+        } else {
+            line.ends_with(" RecursionError")
+        };
+        assert!(ok, "{line}\n{text}");
+    }
+    assert_eq!(text.lines().count(), 9, "{text}");
+}
+
+/// The composition has several linear memories (CPython's and one per cap): the limit
+/// holds for their total. A 24 MiB allocation fits under a 40 MiB per-memory cap but
+/// not under a 40 MiB total, whose report stays under the limit.
+#[test]
+fn python_max_memory_bounds_the_total() {
+    let Some(wasm) = product() else { return };
+    let script = "
+b = bytearray(4 << 20)
+print('4 MiB ok')
+del b
+try:
+    c = bytearray(24 << 20)
+    print('24 MiB allocated')
+except MemoryError:
+    print('MemoryError')
+";
+    let out = product_run(wasm, &["--max-memory", "40Mi", "--report-memory"], script);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "4 MiB ok\nMemoryError\n");
+    let total = reported_memory(&stderr(&out));
+    assert!(total <= 40 << 20, "{total}");
+
+    // Without a limit, the same allocation succeeds and the total shows it.
+    let out = product_run(wasm, &["--report-memory"], script);
+    assert_eq!(stdout(&out), "4 MiB ok\n24 MiB allocated\n");
+    assert!(reported_memory(&stderr(&out)) > 40 << 20);
+
+    // Less than the memories the component starts with: a launcher error saying so.
+    let out = product_run(wasm, &["--max-memory", "16Mi"], "pass");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--max-memory 16777216 is too small"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn reported_memory(err: &str) -> u64 {
+    let line = err
+        .lines()
+        .find_map(|l| l.strip_prefix("pylon-launch: linear memory: "))
+        .unwrap_or_else(|| panic!("no memory line in {err}"));
+    line.trim_end_matches(" bytes").parse().unwrap()
+}
+
+/// CPython's working directory exists: it can be stat'ed and chdir'ed back to (as
+/// CPython's test runner does), and holds nothing.
+#[test]
+fn python_working_directory_exists() {
+    let Some(wasm) = product() else { return };
+    let script = "
+import os
+cwd = os.getcwd()
+os.stat(cwd)
+os.chdir(cwd)
+os.stat('.')
+print(cwd, os.listdir('.'))
+try:
+    open('new-file', 'w')
+except OSError as e:
+    print(type(e).__name__)
+";
+    let out = product_run(wasm, &[], script);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "/ []\nPermissionError\n");
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -624,6 +624,8 @@ struct ChildEnv {
     remove: Vec<String>,
     umask: Option<u32>,
     faketime: Option<PathBuf>,
+    /// The rustc cargo runs (the build ignores a `RUSTC` in its environment).
+    rustc: Option<PathBuf>,
 }
 
 /// The baseline's environment and each variation's change, decided once per run.
@@ -764,7 +766,7 @@ impl Environment {
                             wrapper.display()
                         );
                         change.faketime = Some(p);
-                        change.set.push(("RUSTC".into(), wrapper.into()));
+                        change.rustc = Some(wrapper);
                         d
                     }
                     None => {
@@ -822,6 +824,9 @@ impl Environment {
             if change.faketime.is_some() {
                 env.faketime = change.faketime.clone();
             }
+            if change.rustc.is_some() {
+                env.rustc = change.rustc.clone();
+            }
         }
         env
     }
@@ -872,12 +877,13 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
 /// and the componentize step, but not rustc or the proc macros it runs.
 fn rustc_without_faketime(scratch: &Path) -> Result<PathBuf, ReproError> {
     use std::os::unix::fs::PermissionsExt;
-    let real = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    // The compiler every cap build runs (a caller's RUSTC never reaches a build).
+    let real = "rustc";
     let path = scratch.join("rustc-real-clock");
     let script = format!(
         "#!/bin/sh\n# rustc deadlocks under libfaketime: run it with the real clock.\n\
          unset LD_PRELOAD FAKETIME\nexec {} \"$@\"\n",
-        shell_quote(&real.to_string_lossy())
+        shell_quote(real)
     );
     let io_err = |source| ReproError::Io {
         what: "writing",
@@ -1567,6 +1573,7 @@ impl SubjectContext<'_> {
                     target_dir: None,
                     log: log.clone(),
                     result: self.dir.join(format!("{label}.result.json")),
+                    rustc: env.rustc.clone(),
                 };
                 run_cap_child(&self.opts.child, &request, &env, &self.dir, timeout).and_then(|()| {
                     // make caps publish inside their checkout.
@@ -1845,6 +1852,9 @@ pub struct ChildRequest {
     pub log: PathBuf,
     /// Written by the child when the build fails: a [`ChildFailure`] as JSON.
     pub result: PathBuf,
+    /// The rustc for cargo to run, when not `rustc` on PATH.
+    #[serde(default)]
+    pub rustc: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1877,7 +1887,11 @@ pub fn run_child_build(path: &Path) -> Result<(), ReproError> {
         target_dir: req.target_dir.clone(),
         log: req.log.clone(),
     };
-    build_cap(&build, &HostPaths::detect()).map_err(|e| {
+    let host = HostPaths {
+        rustc: req.rustc.clone(),
+        ..HostPaths::detect()
+    };
+    build_cap(&build, &host).map_err(|e| {
         let failure = ChildFailure {
             message: e.to_string(),
             log_tail: e.log_tail().to_vec(),

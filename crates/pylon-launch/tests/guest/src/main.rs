@@ -34,6 +34,17 @@ fn exit_with_code(code: u8) -> ! {
     unsafe { wasi_exit_with_code(i32::from(code)) }
 }
 
+/// Recursion that uses wasm stack, a frame per level (the multiply-add after the call is
+/// not a form LLVM turns into a loop), and no linear-memory stack (no local has its
+/// address taken, so nothing is kept on Rust's 1 MiB shadow stack).
+#[inline(never)]
+fn depth(n: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    depth(n - 1).wrapping_mul(n | 1).wrapping_add(1)
+}
+
 #[inline(never)]
 fn guest_trap_here() -> ! {
     core::arch::wasm32::unreachable()
@@ -63,6 +74,20 @@ fn main() {
                 exit_with_code(3)
             }
         },
+        "list" => match std::fs::read_dir(arg(&args, 2)) {
+            Ok(entries) => {
+                let mut names: Vec<String> = entries
+                    .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect::<Result<_, _>>()
+                    .unwrap_or_else(|e| vec![format!("list error: {e}")]);
+                names.sort();
+                println!("listed {names:?}");
+            }
+            Err(e) => {
+                println!("list error: {e}");
+                exit_with_code(3)
+            }
+        },
         "write" => match std::fs::write(arg(&args, 2), arg(&args, 3)) {
             Ok(()) => println!("written"),
             Err(e) => {
@@ -74,6 +99,21 @@ fn main() {
             let mut n: u64 = 0;
             loop {
                 n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        "recurse" => {
+            let n: u64 = arg(&args, 2).parse().unwrap_or(1);
+            println!("recursed {n}: {}", depth(n));
+        }
+        "flood" => {
+            // 64 MiB to stdout or stderr, far more than a pipe holds.
+            let chunk = vec![b'x'; 1 << 20];
+            let result = (0..64).try_for_each(|_| match arg(&args, 2) {
+                "stderr" => std::io::stderr().write_all(&chunk),
+                _ => std::io::stdout().write_all(&chunk),
+            });
+            if result.is_err() {
+                exit_with_code(3)
             }
         }
         "alloc-forever" => {
