@@ -30,7 +30,7 @@ ifdef PYLON_CACHE_DIR
 export PYLON_CACHE_DIR
 endif
 
-.PHONY: all tools caps-sync build verify smoke regen-manifest repro-check repro-check-baseline repro-check-product test test-new-cap prereqs toolchain
+.PHONY: all tools caps-sync build verify smoke cpython-tests regen-manifest repro-check repro-check-baseline repro-check-product test test-new-cap prereqs toolchain
 
 all: caps-sync build verify smoke
 
@@ -89,6 +89,12 @@ test: caps-sync
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) test --release --locked --workspace
+
+# CPython's own regression suite inside build/pylon.wasm against
+# tests/cpython-tests.toml: the CI subset by default; `make cpython-tests ALL=1` runs
+# every module, `make cpython-tests MODULES="test_json test_os"` the named ones.
+cpython-tests: tools
+	python3 scripts/cpython_tests.py $(if $(ALL),--all) $(MODULES)
 
 # Opt-in: a new cap from `pylon cap new` to `make smoke` in a copy of this repository,
 # the product rebuilt by `manifest regen` (one more CPython build, ~10 minutes).

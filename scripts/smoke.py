@@ -180,7 +180,11 @@ def main():
             # A passing smoke file's summary is its first line of output.
             h.check(f"{n}_smoke.py", p.returncode == 0, outcome(p),
                     summary=(p.stdout.strip().splitlines() or [""])[0])
-            if p.returncode == 0 and hosts[n] is not None:
+            escaping = escaping_links(scratch)
+            if escaping:
+                h.check(f"{n}_smoke.py: left symlinks pointing out of /smoke", False,
+                        ", ".join(escaping) + " (removed, not followed)")
+            elif p.returncode == 0 and hosts[n] is not None:
                 for what, ok, detail in hosts[n].check(scratch):
                     h.check(f"{n}_smoke.py: {what}", ok, detail)
         if args.only:
@@ -195,6 +199,16 @@ def main():
         h.check("sandbox: a read-only mapped directory cannot be written",
                 p.returncode != 0 and not os.path.exists(os.path.join(TESTS, "new-file")),
                 outcome(p))
+        # A guest with a ::rw mapping can make a symlink whose target climbs out of it;
+        # the host side reads what the guest wrote and must never follow one there.
+        p = h.run(scratch_map, ["-c", "import os; os.symlink('../../../../../../../etc/hostname', "
+                                "'/smoke/escape'); os.symlink('inside', '/smoke/fine')"])
+        found = escaping_links(scratch)
+        h.check("sandbox: a guest's symlink out of its ::rw mapping is found and removed "
+                "before host checks read the directory",
+                p.returncode == 0 and found == ["escape"]
+                and not os.path.lexists(os.path.join(scratch, "escape")),
+                f"{outcome(p)}; escaping: {found}")
         p = h.run(["--timeout", "3s"], ["-c", "while True: pass"], timeout=120)
         h.check("sandbox: --timeout 3s stops `while True: pass` (exit 124)",
                 p.returncode == 124 and "timed out" in p.stderr, outcome(p))
@@ -233,6 +247,24 @@ def main():
                     f"of cap calls equals that after 10k ({sizes[10_000]} bytes)", sizes[10_000] == sizes[100_000],
                     f"10k: {sizes[10_000]} bytes, 100k: {sizes[100_000]} bytes")
     return summary(h)
+
+
+def escaping_links(root):
+    """Symlinks under `root` whose target resolves outside it, by path relative to
+    `root`; each is removed (the link, never its target). Host checks read what the
+    guest wrote only after this, so they never follow a guest's link out."""
+    real_root = os.path.realpath(root)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):  # does not descend into links
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):
+                continue
+            target = os.path.realpath(path)
+            if os.path.commonpath([real_root, target]) != real_root:
+                found.append(os.path.relpath(path, root))
+                os.unlink(path)
+    return sorted(found)
 
 
 def summary(h):

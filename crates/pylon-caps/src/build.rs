@@ -46,8 +46,8 @@ const SCRUBBED_ENV: &[&str] = &[
     "CARGO_INCREMENTAL",
     "CARGO_BUILD_TARGET",
     "CARGO_BUILD_TARGET_DIR",
-    // Which compiler runs: only the one on PATH (set below), whatever a caller or a
-    // `rust-toolchain` override elsewhere would choose.
+    // Which compiler runs: only the one on PATH (or pylon's own choice, see
+    // `HostPaths::rustc`), whatever a caller or a toolchain override would choose.
     "RUSTC",
     "CARGO_BUILD_RUSTC",
     "RUSTUP_TOOLCHAIN",
@@ -416,16 +416,61 @@ fn c_toolchain_env(
     ]
 }
 
-/// A cargo config or rustup toolchain file in a directory *above* the checkout (cargo
-/// and rustup read both from every ancestor), which no pin covers: the first found.
-/// `$CARGO_HOME/config.toml` is the machine's own (registry settings) and allowed;
-/// the environment set by [`pin_environment`] overrides what of it touches the build.
-pub fn foreign_cargo_settings(checkout: &Path) -> Option<PathBuf> {
-    let checkout = fs::canonicalize(checkout).ok()?;
+/// Cargo settings no pin covers that would change what a cap build runs, as
+/// "file: why": a cargo config or rustup toolchain file in a directory *above* the
+/// checkout (cargo and rustup read both from every ancestor), or a compiler, wrapper
+/// or linker named in `$CARGO_HOME/config.toml` — that file is the machine's own
+/// (registry and network settings) and otherwise allowed; its flags are overridden by
+/// the build's `CARGO_ENCODED_RUSTFLAGS`.
+pub fn foreign_cargo_settings(checkout: &Path) -> Option<String> {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
         .and_then(|p| fs::canonicalize(p).ok());
+    if let Some(found) = cargo_home.as_deref().and_then(compiler_in_cargo_home) {
+        return Some(found);
+    }
+    ancestor_cargo_files(checkout, cargo_home.as_deref()).map(|p| {
+        format!(
+            "{}: not part of the pinned source, but cargo or rustup would read it",
+            p.display()
+        )
+    })
+}
+
+/// `build.rustc`, `build.rustc-wrapper`, `build.rustc-workspace-wrapper` or a
+/// `target.<triple>.linker` in `$CARGO_HOME/config.toml` (or `config`).
+fn compiler_in_cargo_home(cargo_home: &Path) -> Option<String> {
+    ["config.toml", "config"].iter().find_map(|name| {
+        let path = cargo_home.join(name);
+        let text = fs::read_to_string(&path).ok()?;
+        let doc: toml_edit::DocumentMut = match text.parse() {
+            Ok(doc) => doc,
+            Err(e) => return Some(format!("{}: not valid TOML ({e})", path.display())),
+        };
+        let build = doc.get("build").and_then(|b| b.as_table_like());
+        let key = ["rustc", "rustc-wrapper", "rustc-workspace-wrapper"]
+            .iter()
+            .find(|k| build.is_some_and(|b| b.contains_key(k)))
+            .map(|k| format!("build.{k}"))
+            .or_else(|| {
+                let targets = doc.get("target")?.as_table_like()?;
+                targets.iter().find_map(|(triple, t)| {
+                    t.as_table_like()?
+                        .contains_key("linker")
+                        .then(|| format!("target.{triple}.linker"))
+                })
+            })?;
+        Some(format!(
+            "{}: sets `{key}`, which would change the compiler or linker of every cap \
+             build; remove it (or give pylon a CARGO_HOME without it)",
+            path.display()
+        ))
+    })
+}
+
+fn ancestor_cargo_files(checkout: &Path, cargo_home: Option<&Path>) -> Option<PathBuf> {
+    let checkout = fs::canonicalize(checkout).ok()?;
     checkout.ancestors().skip(1).find_map(|dir| {
         [
             ".cargo/config",
@@ -435,12 +480,7 @@ pub fn foreign_cargo_settings(checkout: &Path) -> Option<PathBuf> {
         ]
         .iter()
         .map(|f| dir.join(f))
-        .find(|p| {
-            p.exists()
-                && cargo_home
-                    .as_ref()
-                    .is_none_or(|home| p.parent() != Some(home.as_path()))
-        })
+        .find(|p| p.exists() && cargo_home.is_none_or(|home| p.parent() != Some(home)))
     })
 }
 
@@ -461,12 +501,13 @@ fn pin_environment(cmd: &mut Command, host: &HostPaths) {
             cmd.env_remove(&key);
         }
     }
-    // Set, not only removed: cargo's config files (`$CARGO_HOME/config.toml`, the
-    // machine's) may name a wrapper or another rustc; an environment value wins over
-    // them, and an empty wrapper means none.
-    cmd.env("RUSTC", host.rustc.as_deref().unwrap_or(Path::new("rustc")))
-        .env("RUSTC_WRAPPER", "")
-        .env("RUSTC_WORKSPACE_WRAPPER", "");
+    // Removed above, not set to "" or "rustc": cargo hashes a workspace wrapper into
+    // the crate's metadata even when empty, which changes every symbol hash. A
+    // compiler or wrapper named in `$CARGO_HOME/config.toml` is refused instead
+    // ([`foreign_cargo_settings`]).
+    if let Some(rustc) = &host.rustc {
+        cmd.env("RUSTC", rustc);
+    }
     cmd.env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
         .env("TZ", "UTC")
         .env("LC_ALL", "C")

@@ -671,11 +671,7 @@ fn refuse_unpinned_inputs(cap: &Cap, checkout: &Path, artifact: &Path) -> Result
     }
     if cap.target.rust_triple().is_some() {
         if let Some(found) = crate::build::foreign_cargo_settings(checkout) {
-            return Err(fail(format!(
-                "{} is not part of the pinned source but cargo or rustup would read it for \
-                 this build; move it away",
-                found.display()
-            )));
+            return Err(fail(found));
         }
     }
     Ok(())

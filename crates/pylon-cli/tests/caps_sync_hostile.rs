@@ -226,6 +226,23 @@ fn files_outside_the_pin_are_refused_and_the_callers_compiler_settings_ignored()
     assert!(message.contains(&config.display().to_string()), "{message}");
     fs::remove_dir_all(config.parent().unwrap()).unwrap();
 
+    // The machine's own cargo config may hold registry settings, but not another
+    // compiler or wrapper.
+    let cargo_home = sb.path().join("cargo-home");
+    fs::create_dir_all(&cargo_home).unwrap();
+    fs::write(
+        cargo_home.join("config.toml"),
+        "[net]\noffline = true\n[build]\nrustc-wrapper = \"/bin/false\"\n",
+    )
+    .unwrap();
+    let (code, report) = sb.sync_json(&[("CARGO_HOME", cargo_home.to_str().unwrap())]);
+    assert_eq!(code, 1, "{report}");
+    let message = status_of(&report, "alpha")["message"].as_str().unwrap();
+    assert!(
+        message.contains("config.toml: sets `build.rustc-wrapper`"),
+        "{message}"
+    );
+
     // Build outputs are not source: the run after is OK again.
     let (code, report) = sb.sync_json(&[]);
     assert_eq!(code, 0, "{report}");

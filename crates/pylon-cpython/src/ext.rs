@@ -117,16 +117,16 @@ pub fn scan_ext_modules(ext_dir: &Path) -> Result<Vec<ExtModule>, ExtError> {
                 .filter(|l| !l.is_empty())
                 .collect::<Vec<_>>()
                 .join(" ");
-            if flags
-                .split_whitespace()
-                .any(|t| t.contains('=') && !t.starts_with('-'))
-            {
-                // A `VAR=value` line would be read by makesetup as a Makefile variable.
+            if let Some(token) = flags.split_whitespace().find(|t| t.contains('=')) {
+                // makesetup reads any Setup line holding a '=' as a Makefile variable
+                // definition, so the module's whole line would be lost.
                 return Err(ExtError::Invalid {
                     path: flags_path,
-                    message:
-                        "setup.flags holds compiler/linker tokens (-I, -D, -l, -L), not assignments"
-                            .into(),
+                    message: format!(
+                        "setup.flags holds compiler/linker tokens (-I, -D, -l, -L, -Wl,…) \
+                         without '=' (makesetup takes a line with '=' for a variable): \
+                         {token:?}; write -DNAME, or -Wl,--option,value"
+                    ),
                 });
             }
             flags

@@ -1,7 +1,8 @@
 //! `manifest regen` as one operation: new in-tree caps get their entries, the chosen
-//! caps are built from fresh sources and re-pinned (`pylon_caps::regen`), and — when a
-//! pin changed — the product is rebuilt with the new caps so `pylon_sha256` and
-//! `profiles/expected/<profile>.toml` describe it. Everything is staged in memory and
+//! caps are built from fresh sources and re-pinned (`pylon_caps::regen`), and the
+//! product is rebuilt with them (cached by content: seconds when nothing changed) so
+//! `pylon_sha256` and `profiles/expected/<profile>.toml` describe it — also after a
+//! change on the CPython side alone (cpython-ext/, the profile, its patches). Everything is staged in memory and
 //! written once at the end: any failure writes nothing.
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ pub struct RegenRequest {
     pub caps: RegenOptions,
     /// This machine's `[toolchain]` values, recorded with the pins.
     pub toolchain: Toolchain,
-    /// How to rebuild the product when a pin changed; `None` (`--no-build`) leaves
+    /// How to rebuild the product; `None` (`--no-build`) composes what is on disk and leaves
     /// `pylon_sha256` as the placeholder when what is on disk cannot make the product.
     pub product: Option<ProductSettings>,
     /// Compute and report, write nothing (and build no product).
@@ -60,7 +61,7 @@ pub enum ProductPin {
         expected: PathBuf,
         cached: bool,
     },
-    /// Composed from what is on disk (no pin changed, or `--no-build`).
+    /// Composed from what is on disk (`--no-build`, `--dry-run`).
     #[serde(untagged)]
     OnDisk(PylonPin),
 }
@@ -171,13 +172,11 @@ pub fn regen(
     let profiles = staged.root().join("profiles");
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     if profiles.is_dir() {
-        let changed = !result.added.is_empty()
-            || result.caps.caps.iter().any(|c| match c {
-                pylon_caps::regen::RegenOutcome::Ok(change) => change.changed(),
-                _ => false,
-            });
+        // Rebuilt even when no cap pin changed: the CPython side (cpython-ext/, the
+        // profile, its patches) may have, and its expected digests are pinned here too.
+        // The build is cached by content, so an unchanged product costs seconds.
         let pin = match &req.product {
-            Some(settings) if changed && !req.dry_run => {
+            Some(settings) if !req.dry_run => {
                 let (pin, expected) = rebuild_product(req, settings, &staged, on_event)?;
                 files.push(expected);
                 pin
