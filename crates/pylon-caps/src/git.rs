@@ -179,8 +179,10 @@ pub fn untracked(dir: &Path, ignored: bool) -> Result<Vec<PathBuf>, GitError> {
 pub fn worktree_tree_id(repo_root: &Path, subdir: &Path) -> Result<String, GitError> {
     // The index lives in a private (0700) directory of ours: a predictable path in a
     // shared /tmp could be pre-created or swapped by another user between our calls.
+    use std::os::unix::fs::PermissionsExt;
     let scratch = tempfile::Builder::new()
         .prefix("pylon-index-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .map_err(|e| GitError {
             args: "add (temporary index)".into(),

@@ -147,6 +147,70 @@ fn a_failed_first_checkout_publishes_nothing_and_leftovers_are_cleaned() {
 }
 
 #[test]
+fn killed_during_the_first_checkout_leaves_nothing_and_the_next_run_recovers() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let (sb, repo, rev) = pinned("alpha");
+    // Enough files that git's checkout takes a while: the kill lands inside it.
+    let bulk = repo.join("bulk");
+    for d in 0..40 {
+        let dir = bulk.join(format!("d{d}"));
+        fs::create_dir_all(&dir).unwrap();
+        for f in 0..500 {
+            fs::write(
+                dir.join(format!("f{f}.txt")),
+                format!("{d}/{f}\n").repeat(64),
+            )
+            .unwrap();
+        }
+    }
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "bulk"]);
+    let pinned_rev = rev;
+    let rev = git(&repo, &["rev-parse", "HEAD"]);
+    let text = fs::read_to_string(sb.manifest()).unwrap();
+    fs::write(sb.manifest(), text.replace(&pinned_rev, &rev)).unwrap();
+
+    let mut child = sb
+        .pylon()
+        .args(["caps-sync", "--skip-build"])
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    for line in stderr.lines() {
+        if line.unwrap().contains("alpha: checkout") {
+            break;
+        }
+    }
+    // pylon and git together, as a CI timeout or Ctrl-C would.
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+    let checkout = sb.caps_dir().join("alpha");
+    // Nothing half-made is published: either no checkout, or (had git been faster
+    // than the kill) a complete one.
+    if checkout.exists() {
+        assert_eq!(git(&checkout, &["rev-parse", "HEAD"]), rev);
+        assert_eq!(git(&checkout, &["status", "--porcelain"]), "");
+    }
+
+    // The next run clones afresh (or reuses the complete checkout) and builds: the
+    // data files change nothing in the component, so the old digest still holds.
+    let (code, report) = sb.sync_json(&[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(status_of(&report, "alpha")["status"], "OK", "{report}");
+    assert_eq!(git(&checkout, &["rev-parse", "HEAD"]), rev);
+    assert!(!sb.caps_dir().join(".pylon-tmp/alpha").exists());
+}
+
+#[test]
 fn a_checkout_of_another_repository_is_refused_untouched() {
     let (sb, _repo, _rev) = pinned("alpha");
     // A user's own working copy where the cap's checkout would go.
@@ -248,9 +312,8 @@ fn files_outside_the_pin_are_refused_and_the_callers_compiler_settings_ignored()
     assert_eq!(code, 0, "{report}");
 }
 
-#[test]
-fn an_ignored_makefile_in_an_in_tree_cap_is_refused() {
-    let sb = Sandbox::new();
+/// An in-tree cap `local` in a fresh project repository under the sandbox.
+fn in_tree_project(sb: &Sandbox) -> std::path::PathBuf {
     let root = sb.path().join("repo");
     fs::create_dir_all(&root).unwrap();
     git(&root, &["init", "-q", "-b", "main"]);
@@ -269,17 +332,87 @@ fn an_ignored_makefile_in_an_in_tree_cap_is_refused() {
     .unwrap();
     git(&root, &["add", "-A"]);
     git(&root, &["commit", "-q", "-m", "init"]);
-    let pylon = |args: &[&str]| {
-        Run::from(
-            std::process::Command::new(env!("CARGO_BIN_EXE_pylon"))
-                .args(args)
-                .current_dir(&root)
-                .env("PYLON_CAPS_DIR", sb.caps_dir())
-                .env_remove("PYLON_MANIFEST")
-                .output()
-                .unwrap(),
-        )
-    };
+    root
+}
+
+/// The `pylon` binary run in the project `root`, with extra environment.
+fn pylon_in(sb: &Sandbox, root: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pylon"));
+    cmd.args(args)
+        .current_dir(root)
+        .env("PYLON_CAPS_DIR", sb.caps_dir())
+        .env_remove("PYLON_MANIFEST");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Run::from(cmd.output().unwrap())
+}
+
+#[test]
+fn the_in_tree_pin_uses_a_private_index_not_a_name_in_the_shared_tmp() {
+    let sb = Sandbox::new();
+    let root = in_tree_project(&sb);
+    // A `git` first on PATH that records where it is told to keep its index, and
+    // who may write that directory, then runs the real git.
+    let real_git = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real_git = String::from_utf8(real_git.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let bin = sb.path().join("spy-bin");
+    fs::create_dir_all(&bin).unwrap();
+    let log = sb.path().join("index-dirs.log");
+    let spy = format!(
+        "#!/bin/sh\nif [ -n \"$GIT_INDEX_FILE\" ]; then d=$(dirname \"$GIT_INDEX_FILE\"); \
+         echo \"$d $(stat -c %a \"$d\")\" >> '{}'; fi\nexec '{real_git}' \"$@\"\n",
+        log.display()
+    );
+    fs::write(bin.join("git"), spy).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(bin.join("git"), fs::Permissions::from_mode(0o755)).unwrap();
+    // A shared, world-writable TMPDIR, as /tmp is.
+    let shared_tmp = sb.path().join("shared-tmp");
+    fs::create_dir_all(&shared_tmp).unwrap();
+    fs::set_permissions(&shared_tmp, fs::Permissions::from_mode(0o1777)).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin.clone())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let run = pylon_in(
+        &sb,
+        &root,
+        &["manifest", "regen"],
+        &[
+            ("PATH", path.as_os_str()),
+            ("TMPDIR", shared_tmp.as_os_str()),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let used = fs::read_to_string(&log).unwrap();
+    assert!(
+        !used.is_empty(),
+        "the pin was computed without a separate index"
+    );
+    for line in used.lines() {
+        let (dir, mode) = line.rsplit_once(' ').unwrap();
+        assert_ne!(
+            Path::new(dir),
+            shared_tmp,
+            "index file directly in the shared TMPDIR"
+        );
+        assert_eq!(mode, "700", "index directory {dir} is mode {mode}");
+    }
+}
+
+#[test]
+fn an_ignored_makefile_in_an_in_tree_cap_is_refused() {
+    let sb = Sandbox::new();
+    let root = in_tree_project(&sb);
+    let pylon = |args: &[&str]| pylon_in(&sb, &root, args, &[]);
     let regen = pylon(&["manifest", "regen"]);
     assert_eq!(regen.code, 0, "{}{}", regen.stdout, regen.stderr);
 
