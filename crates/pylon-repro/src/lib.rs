@@ -1603,6 +1603,7 @@ impl SubjectContext<'_> {
                     env.remove.retain(|r| r != k);
                     env.set.push((k.clone(), v.clone()));
                 }
+                product_rustc(&mut env);
                 let run = ChildRun {
                     program: &self.opts.child.program,
                     args,
@@ -1634,6 +1635,19 @@ impl SubjectContext<'_> {
             let _ = fs::remove_dir_all(&checkout);
         }
         built
+    }
+}
+
+/// The product's `pylon build` asks `rustc` for its version and sysroot; under the
+/// clock variation that must be the real-clock wrapper too (rustc deadlocks under
+/// libfaketime). It reads `RUSTC` as cargo does. Caps get the wrapper through their
+/// child request instead, since `RUSTC` in a cap build's environment would change
+/// what cargo records.
+fn product_rustc(env: &mut ChildEnv) {
+    if let Some(wrapper) = &env.rustc {
+        env.remove.retain(|r| r != "RUSTC");
+        env.set.retain(|(k, _)| k != "RUSTC");
+        env.set.push(("RUSTC".into(), wrapper.clone().into()));
     }
 }
 
@@ -2074,7 +2088,56 @@ pub fn root_causes(row: &Row) -> Vec<Cause> {
 
 #[cfg(test)]
 mod tests {
-    use super::zip_difference;
+    use super::{product_rustc, zip_difference, Environment, Variation};
+
+    #[test]
+    fn the_product_build_under_the_clock_variation_runs_rustc_with_the_real_clock() {
+        let scratch = tempfile::tempdir().unwrap();
+        let Ok(env) = Environment::plan(scratch.path(), &[Variation::Clock]) else {
+            panic!("planning the clock variation failed");
+        };
+        let mut varied = env.with(&[Variation::Clock]);
+        product_rustc(&mut varied);
+        if varied.faketime.is_none() {
+            // No faketime on this machine: the variation is unavailable, nothing moves.
+            assert!(!varied.set.iter().any(|(k, _)| k == "RUSTC"));
+            return;
+        }
+        let rustc = varied
+            .set
+            .iter()
+            .find(|(k, _)| k == "RUSTC")
+            .map(|(_, v)| std::path::PathBuf::from(v))
+            .expect("RUSTC set for the product's pylon build");
+        let script = std::fs::read_to_string(&rustc).unwrap();
+        assert!(script.contains("unset LD_PRELOAD FAKETIME"), "{script}");
+        // Run as the product build would: under faketime, through the wrapper. rustc
+        // itself under libfaketime hangs in a futex wait, so a hang is the failure.
+        let mut child = std::process::Command::new(varied.faketime.as_ref().unwrap())
+            .args(["-f", "+400d"])
+            .arg(&rustc)
+            .arg("-vV")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(120) {
+                let _ = child.kill();
+                panic!("rustc -vV through the wrapper did not finish under faketime");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert!(status.success());
+
+        // The baseline (no clock variation) leaves RUSTC alone.
+        let mut baseline = env.with(&[]);
+        product_rustc(&mut baseline);
+        assert!(!baseline.set.iter().any(|(k, _)| k == "RUSTC"));
+    }
 
     /// A stored zip's local entries (header, name, data), enough for the scan.
     fn stored(entries: &[(&str, &[u8])]) -> Vec<u8> {
