@@ -22,7 +22,9 @@ inside it). Its outcome is one of
 
 The expectations file (tests/cpython-tests.toml) lists every module that is not
 expected to pass, with the outcome and the reason (needs threads/subprocess, a module
-not built, a WASI limit...). A module whose outcome differs from the file -- including a
+not built, a WASI limit...). A module may also list each test it skips
+([module.NAME.skips]) or fails ([module.NAME.failures]) with the reason; it then runs
+verbosely, and the tests it skipped and failed must be exactly those listed. A module whose outcome differs from the file -- including a
 listed failure that now passes, so the file cannot go stale -- fails the run, and so
 does every trap and crash, listed or not: the interpreter must raise, not trap.
 
@@ -59,8 +61,10 @@ class HarnessError(Exception):
 
 
 def load_expectations(path):
-    """{module: (outcome, reason)} and the CI subset, checked strictly: an unknown key,
-    outcome or a missing reason names the entry."""
+    """{module: (outcome, reason)}, {module: {"skips": {test id: reason}, "failures":
+    {test id: reason}}} for the modules whose skipped and failing tests are accounted for
+    one by one, and the CI subset, checked strictly: an unknown key, outcome or a
+    missing reason names the entry."""
     try:
         with open(path, "rb") as f:
             doc = tomllib.load(f)
@@ -73,20 +77,37 @@ def load_expectations(path):
     ci = doc.get("ci", {})
     if set(ci) - {"modules"} or not isinstance(ci.get("modules", []), list):
         raise HarnessError(f"{path}: [ci] takes one key, modules = [\"test_x\", ...]")
-    expected = {}
+    expected, per_test = {}, {}
     for name, entry in doc.get("module", {}).items():
         where = f"{path}: [module.{name}]"
-        if not isinstance(entry, dict) or set(entry) - {"outcome", "reason"}:
-            raise HarnessError(f"{where}: takes outcome = \"...\" and reason = \"...\"")
+        if not isinstance(entry, dict) or set(entry) - {"outcome", "reason", "skips", "failures"}:
+            raise HarnessError(f"{where}: takes outcome = \"...\", reason = \"...\" and "
+                               "optional [module.NAME.skips] / [module.NAME.failures] tables")
         outcome, reason = entry.get("outcome"), entry.get("reason")
-        if outcome not in OUTCOMES or outcome == "pass":
+        tests = {}
+        for key in ("skips", "failures"):
+            table = entry.get(key)
+            if table is None:
+                continue
+            if not isinstance(table, dict) or not all(
+                    isinstance(r, str) and r.strip() for r in table.values()):
+                raise HarnessError(f"{where}.{key}: maps test ids to reasons "
+                                   "(\"test.mod.Class.test_x\" = \"why\")")
+            tests[key] = table
+        if outcome not in OUTCOMES or (outcome == "pass" and not tests):
             raise HarnessError(f"{where}: outcome must be one of "
                                f"{', '.join(o for o in OUTCOMES if o != 'pass')}, "
-                               f"not {outcome!r} (a passing module is not listed)")
+                               f"not {outcome!r} (a passing module is listed only to "
+                               "account for the tests it skips, in [module.NAME.skips])")
+        if tests.get("failures") and outcome != "fail":
+            raise HarnessError(f"{where}: [module.NAME.failures] needs outcome = \"fail\"")
         if not isinstance(reason, str) or not reason.strip():
             raise HarnessError(f"{where}: every entry needs a reason")
         expected[name] = (outcome, reason)
-    return expected, list(ci.get("modules", []))
+        if tests:
+            per_test[name] = {"skips": tests.get("skips", {}),
+                              "failures": tests.get("failures", {})}
+    return expected, per_test, list(ci.get("modules", []))
 
 
 def pinned_tarball(wasm):
@@ -143,6 +164,44 @@ FILES = re.compile(r"^Total test files: (.+)$", re.M)
 SKIPPED = re.compile(r"^(test_\S+) skipped(?: \(resource denied\))? -- (.+)$", re.M)
 
 
+# One test in unittest's verbose output: `test_x (test.mod.Class.test_x) ... ok`, with
+# the status on the next line when the test has a docstring; class-level skips print
+# `setUpClass (test.mod.Class) ... skipped '...'`.
+TEST_LINE = re.compile(r"^\w+ \(([\w.]+)\)")
+SKIP_STATUS = re.compile(r""" \.\.\. skipped (['"])(.*)\1$""")
+
+
+FAIL_STATUS = re.compile(r" \.\.\. (FAIL|ERROR)$")
+
+
+def test_statuses(output):
+    """({test id: the suite's reason} for every test the verbose run skipped,
+    {test id: "FAIL" or "ERROR"} for every test that failed)."""
+    skipped, failed = {}, {}
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        m = TEST_LINE.match(line)
+        if not m:
+            continue
+        rest = line[m.end():]
+        if " ... " not in rest and i + 1 < len(lines):
+            rest = lines[i + 1]  # the docstring's line carries the status
+        if status := SKIP_STATUS.search(rest):
+            skipped[m.group(1)] = status.group(2)
+        elif status := FAIL_STATUS.search(rest):
+            failed[m.group(1)] = status.group(1)
+    return skipped, failed
+
+
+def compare_tests(what, seen, listed):
+    """What differs between the tests a run skipped (or failed) and those listed."""
+    extra = sorted(set(seen) - set(listed))
+    gone = sorted(set(listed) - set(seen))
+    lines = [f"{what} but not listed: {t} ({seen[t]})" for t in extra]
+    lines += [f"listed as {what} but was not: {t}" for t in gone]
+    return lines
+
+
 def classify(code, output):
     """(outcome, detail) of one `python -m test MODULE` run."""
     if code == 134:
@@ -172,7 +231,7 @@ def classify(code, output):
     return "crash", f"exit status {code}"
 
 
-def run_module(args, module, lib_dir):
+def run_module(args, module, lib_dir, verbose=False):
     with tempfile.TemporaryDirectory(prefix=f"pylon-cpt-{module}-") as scratch:
         # The scratch directory is the guest's whole root, read-write: the suite
         # writes beside its working directory (`/`) as well as in /tmp.
@@ -180,7 +239,7 @@ def run_module(args, module, lib_dir):
         cmd = [args.launch, "--wasm", args.wasm, "--timeout", f"{args.timeout}s",
                "--dir", f"{lib_dir}::/cpython-lib::rw", "--dir", f"{scratch}::/::rw",
                "--env", "PYTHONPATH=/cpython-lib", "--env", "TMPDIR=/tmp",
-               "--", "-m", "test", module]
+               "--", "-m", "test", *(["-v"] if verbose else []), module]
         start = time.monotonic()
         # The output is bounded by the launcher's own --timeout; it goes to a file,
         # not a pipe, so a flood cannot block the guest or fill memory here.
@@ -190,9 +249,12 @@ def run_module(args, module, lib_dir):
             out.seek(0)
             text = out.read(8 << 20).decode("utf-8", "replace")
     outcome, detail = classify(proc.returncode, text)
-    return {"module": module, "outcome": outcome, "detail": detail,
-            "seconds": round(time.monotonic() - start, 1),
-            "tail": text.splitlines()[-40:]}
+    result = {"module": module, "outcome": outcome, "detail": detail,
+              "seconds": round(time.monotonic() - start, 1),
+              "tail": text.splitlines()[-40:]}
+    if verbose:
+        result["skipped_tests"], result["failed_tests"] = test_statuses(text)
+    return result
 
 
 def main():
@@ -211,7 +273,7 @@ def main():
                            (args.wasm, "pylon.wasm (make build)")):
             if not os.path.exists(path):
                 raise HarnessError(f"{path} is missing: {what}")
-        expected, ci_modules = load_expectations(args.expectations)
+        expected, per_test, ci_modules = load_expectations(args.expectations)
         tarball = pinned_tarball(args.wasm)
         with tempfile.TemporaryDirectory(prefix="pylon-cpython-tests-") as lib_dir:
             available = extract_lib_test(tarball, lib_dir)
@@ -229,10 +291,17 @@ def main():
             results = []
             with ThreadPoolExecutor(max(1, args.jobs)) as pool:
                 for i, r in enumerate(pool.map(
-                        lambda m: run_module(args, m, lib_dir), chosen), 1):
+                        lambda m: run_module(args, m, lib_dir, m in per_test),
+                        chosen), 1):
                     want = expected.get(r["module"], ("pass", ""))[0]
                     r["expected"] = want
                     r["as_expected"] = r["outcome"] == want and want not in NEVER_EXPECTED
+                    if r["module"] in per_test:
+                        listed = per_test[r["module"]]
+                        r["test_differences"] = (
+                            compare_tests("skipped", r["skipped_tests"], listed["skips"])
+                            + compare_tests("failed", r["failed_tests"], listed["failures"]))
+                        r["as_expected"] = r["as_expected"] and not r["test_differences"]
                     mark = "ok  " if r["as_expected"] else "DIFF"
                     print(f"[{i}/{len(chosen)}] {mark} {r['module']}: {r['outcome']}"
                           f" (expected {want}, {r['seconds']}s) {r['detail']}",
@@ -253,6 +322,8 @@ def main():
         for r in differing:
             reason = expected.get(r["module"], (None, "not listed: expected to pass"))[1]
             print(f"\n== {r['module']}: {r['outcome']}, expected {r['expected']} ({reason})")
+            for line in r.get("test_differences", []):
+                print("   " + line)
             print("\n".join("   " + line for line in r["tail"][-25:]))
         print("\ncpython-tests: " + ", ".join(f"{n} {o}" for o, n in counts.items() if n)
               + f"; {len(results)} modules, {len(differing)} not as expected")

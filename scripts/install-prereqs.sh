@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Pylon needs on a fresh Debian/Ubuntu machine
 # with rustup: the wasm targets of the pinned Rust toolchain, git, make, python3 with
-# pip, zstd, lz4 and faketime.
+# pip, zstd, lz4, sqlite3 and faketime.
 # Idempotent; safe to run on every CI job.
 set -euo pipefail
 
@@ -14,6 +14,8 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
 # ... the lz4 CLI those of the lz4 cap (caps/lz4/smoke/lz4_smoke_host.py).
 command -v lz4 >/dev/null 2>&1 || need_apt+=(lz4)
+# ... the sqlite3 CLI the databases the guest wrote (tests/sqlite3_smoke_host.py).
+command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
 # Smoke files fetch pinned third-party files (test suites, pytest) with `pip download`
 # (scripts/pypi_pins.py).
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)

@@ -169,6 +169,9 @@ pub fn print_verify(
 ) {
     if let Some(c) = cpython {
         println!("cpython {}: {} — {}", c.profile, c.status, c.detail);
+        for lib in &c.static_libraries {
+            println!("  linked in: {lib}");
+        }
     }
     for check in report.caps.iter().chain(std::iter::once(&report.pylon)) {
         match &check.status {

@@ -80,6 +80,16 @@ fn explain_modules_names_the_cap_behind_each_module() {
     assert!(modules
         .iter()
         .any(|m| m["name"] == "zlib" && m["state"] == "disabled"));
+    // _sqlite3 is linked in, and says from which pinned source.
+    let sqlite = modules
+        .iter()
+        .find(|m| m["name"] == "_sqlite3")
+        .expect("a _sqlite3 row");
+    assert_eq!(sqlite["state"], "static");
+    let reason = sqlite["reason"].as_str().unwrap();
+    assert!(reason.contains("sqlite3_3.53.4.orig.tar.xz"), "{reason}");
+    assert!(reason.contains("05366adc8ee80c6b"), "{reason}");
+    assert!(reason.contains("-DSQLITE_WASI"), "{reason}");
 
     // Text form: one line per module.
     let out = pylon(&repo(), &["build", "--explain-modules"]);

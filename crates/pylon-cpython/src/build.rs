@@ -26,16 +26,17 @@ use pylon_util::log::tail_lines;
 use crate::ext::{self, ExtError, ExtModule, OverlayFile, Patch};
 use crate::fetch::{sha256_file, FetchError, FetchEvent, InputCache};
 use crate::profile::{Profile, PREFIX};
+use crate::sqlite;
 use crate::stdlib::{self, StdlibError};
 use crate::toolchain::{check_toolchain, Layout, ToolchainError, ToolchainInfo};
 
 /// Bumped whenever this file changes what a build does (flags, environment, layout of
 /// the outputs), so that old cache entries are not mistaken for new results.
-pub const RECIPE_VERSION: &str = "pylon-cpython/1";
+pub const RECIPE_VERSION: &str = "pylon-cpython/2";
 
 /// A fixed PATH: the machine's own PATH (pyenv shims, local installs) must not decide
 /// which `python3` or `cc` configure finds.
-const BASE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const BASE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The stages, in order, with stable names for logs and JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -46,6 +47,7 @@ pub enum Stage {
     BuildPython,
     Unpack,
     Sysroot,
+    Sqlite,
     ConfigureHost,
     MakeHost,
     Stdlib,
@@ -60,6 +62,7 @@ impl Stage {
             Stage::BuildPython => "build-python",
             Stage::Unpack => "unpack",
             Stage::Sysroot => "sysroot",
+            Stage::Sqlite => "sqlite",
             Stage::ConfigureHost => "configure-host",
             Stage::MakeHost => "make-host",
             Stage::Stdlib => "stdlib",
@@ -153,7 +156,7 @@ impl BuildError {
     }
 }
 
-fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> BuildError {
+pub(crate) fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> BuildError {
     let path = path.to_path_buf();
     move |source| BuildError::Io { what, path, source }
 }
@@ -181,6 +184,10 @@ pub struct BuildInputs {
     pub ext_modules: Vec<ExtModule>,
     /// Files added to the stdlib zip, by their path inside it.
     pub overlays: Vec<OverlayFile>,
+    /// The statically linked SQLite: its source digest and compilation unit
+    /// ([`sqlite::key_line`]); none when the profile has no `[sqlite]`.
+    #[serde(default)]
+    pub sqlite: Option<String>,
 }
 
 impl BuildInputs {
@@ -204,6 +211,7 @@ impl BuildInputs {
             patches,
             ext_modules,
             overlays,
+            sqlite: profile.sqlite.as_ref().map(sqlite::key_line),
         }
     }
 
@@ -253,6 +261,10 @@ impl BuildInputs {
         s.push_str(&format!("host-cc {}\n", self.host_cc));
         for p in &self.patches {
             s.push_str(&format!("patch {} {}\n", p.name, p.sha256));
+        }
+        if let Some(line) = &self.sqlite {
+            s.push_str(line);
+            s.push('\n');
         }
         for m in &self.ext_modules {
             s.push_str(&format!("ext {} flags {:?}\n", m.name, m.flags));
@@ -306,6 +318,19 @@ pub struct BuildRecord {
     pub stdlib_zip_guest_path: String,
     pub inputs: BuildInputs,
     pub disabled_modules: Vec<String>,
+    /// C libraries compiled from pinned sources and linked into python.wasm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub static_libraries: Vec<StaticLibrary>,
+}
+
+/// One library linked into python.wasm: the module it serves, what it was built from
+/// (the key line of its inputs) and the archive that was linked.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StaticLibrary {
+    pub module: String,
+    pub built_from: String,
+    pub library: String,
+    pub file: FileRecord,
 }
 
 /// Timing of one stage.
@@ -901,6 +926,13 @@ impl StageRun<'_> {
             }
             .into());
         }
+        // SQLite's source goes through the same digest-checked cache.
+        let sqlite_tarball = match &profile.sqlite {
+            Some(spec) => Some(cache.tarball(&spec.source, None, &opts.apt_root, &|ev| {
+                on_event(BuildEvent::Fetch(ev))
+            })?),
+            None => None,
+        };
         self.finish(Stage::Fetch, t, false);
 
         // --- native build python, cached under its own key -------------------------------
@@ -950,6 +982,40 @@ impl StageRun<'_> {
         shape_toolchain_dir(&tree.toolchain, &opts.layout, &profile.build.host_triple)?;
         self.finish(Stage::Sysroot, t, false);
 
+        let sysroot = tree.toolchain.join("sysroot");
+        let resource = tree.toolchain.join("resource");
+        let compiler_args = |bin: &Path| {
+            vec![
+                bin.display().to_string(),
+                format!("--target={}", profile.build.host_triple),
+                format!("--sysroot={}", sysroot.display()),
+                format!("-resource-dir={}", resource.display()),
+            ]
+        };
+        let compiler = |bin: &Path| compiler_args(bin).join(" ");
+
+        let sqlite_lib = match (&profile.sqlite, &sqlite_tarball) {
+            (Some(spec), Some(tarball)) => {
+                let t = Instant::now();
+                on_event(BuildEvent::Start(Stage::Sqlite));
+                let lib = sqlite::SqliteBuild {
+                    spec,
+                    tarball,
+                    work: &tree.work,
+                    toolchain_dir: &tree.toolchain,
+                    cc: &compiler_args(&opts.layout.clang),
+                    ar: &opts.layout.ar,
+                    home: &tree.home,
+                    epoch,
+                    logs,
+                }
+                .run()?;
+                self.finish(Stage::Sqlite, t, false);
+                Some(lib)
+            }
+            _ => None,
+        };
+
         // --- configure + make for the host ------------------------------------------------
         let t = Instant::now();
         on_event(BuildEvent::Start(Stage::ConfigureHost));
@@ -979,17 +1045,6 @@ impl StageRun<'_> {
                 tree.src.display()
             ),
         })?;
-        let sysroot = tree.toolchain.join("sysroot");
-        let resource = tree.toolchain.join("resource");
-        let compiler = |bin: &Path| {
-            format!(
-                "{} --target={} --sysroot={} -resource-dir={}",
-                bin.display(),
-                profile.build.host_triple,
-                sysroot.display(),
-                resource.display()
-            )
-        };
         let mut cflags = vec![
             format!("-ffile-prefix-map={}=/cpython", tree.src.display()),
             format!(
@@ -1028,11 +1083,20 @@ impl StageRun<'_> {
             .env("PKG_CONFIG_PATH", "")
             .env("PKG_CONFIG_LIBDIR", sysroot.join("lib/pkgconfig"))
             .env("PKG_CONFIG_SYSROOT_DIR", &sysroot);
+        if let Some(lib) = &sqlite_lib {
+            // Given explicitly, configure's PKG_CHECK_MODULES takes them as they are.
+            configure
+                .env("LIBSQLITE3_CFLAGS", &lib.cflags)
+                .env("LIBSQLITE3_LIBS", &lib.libs);
+        }
         run_logged(
             configure,
             Stage::ConfigureHost,
             &logs.join("configure-host.log"),
         )?;
+        if profile.sqlite.is_some() {
+            require_module_state(&tree.cross, "_SQLITE3", logs)?;
+        }
         self.finish(Stage::ConfigureHost, t, false);
 
         self.make_and_save(&tree, &bp_dir, key, ("cold", started))
@@ -1122,6 +1186,13 @@ impl StageRun<'_> {
         stdlib::write_tree(&files, &staging.path().join(STDLIB_BASE))?;
         let wasm_path = staging.path().join("python.wasm");
         fs::copy(&python_wasm, &wasm_path).map_err(io_err("copying", &python_wasm))?;
+        // The linked libraries are kept with the interpreter they went into, so the
+        // record names the exact archive.
+        if profile.sqlite.is_some() {
+            let lib = sqlite::archive_in(&tree.toolchain);
+            fs::copy(&lib, staging.path().join(sqlite::ARCHIVE))
+                .map_err(io_err("copying", &lib))?;
+        }
         let interpreter = dirs.interpreters.join(key);
         if interpreter.exists() {
             // --force, or a result whose build python was gone: replace it.
@@ -1212,6 +1283,15 @@ impl StageRun<'_> {
                 .iter()
                 .map(|m| m.name.clone())
                 .collect(),
+            static_libraries: match &inputs.sqlite {
+                Some(line) => vec![StaticLibrary {
+                    module: "_sqlite3".into(),
+                    built_from: line.clone(),
+                    library: sqlite::ARCHIVE.into(),
+                    file: digest(&interpreter.join(sqlite::ARCHIVE))?,
+                }],
+                None => Vec::new(),
+            },
         };
         let record_path = staging.path().join("record.json");
         let mut text = serde_json::to_string_pretty(&record).map_err(|e| BuildError::Check {
@@ -1433,8 +1513,33 @@ pub fn shape_toolchain_dir(dir: &Path, layout: &Layout, triple: &str) -> Result<
     Ok(())
 }
 
+/// Fails unless configure decided to build `module` (its `MODULE_<NAME>_STATE` in the
+/// generated Makefile is `yes`): a library the profile pins but configure could not use
+/// must stop the build, not silently drop the module.
+fn require_module_state(cross: &Path, upper_name: &str, logs: &Path) -> Result<(), BuildError> {
+    let makefile = cross.join("Makefile");
+    let text = fs::read_to_string(&makefile).map_err(io_err("reading", &makefile))?;
+    let var = format!("MODULE_{upper_name}_STATE=");
+    let state = text
+        .lines()
+        .find_map(|l| l.strip_prefix(&var))
+        .map(str::trim)
+        .unwrap_or("absent");
+    if state == "yes" {
+        return Ok(());
+    }
+    Err(BuildError::Check {
+        stage: Stage::ConfigureHost,
+        message: format!(
+            "configure will not build {} (MODULE_{upper_name}_STATE={state}); see {}",
+            upper_name.to_lowercase(),
+            logs.join("configure-host.log").display()
+        ),
+    })
+}
+
 /// Wraps a command so it runs under `umask 022` with a cleared, pinned environment.
-fn pinned(cmd: Command, home: &Path, epoch: u64, path: &str) -> Command {
+pub(crate) fn pinned(cmd: Command, home: &Path, epoch: u64, path: &str) -> Command {
     let mut wrapped = Command::new("/bin/sh");
     wrapped
         .arg("-c")
@@ -1466,7 +1571,7 @@ fn pinned(cmd: Command, home: &Path, epoch: u64, path: &str) -> Command {
 
 /// Runs a command with stdout and stderr into `log` (with the command line and the
 /// environment it set at the top).
-fn run_logged(mut cmd: Command, stage: Stage, log: &Path) -> Result<(), BuildError> {
+pub(crate) fn run_logged(mut cmd: Command, stage: Stage, log: &Path) -> Result<(), BuildError> {
     let mut args: Vec<String> = cmd
         .get_args()
         .map(|a| a.to_string_lossy().into_owned())

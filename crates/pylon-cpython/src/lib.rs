@@ -17,6 +17,7 @@ pub mod build;
 pub mod ext;
 pub mod fetch;
 pub mod profile;
+pub mod sqlite;
 pub mod stdlib;
 pub mod toolchain;
 pub mod verify;
@@ -29,7 +30,8 @@ pub use profile::{load_profile, read_profile, Profile, ProfileError};
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ModuleExplanation {
     pub name: String,
-    /// `disabled` (by the profile) or `cpython-ext` (wired from `cpython-ext/<name>/`).
+    /// `disabled` (by the profile), `cpython-ext` (wired from `cpython-ext/<name>/`) or
+    /// `static` (a CPython module linked against a library the profile pins).
     pub state: &'static str,
     pub reason: String,
 }
@@ -60,5 +62,17 @@ pub fn explain_modules(
             if m.files.len() == 1 { "" } else { "s" }
         ),
     }));
+    if let Some(sqlite) = &profile.sqlite {
+        out.push(ModuleExplanation {
+            name: "_sqlite3".to_string(),
+            state: "static",
+            reason: format!(
+                "CPython's own module, linked against SQLite compiled from {} (sha256 {}) with {}",
+                sqlite.source.tarball,
+                sqlite.source.sha256,
+                sqlite.cflags.join(" ")
+            ),
+        });
+    }
     out
 }

@@ -93,6 +93,19 @@ pub struct Profile {
     pub build: BuildSpec,
     pub disabled_modules: Vec<DisabledModule>,
     pub stdlib: StdlibSpec,
+    /// `[sqlite]`: SQLite compiled from a pinned source and linked into python.wasm for
+    /// the stdlib's `_sqlite3` (absent: `_sqlite3` must be listed as disabled).
+    pub sqlite: Option<SqliteSpec>,
+}
+
+/// The SQLite library `_sqlite3` is built against: its pinned source (SQLite's full
+/// source tree; the build makes the amalgamation from it) and its compile options.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SqliteSpec {
+    pub source: SourceSpec,
+    /// Options for compiling the amalgamation (`-O2`, `-DSQLITE_…`); the target, the
+    /// sysroot and the path maps are the build's own.
+    pub cflags: Vec<String>,
 }
 
 impl Profile {
@@ -232,9 +245,11 @@ const TOP_KEYS: &[&str] = &[
     "build",
     "modules",
     "stdlib",
+    "sqlite",
 ];
 const CPYTHON_KEYS: &[&str] = &["version"];
 const SOURCE_KEYS: &[&str] = &["tarball", "sha256", "size", "top_dir", "sources"];
+const SQLITE_KEYS: &[&str] = &["tarball", "sha256", "size", "top_dir", "sources", "cflags"];
 const TOOLCHAIN_KEYS: &[&str] = &["packages"];
 const PACKAGE_KEYS: &[&str] = &["name", "version", "sha256"];
 const BUILD_KEYS: &[&str] = &[
@@ -399,7 +414,17 @@ impl Checker<'_> {
             }
             Some(v)
         });
-        let source = self.section(root, "source").and_then(|t| self.source(t));
+        let source = self
+            .section(root, "source")
+            .and_then(|t| self.source(t, "source", SOURCE_KEYS));
+        let sqlite = match root.get("sqlite") {
+            None => Some(None),
+            Some(Item::Table(t)) => self.sqlite(t).map(Some),
+            Some(item) => {
+                self.report(span_of(item), "sqlite", "expected a table");
+                None
+            }
+        };
         let toolchain = self
             .section(root, "toolchain")
             .and_then(|t| self.toolchain(t));
@@ -456,24 +481,30 @@ impl Checker<'_> {
             build: build?,
             disabled_modules: disabled?,
             stdlib: stdlib?,
+            sqlite: sqlite?,
         })
     }
 
-    fn source(&mut self, t: &Table) -> Option<SourceSpec> {
-        let owner = "source";
-        self.unknown_keys(StrictToml::table_keys(t), SOURCE_KEYS, owner);
+    /// A pinned source tarball: `[source]` (CPython's) or the source part of `[sqlite]`;
+    /// `owner` names the section in diagnostics, `keys` are all the keys it may hold.
+    fn source(&mut self, t: &Table, owner: &str, keys: &[&str]) -> Option<SourceSpec> {
+        self.unknown_keys(StrictToml::table_keys(t), keys, owner);
         let tarball = self.nonempty_string(t, "tarball", owner).and_then(|s| {
             if s.contains('/') || s.starts_with('.') {
                 let span = t.get("tarball").map(span_of).unwrap_or(0..0);
-                self.report(span, "source.tarball", "must be a plain file name");
+                self.report(
+                    span,
+                    &format!("{owner}.tarball"),
+                    "must be a plain file name",
+                );
                 None
             } else {
                 Some(s)
             }
         });
-        let sha256 = self
-            .required(t, "sha256", owner)
-            .and_then(|item| self.digest_value(item.as_str(), span_of(item), "source.sha256"));
+        let sha256 = self.required(t, "sha256", owner).and_then(|item| {
+            self.digest_value(item.as_str(), span_of(item), &format!("{owner}.sha256"))
+        });
         let size = match t.get("size") {
             None => Some(None),
             Some(item) => match item.as_integer() {
@@ -481,7 +512,7 @@ impl Checker<'_> {
                 _ => {
                     self.report(
                         span_of(item),
-                        "source.size",
+                        &format!("{owner}.size"),
                         "expected a positive integer (bytes)",
                     );
                     None
@@ -491,7 +522,11 @@ impl Checker<'_> {
         let top_dir = self.nonempty_string(t, "top_dir", owner).and_then(|s| {
             if s.contains('/') || s.starts_with('.') {
                 let span = t.get("top_dir").map(span_of).unwrap_or(0..0);
-                self.report(span, "source.top_dir", "must be a single directory name");
+                self.report(
+                    span,
+                    &format!("{owner}.top_dir"),
+                    "must be a single directory name",
+                );
                 None
             } else {
                 Some(s)
@@ -500,30 +535,34 @@ impl Checker<'_> {
         let sources = match t.get("sources") {
             // A profile may have no remote source: then only a local tarball builds it.
             None => Some(Vec::new()),
-            Some(item) => self.string_array(item, "source.sources").and_then(|list| {
-                let mut out = Vec::new();
-                let mut ok = true;
-                for (s, span) in list {
-                    if let Some(p) = s.strip_prefix("debian-pool:") {
-                        if p.starts_with("pool/") && !p.contains("..") && !p.contains("://") {
-                            out.push(SourceLocation::DebianPool(p.to_string()));
-                            continue;
-                        }
-                    } else if let Some(u) = s.strip_prefix("url:") {
-                        if u.starts_with("https://") || u.starts_with("http://") {
-                            out.push(SourceLocation::Url(u.to_string()));
-                            continue;
-                        }
-                    }
-                    ok = false;
-                    self.report(
+            Some(item) => {
+                self.string_array(item, &format!("{owner}.sources"))
+                    .and_then(|list| {
+                        let mut out = Vec::new();
+                        let mut ok = true;
+                        for (s, span) in list {
+                            if let Some(p) = s.strip_prefix("debian-pool:") {
+                                if p.starts_with("pool/") && !p.contains("..") && !p.contains("://")
+                                {
+                                    out.push(SourceLocation::DebianPool(p.to_string()));
+                                    continue;
+                                }
+                            } else if let Some(u) = s.strip_prefix("url:") {
+                                if u.starts_with("https://") || u.starts_with("http://") {
+                                    out.push(SourceLocation::Url(u.to_string()));
+                                    continue;
+                                }
+                            }
+                            ok = false;
+                            self.report(
                         span,
-                        "source.sources",
+                        &format!("{owner}.sources"),
                         format!("{s:?}: expected \"debian-pool:pool/...\" or \"url:https://...\""),
                     );
-                }
-                ok.then_some(out)
-            }),
+                        }
+                        ok.then_some(out)
+                    })
+            }
         };
         Some(SourceSpec {
             tarball: tarball?,
@@ -531,6 +570,46 @@ impl Checker<'_> {
             size: size?,
             top_dir: top_dir?,
             sources: sources?,
+        })
+    }
+
+    /// An optional array of strings at `t[key]` (absent: empty), each checked by
+    /// `refuse`, which returns why a value is refused; every refusal is reported.
+    fn checked_strings(
+        &mut self,
+        t: &Table,
+        key: &str,
+        field: &str,
+        refuse: impl Fn(&str) -> Option<String>,
+    ) -> Option<Vec<String>> {
+        let Some(item) = t.get(key) else {
+            return Some(Vec::new());
+        };
+        let list = self.string_array(item, field)?;
+        let mut ok = true;
+        for (value, span) in &list {
+            if let Some(why) = refuse(value) {
+                ok = false;
+                self.report(span.clone(), field, why);
+            }
+        }
+        ok.then(|| list.into_iter().map(|(s, _)| s).collect())
+    }
+
+    fn sqlite(&mut self, t: &Table) -> Option<SqliteSpec> {
+        let source = self.source(t, "sqlite", SQLITE_KEYS);
+        // The build owns the output, the target and the `fcntl` rename its compilation
+        // unit (sqlite/pylon_sqlite.c) depends on.
+        let cflags = self.checked_strings(t, "cflags", "sqlite.cflags", |flag| {
+            let owned = flag == "-o"
+                || flag == "-c"
+                || flag.starts_with("--target")
+                || flag.starts_with("-Dfcntl");
+            owned.then(|| format!("{flag:?} is set by the build itself"))
+        });
+        Some(SqliteSpec {
+            source: source?,
+            cflags: cflags?,
         })
     }
 
@@ -794,23 +873,11 @@ impl Checker<'_> {
                 }
             },
         };
-        let exclude = match t.get("exclude") {
-            None => Some(Vec::new()),
-            Some(item) => self.string_array(item, "stdlib.exclude").and_then(|list| {
-                let mut ok = true;
-                for (s, span) in &list {
-                    if s.is_empty() || s.contains('/') || s.starts_with('.') {
-                        ok = false;
-                        self.report(
-                            span.clone(),
-                            "stdlib.exclude",
-                            format!("{s:?}: expected a top-level name under Lib/ (\"idlelib\", \"turtle.py\")"),
-                        );
-                    }
-                }
-                ok.then(|| list.into_iter().map(|(s, _)| s).collect())
-            }),
-        };
+        let exclude = self.checked_strings(t, "exclude", "stdlib.exclude", |s| {
+            (s.is_empty() || s.contains('/') || s.starts_with('.')).then(|| {
+                format!("{s:?}: expected a top-level name under Lib/ (\"idlelib\", \"turtle.py\")")
+            })
+        });
         Some(StdlibSpec {
             include_tests: include_tests?,
             exclude: exclude?,

@@ -12,6 +12,9 @@ pub struct CpythonCheck {
     pub profile: String,
     pub status: CpythonStatus,
     pub detail: String,
+    /// The C libraries linked into python.wasm from pinned sources, as the profile pins
+    /// them (`_sqlite3: SQLite from sqlite3_3.53.4.orig.tar.xz sha256 …`).
+    pub static_libraries: Vec<String>,
 }
 
 /// python.wasm and stdlib.zip against `profiles/expected/<profile>.toml` (serialized as
@@ -84,9 +87,20 @@ pub fn verify_profile_outputs(
             Err(e) => (CpythonStatus::Mismatch, e.to_string()),
         }
     };
+    let static_libraries = profile
+        .sqlite
+        .iter()
+        .map(|s| {
+            format!(
+                "_sqlite3: SQLite from {} sha256 {}",
+                s.source.tarball, s.source.sha256
+            )
+        })
+        .collect();
     Ok(Some(CpythonCheck {
         profile: profile.name,
         status,
         detail,
+        static_libraries,
     }))
 }

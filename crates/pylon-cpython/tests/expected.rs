@@ -85,6 +85,16 @@ fn verify_profile_outputs_reports_each_state() {
     }
     let status = |root: &Path| verify_profile_outputs(root, None).unwrap().unwrap().status;
     assert_eq!(status(root.path()), CpythonStatus::NotBuilt);
+    // What is linked in from pinned sources is named, whatever the outputs' state.
+    let check = verify_profile_outputs(root.path(), None).unwrap().unwrap();
+    assert_eq!(
+        check.static_libraries.len(),
+        1,
+        "{:?}",
+        check.static_libraries
+    );
+    assert!(check.static_libraries[0]
+        .starts_with("_sqlite3: SQLite from sqlite3_3.53.4.orig.tar.xz sha256 05366adc"));
 
     let out = root.path().join("build/cp313");
     fs::create_dir_all(&out).unwrap();

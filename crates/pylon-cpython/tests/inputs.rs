@@ -26,6 +26,7 @@ fn inputs() -> BuildInputs {
         patches: vec![],
         ext_modules: vec![],
         overlays: vec![],
+        sqlite: Some("sqlite sqlite3_3.53.4.orig.tar.xz 5 unit 6".into()),
     }
 }
 
@@ -55,6 +56,11 @@ fn every_input_changes_the_key() {
         ("rustc", Box::new(|i| i.rustc = "rustc 1.96.0".into())),
         ("component-ld", Box::new(|i| i.wasm_component_ld.push('1'))),
         ("host cc", Box::new(|i| i.host_cc.push('1'))),
+        (
+            "sqlite source or unit",
+            Box::new(|i| i.sqlite = Some("sqlite sqlite3_3.53.4.orig.tar.xz 5 unit 7".into())),
+        ),
+        ("no sqlite", Box::new(|i| i.sqlite = None)),
         (
             "patch",
             Box::new(|i| {

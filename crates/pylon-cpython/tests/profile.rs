@@ -123,7 +123,7 @@ fn bad_digest_length_names_field_line_and_column() {
 fn unknown_fields_everywhere_are_all_reported() {
     let text = real("cp313")
         .replace("schema = 1", "schema = 1\nflavour = \"x\"")
-        .replace("top_dir = ", "topdir = \"x\"\ntop_dir = ")
+        .replacen("top_dir = ", "topdir = \"x\"\ntop_dir = ", 1)
         .replace(
             "{ name = \"lld-19\", version",
             "{ name = \"lld-19\", arch = \"amd64\", version",
@@ -212,11 +212,60 @@ fn modules_need_a_reason() {
     );
     let p = problems(&text).join("\n");
     assert!(
-        p.contains("modules.disabled[13]: needs a module `name` and a non-empty `reason`"),
+        p.contains("modules.disabled[12]: needs a module `name` and a non-empty `reason`"),
         "{p}"
     );
     assert!(
-        p.contains("modules.disabled[14].name: \"not a module\" is not a module name"),
+        p.contains("modules.disabled[13].name: \"not a module\" is not a module name"),
         "{p}"
     );
+}
+
+#[test]
+fn sqlite_section_pins_its_source_and_options() {
+    for name in ["cp313", "cp314"] {
+        let p = load_profile(&profiles_dir(), Some(name)).unwrap();
+        let sqlite = p.sqlite.as_ref().expect("[sqlite] in the real profiles");
+        assert_eq!(sqlite.source.tarball, "sqlite3_3.53.4.orig.tar.xz");
+        assert_eq!(
+            sqlite.source.sha256.as_str(),
+            "05366adc8ee80c6b1faa71285b49d133c2121238ca58934b077fdeb95934abd4"
+        );
+        assert!(matches!(&sqlite.source.sources[0],
+            SourceLocation::DebianPool(path) if path.starts_with("pool/main/s/sqlite3/")));
+        assert!(sqlite.cflags.iter().any(|f| f == "-DSQLITE_WASI"));
+        // Linked in, so it must not also be switched off.
+        assert!(!p.disabled_modules.iter().any(|m| m.name == "_sqlite3"));
+    }
+}
+
+#[test]
+fn sqlite_section_is_checked_like_the_source() {
+    let text = real("cp313");
+    let broken = text
+        .replace(
+            "sha256 = \"05366adc8ee80c6b1faa71285b49d133c2121238ca58934b077fdeb95934abd4\"",
+            "sha256 = \"05366adc\"",
+        )
+        .replace(
+            "top_dir = \"sqlite3-3.53.4\"",
+            "top_dir = \"a/b\"\nflavour = 1",
+        )
+        .replace("\"-DSQLITE_WASI\",", "\"-DSQLITE_WASI\", \"-Dfcntl=x\",");
+    let found = problems(&broken);
+    for field in [
+        "sqlite.sha256",
+        "sqlite.top_dir",
+        "sqlite.flavour",
+        "sqlite.cflags",
+    ] {
+        assert!(
+            found.iter().any(|l| l.contains(field)),
+            "no diagnostic for {field}: {found:?}"
+        );
+    }
+    // A profile without [sqlite] is valid (the library is then not built).
+    let start = text.find("\n[sqlite]").unwrap();
+    let p = parse_profile(Path::new("p/cp313.toml"), &text[..start]).unwrap();
+    assert!(p.sqlite.is_none());
 }
