@@ -5,9 +5,21 @@
 #
 #   scripts/bench-launch.sh            # all
 #   scripts/bench-launch.sh startup    # one of: startup, compile, zlib, size
+#
+# The native peer is a real interpreter binary, never a launcher script on PATH (a pyenv
+# shim alone takes ~100 ms): PEER_PYTHON (default /usr/bin/python3), resolved to the
+# file it links to, checked to be an ELF binary, and named with its version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-all}
+
+peer=$(readlink -f "${PEER_PYTHON:-/usr/bin/python3}")
+if [ "$(head -c 4 "$peer" | od -An -c | tr -d ' ')" != "177ELF" ]; then
+  echo "bench-launch: $peer is not an ELF binary (a shim?); set PEER_PYTHON to the real one" >&2
+  exit 2
+fi
+peer_name="$peer ($("$peer" -c 'import platform; print(platform.python_version())'))"
+echo "native peer: $peer_name"
 
 cargo build --release --locked -q -p pylon-launch
 launch=$PWD/target/release/pylon-launch
@@ -18,10 +30,10 @@ trap 'rm -rf "$work"' EXIT
 cache=$work/cache
 
 if [ "$which" = all ] || [ "$which" = startup ]; then
-  echo "== startup, warm cache: pylon-launch -c pass vs native python3 -c pass"
+  echo "== startup, warm cache: pylon-launch -c pass vs $peer_name -c pass"
   "$launch" --cache-dir "$cache" -c pass
-  peers=(-n "native python3 -c pass" "python3 -c pass"
-         -n "native python3 -I -S -c pass" "python3 -I -S -c pass")
+  peers=(-n "$peer_name -c pass" "$peer -c pass"
+         -n "$peer_name -I -S -c pass" "$peer -I -S -c pass")
   if command -v wasmtime >/dev/null; then
     # The plain interpreter component under the wasmtime CLI, its own cache warm.
     dir=$(dirname "$wasm")
@@ -46,7 +58,7 @@ fi
 
 if [ "$which" = all ] || [ "$which" = zlib ]; then
   echo "== zlib: 10 MB compress + decompress through the cap vs the host's native zlib"
-  python3 - "$work/data.bin" <<'PY'
+  "$peer" - "$work/data.bin" <<'PY'
 import random, sys
 rng = random.Random(7)
 words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(5000)]
@@ -65,7 +77,7 @@ print(f"compress {t1 - t:.3f}s  decompress {t2 - t1:.3f}s  ratio {len(c) / len(d
 PY
   for i in 1 2 3; do
     printf 'pylon (cap)  : '; "$launch" --cache-dir "$cache" --dir "$work::/w" -- /w/zlib_bench.py /w/data.bin
-    printf 'host python3 : '; python3 "$work/zlib_bench.py" "$work/data.bin"
+    printf 'host %s : ' "$peer_name"; "$peer" "$work/zlib_bench.py" "$work/data.bin"
   done
 fi
 

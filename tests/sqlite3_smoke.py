@@ -161,8 +161,16 @@ rows = theirs.execute("SELECT id, word, blob FROM words ORDER BY id").fetchall()
 assert [(i, w, bytes.fromhex(b)) for i, w, b in host["words"]] == rows
 assert theirs.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 theirs.close()
-# A WAL-mode database the host wrote: without shared memory (WASI) SQLite opens it in
-# exclusive locking mode only.
+# WAL without shared memory (WASI) works in exclusive locking mode only: asked for
+# otherwise the journal stays "delete", and a WAL-mode file does not open.
+plain = sqlite3.connect("/smoke/plain.db")
+assert plain.execute("PRAGMA journal_mode=WAL").fetchone() == ("delete",)
+plain.close()
+shared = sqlite3.connect("/smoke/host-wal.db")
+expect_error(sqlite3.OperationalError, "unable to open database file",
+             lambda: shared.execute("SELECT count(*) FROM log").fetchall())
+shared.close()
+# The WAL-mode database the host wrote, in exclusive locking mode.
 wal = sqlite3.connect("/smoke/host-wal.db")
 wal.execute("PRAGMA locking_mode=EXCLUSIVE")
 assert wal.execute("PRAGMA journal_mode").fetchone() == ("wal",)

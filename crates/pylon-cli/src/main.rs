@@ -5,8 +5,8 @@
 
 mod build_cmd;
 mod cap_cmd;
+mod compiled;
 mod diff_cmd;
-mod drift;
 mod progress;
 mod regen_cmd;
 mod render;
@@ -308,7 +308,8 @@ fn caps_sync(args: SyncArgs) -> anyhow::Result<u8> {
     let progress = progress::Progress::new(args.common.json);
     let report = sync_caps(&manifest, &opts, &|ev| progress.event(ev)).map_err(usage)?;
     progress.finish();
-    let diagnoses = drift::for_sync(&report, &manifest, &opts.caps_dir);
+    let diagnoses =
+        pylon_product::drift::for_sync(&report, &manifest, &opts.caps_dir, &compiled::crates());
     if args.common.json {
         render::print_json(
             "caps-sync",
@@ -334,7 +335,13 @@ fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
     let cpython =
         pylon_cpython::verify::verify_profile_outputs(manifest.root(), args.profile.as_deref())
             .map_err(usage)?;
-    let diagnoses = drift::for_verify(&report, &manifest, &opts.caps_dir, cpython.as_ref());
+    let diagnoses = pylon_product::drift::for_verify(
+        &report,
+        &manifest,
+        &opts.caps_dir,
+        cpython.as_ref(),
+        &compiled::crates(),
+    );
     let success = report.success()
         && cpython
             .as_ref()

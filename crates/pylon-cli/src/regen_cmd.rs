@@ -15,7 +15,7 @@ use pylon_product::regen::{
 };
 use pylon_product::PylonPin;
 
-use crate::{caps_dir, drift, render, usage, RegenArgs};
+use crate::{caps_dir, compiled, render, usage, RegenArgs};
 
 pub fn run(args: RegenArgs) -> anyhow::Result<u8> {
     let mut refs = HashMap::new();
@@ -59,7 +59,7 @@ pub fn run(args: RegenArgs) -> anyhow::Result<u8> {
             refs,
             host: HostPaths::detect(),
         },
-        toolchain: drift::current_toolchain(&manifest_root),
+        toolchain: pylon_product::drift::current_toolchain(&manifest_root, &compiled::crates()),
         product,
         dry_run: args.dry_run,
     };

@@ -7,6 +7,7 @@
 //! (the build), `pylon_compose` (wac-graph composition).
 
 pub mod build;
+pub mod drift;
 pub mod regen;
 
 use std::path::{Path, PathBuf};

@@ -1,9 +1,12 @@
 //! Diagnoses for MISMATCH (caps-sync) and DRIFTED (verify) artifacts: reads the
 //! files, this machine's toolchain and the caps' lockfiles, and asks
-//! pylon-diagnose; the reports themselves stay free of it.
+//! pylon-diagnose (pure functions over bytes); the sync and verify reports themselves
+//! stay free of it.
 //!
 //! Also the one place that tells this machine's `[toolchain]` values
-//! ([`current_toolchain`]), which `manifest regen` records.
+//! ([`current_toolchain`]), which `manifest regen` records. The versions of crates
+//! compiled into the running binary (wasmtime, wac-graph) are the caller's to tell
+//! ([`Compiled`]): only the binary knows what it was linked with.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -19,15 +22,12 @@ use pylon_diagnose::{
 };
 use pylon_manifest::{Cap, Manifest, Toolchain, TOOLCHAIN_FIELDS};
 
-/// `wasmtime` and `wac-graph` as compiled into this pylon (from the workspace
-/// Cargo.lock, by build.rs); `None` when the lockfile was not there to read.
-pub fn compiled_crate(name: &str) -> Option<String> {
-    let version = match name {
-        "wasmtime" => env!("PYLON_WASMTIME_VERSION"),
-        "wac-graph" => env!("PYLON_WAC_GRAPH_VERSION"),
-        _ => "",
-    };
-    (!version.is_empty()).then(|| format!("{name} {version}"))
+/// Crates compiled into the running pylon, as `"<name> <version>"` (the binary reads
+/// them from the workspace Cargo.lock at build time); `None` when it could not tell.
+#[derive(Debug, Clone, Default)]
+pub struct Compiled {
+    pub wasmtime: Option<String>,
+    pub wac_graph: Option<String>,
 }
 
 /// The Debian packages behind `clang` and `wasi-libc`: the ones the default CPython
@@ -56,7 +56,7 @@ fn debian_packages(root: &Path) -> (String, String) {
 
 /// This machine's value of every `[toolchain]` field, in the format `manifest regen`
 /// records; a field that cannot be told (package not installed, no rustc) is `None`.
-pub fn current_toolchain(root: &Path) -> Toolchain {
+pub fn current_toolchain(root: &Path, compiled: &Compiled) -> Toolchain {
     let (clang_pkg, wasi_pkg) = debian_packages(root);
     let installed =
         pylon_cpython::toolchain::installed_versions(&[clang_pkg.as_str(), wasi_pkg.as_str()])
@@ -72,20 +72,20 @@ pub fn current_toolchain(root: &Path) -> Toolchain {
         rustc: current_rustc(),
         clang: package(0, &clang_pkg),
         wasi_libc: package(1, &wasi_pkg),
-        wasmtime: compiled_crate("wasmtime"),
-        wac_graph: compiled_crate("wac-graph"),
+        wasmtime: compiled.wasmtime.clone(),
+        wac_graph: compiled.wac_graph.clone(),
     }
 }
 
 /// What the manifest and this machine tell about a drift, shared by every cap.
-pub fn context(manifest: &Manifest, caps_dir: &Path) -> DriftContext {
+pub fn context(manifest: &Manifest, caps_dir: &Path, compiled: &Compiled) -> DriftContext {
     let host = HostPaths::detect();
     let mut prefixes: Vec<PathBuf> = vec![caps_dir.to_path_buf()];
     prefixes.extend(std::fs::canonicalize(manifest.root()).ok());
     prefixes.extend(host.cargo_home);
     prefixes.extend(host.rustup_home);
     prefixes.extend(std::env::var_os("HOME").map(PathBuf::from));
-    let current = current_toolchain(manifest.root());
+    let current = current_toolchain(manifest.root(), compiled);
     DriftContext {
         toolchain: TOOLCHAIN_FIELDS
             .iter()
@@ -239,7 +239,7 @@ pub fn recomposed_product(
         .join(&cpython.profile)
         .join("python.wasm");
     let socket = std::fs::read(&python).ok()?;
-    let composition = pylon_product::compose_caps(manifest, caps_dir, socket).ok()?;
+    let composition = crate::compose_caps(manifest, caps_dir, socket).ok()?;
     Some(Reference {
         label: format!("{} composed again with the pinned caps", python.display()),
         bytes: composition.bytes,
@@ -252,6 +252,7 @@ pub fn for_sync(
     report: &SyncReport,
     manifest: &Manifest,
     caps_dir: &Path,
+    compiled: &Compiled,
 ) -> BTreeMap<String, Diagnosis> {
     let mut ctx = None;
     report
@@ -259,7 +260,7 @@ pub fn for_sync(
         .iter()
         .filter_map(|cap| match &cap.status {
             CapStatus::Mismatch { reference, .. } => {
-                let ctx = ctx.get_or_insert_with(|| context(manifest, caps_dir));
+                let ctx = ctx.get_or_insert_with(|| context(manifest, caps_dir, compiled));
                 let artifact = cap_context(manifest, manifest.cap(&cap.name), caps_dir);
                 Some((
                     cap.name.clone(),
@@ -282,6 +283,7 @@ pub fn for_verify(
     manifest: &Manifest,
     caps_dir: &Path,
     cpython: Option<&CpythonCheck>,
+    compiled: &Compiled,
 ) -> BTreeMap<String, Diagnosis> {
     let mut ctx = None;
     let pylon = std::iter::once((&report.pylon, true));
@@ -292,7 +294,7 @@ pub fn for_verify(
         .chain(pylon)
         .filter_map(|(check, is_pylon)| match &check.status {
             ArtifactStatus::Drifted { reference, .. } => {
-                let ctx = ctx.get_or_insert_with(|| context(manifest, caps_dir));
+                let ctx = ctx.get_or_insert_with(|| context(manifest, caps_dir, compiled));
                 let artifact = if is_pylon {
                     ArtifactContext {
                         kind: ArtifactKind::Pylon,
@@ -319,21 +321,6 @@ pub fn for_verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn compiled_versions_are_the_workspace_lockfiles() {
-        let lock =
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock"))
-                .unwrap();
-        let packages = pylon_util::lockfile::locked_packages(&lock).unwrap();
-        for name in ["wasmtime", "wac-graph"] {
-            let versions: Vec<&str> = packages[name].iter().map(|(v, _)| v.as_str()).collect();
-            assert_eq!(
-                compiled_crate(name),
-                Some(format!("{name} {}", versions.join("/")))
-            );
-        }
-    }
 
     #[test]
     fn lock_changes_name_added_removed_and_bumped_packages() {
