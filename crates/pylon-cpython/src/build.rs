@@ -1380,7 +1380,8 @@ pub fn unpack_and_patch(
         return Err(BuildError::Check {
             stage,
             message: format!(
-                "the tarball has no top directory {top_dir}/ (profile source.top_dir)"
+                "{} has no top directory {top_dir}/ (the profile's top_dir for it)",
+                tarball.display()
             ),
         });
     }
