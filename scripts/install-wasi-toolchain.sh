@@ -7,9 +7,14 @@
 # Idempotent: when every pinned package is already installed at its pinned version it
 # changes nothing. Runs as root, or through sudo.
 #
+# Where each pinned .deb comes from, first that has it with the pinned sha256:
+#   1. $PYLON_TOOLCHAIN_DEBS, a directory of .deb files you provide (any file name);
+#   2. for a pin with a `pool` path: that path under each archive host of this
+#      machine's apt configuration (a pool file outlives the suite index that named it;
+#      sid and backports packages are served this way);
+#   3. `apt-get download NAME=VERSION` from the suites apt knows.
 # The Debian archive host is never hard-coded: it is read from this machine's own apt
-# configuration (deb822 *.sources files or sources.list). When the backports suite the
-# profile needs is missing, a source entry for it is added that reuses that host.
+# configuration (deb822 *.sources files or sources.list).
 #
 # Usage: scripts/install-wasi-toolchain.sh [PROFILE.toml]
 #
@@ -18,6 +23,7 @@
 # machine, exercised on one that already has the toolchain.
 set -euo pipefail
 download_only=${PYLON_TOOLCHAIN_DOWNLOAD_ONLY:-}
+local_debs=${PYLON_TOOLCHAIN_DEBS:-}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 profile=${1:-$root/profiles/cp313.toml}
@@ -27,13 +33,18 @@ sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 
 # --- the pins, from the profile's [toolchain] packages (one inline table per line) ----
-pin_re='^[[:space:]]*\{[[:space:]]*name[[:space:]]*=[[:space:]]*"([^"]+)"[[:space:]]*,[[:space:]]*version[[:space:]]*=[[:space:]]*"([^"]+)"[[:space:]]*,[[:space:]]*sha256[[:space:]]*=[[:space:]]*"([0-9a-f]{64})"[[:space:]]*\},?[[:space:]]*$'
-names=() versions=() digests=()
+pin_re='^[[:space:]]*\{[[:space:]]*name[[:space:]]*=[[:space:]]*"([^"]+)"[[:space:]]*,[[:space:]]*version[[:space:]]*=[[:space:]]*"([^"]+)"[[:space:]]*,[[:space:]]*sha256[[:space:]]*=[[:space:]]*"([0-9a-f]{64})"[[:space:]]*(,[[:space:]]*pool[[:space:]]*=[[:space:]]*"(pool/[A-Za-z0-9/._+~-]+\.deb)"[[:space:]]*)?\},?[[:space:]]*$'
+names=() versions=() digests=() pools=()
 while IFS= read -r line; do
   if [[ $line =~ $pin_re ]]; then
     names+=("${BASH_REMATCH[1]}")
     versions+=("${BASH_REMATCH[2]}")
     digests+=("${BASH_REMATCH[3]}")
+    pools+=("${BASH_REMATCH[5]}")
+  elif [[ $line =~ name[[:space:]]*= ]]; then
+    echo "install-wasi-toolchain: $profile: cannot read this [toolchain] line (expected" \
+         '`{ name = "...", version = "...", sha256 = "..."[, pool = "pool/....deb"] },`):' "$line" >&2
+    exit 2
   fi
 done < <(sed -n '/^\[toolchain\]/,/^\[/p' "$profile")
 if [ "${#names[@]}" -eq 0 ]; then
@@ -109,28 +120,19 @@ if [ -z "$host_line" ]; then
   exit 2
 fi
 host=$(cut -f1 <<<"$host_line")
-signed_by=$(cut -f3 <<<"$host_line")
 echo "install-wasi-toolchain: Debian host from apt config: $host"
 
-backports="$codename-backports"
-has_backports=$(awk -F'\t' -v c="$backports" '{ n = split($2, s, /[[:space:]]+/); for (i = 1; i <= n; i++) if (s[i] == c) { print "yes"; exit } }' <<<"$entries")
+# Every archive host apt knows (the release host first), for pool downloads.
+hosts=("$host")
+while IFS= read -r h; do
+  [[ " ${hosts[*]} " == *" $h "* ]] || hosts+=("$h")
+done < <(cut -f1 <<<"$entries")
 need_update=0
-if [ -z "$has_backports" ]; then
-  src=/etc/apt/sources.list.d/pylon-$backports.sources
-  echo "install-wasi-toolchain: adding $src ($host $backports)"
-  {
-    echo "# Added by Pylon's scripts/install-wasi-toolchain.sh: wasi-libc comes from backports."
-    echo "Types: deb"
-    echo "URIs: $host"
-    echo "Suites: $backports"
-    echo "Components: main"
-    echo "Signed-By: ${signed_by:-/usr/share/keyrings/debian-archive-keyring.gpg}"
-  } | "${sudo_cmd[@]}" tee "$src" >/dev/null
-  need_update=1
-fi
 
-# Update the lists only when a pinned version is unknown to apt (keeps re-runs offline).
+# Update the lists only when a pinned version without a pool path is unknown to apt
+# (keeps re-runs offline).
 for i in "${missing[@]}"; do
+  [ -z "${pools[$i]}" ] || continue
   if ! apt-cache show "${names[$i]}=${versions[$i]}" >/dev/null 2>&1; then need_update=1; fi
 done
 [ "${#native[@]}" -eq 0 ] || need_update=1
@@ -153,22 +155,68 @@ else
 fi
 # apt downloads as its sandbox user _apt, which must be able to write here.
 if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$work"; else chmod 755 "$work"; fi
+# True when FILE has the pinned sha256; a file with another digest is reported.
+digest_ok() {
+  local file=$1 want=$2 got
+  [ -f "$file" ] || return 1
+  got=$(sha256sum "$file" | cut -d' ' -f1)
+  [ "$got" = "$want" ] && return 0
+  echo "install-wasi-toolchain: $file: sha256 $got, not the pinned $want (not used)" >&2
+  return 1
+}
+# Sets `fetched` to a .deb in $work that is NAME=VERSION with the pinned sha256, taken
+# from the first source that has it; returns 1 when none has.
+fetch_deb() {
+  local name=$1 version=$2 want=$3 pool=$4 f h before
+  fetched=
+  if [ -n "$local_debs" ]; then
+    for f in "$local_debs"/*.deb; do
+      [ -f "$f" ] || continue
+      if [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$want" ]; then
+        cp "$f" "$work/" && fetched="$work/${f##*/}"
+        echo "install-wasi-toolchain: $name $version from $f"
+        return 0
+      fi
+    done
+  fi
+  if [ -n "$pool" ]; then
+    f="$work/${pool##*/}"
+    for h in "${hosts[@]}"; do
+      if curl -fsSL --retry 2 -o "$f" "${h%/}/$pool" && digest_ok "$f" "$want"; then
+        fetched=$f
+        echo "install-wasi-toolchain: $name $version from ${h%/}/$pool"
+        return 0
+      fi
+      rm -f "$f"
+    done
+  fi
+  before=$(ls "$work")
+  if (cd "$work" && apt-get download -q "$name=$version"); then
+    f=$(comm -13 <(echo "$before") <(ls "$work") | grep '\.deb$' | head -n 1)
+    if [ -n "$f" ] && digest_ok "$work/$f" "$want"; then
+      fetched="$work/$f"
+      return 0
+    fi
+    [ -z "$f" ] || rm -f "$work/$f"
+  fi
+  return 1
+}
+
 debs=()
 for i in "${missing[@]}"; do
-  name=${names[$i]} version=${versions[$i]} want=${digests[$i]}
-  (cd "$work" && apt-get download -q "$name=$version") || {
-    echo "install-wasi-toolchain: apt cannot download $name=$version (is the $backports suite reachable?)" >&2
-    exit 1
-  }
-  deb=$(ls "$work"/"${name}"_*.deb | head -n 1)
-  got=$(sha256sum "$deb" | cut -d' ' -f1)
-  if [ "$got" != "$want" ]; then
-    echo "install-wasi-toolchain: $name=$version: sha256 mismatch: expected $want, got $got (download deleted)" >&2
-    rm -f "$deb"
+  name=${names[$i]} version=${versions[$i]} want=${digests[$i]} pool=${pools[$i]}
+  if ! fetch_deb "$name" "$version" "$want" "$pool"; then
+    {
+      echo "install-wasi-toolchain: no source has $name=$version with sha256 $want."
+      echo "  tried: ${local_debs:+\$PYLON_TOOLCHAIN_DEBS ($local_debs), }${pool:+$pool on ${hosts[*]}, }apt-get download"
+      echo "  The archive may have dropped this version. Fetch that .deb from any mirror or"
+      echo "  snapshot that still has it (its file name: ${pool##*/}), put it in a directory and"
+      echo "  run again with PYLON_TOOLCHAIN_DEBS=<that directory>; its sha256 is checked."
+    } >&2
     exit 1
   fi
   echo "install-wasi-toolchain: $name $version sha256 OK"
-  debs+=("$deb")
+  debs+=("$fetched")
 done
 if [ -n "$download_only" ]; then
   echo "install-wasi-toolchain: ${#debs[@]} pinned packages downloaded to $work, every sha256 OK (nothing installed)"

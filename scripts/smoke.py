@@ -11,9 +11,15 @@ host's CPython with two functions:
   check(scratch) -> [(what, ok, detail)]
                              run after the guest passed, to check what it wrote to
                              /smoke (e.g. compressed files the host must read back)
+and optionally
+  launcher_args(prepared) -> [str]
+                             extra pylon-launch options for that guest, e.g. the
+                             --allow-net=HOST:PORT grant for servers prepare() started
+                             (they run in threads of this process while the guest runs)
 The guest sees the scratch directory read-write as /smoke and the smoke file's own
 directory read-only as /tests. Then the sandbox is probed (no file outside the mapped
-directories, --timeout, --max-memory, no sockets without --allow-net) and cap calls are
+directories, --timeout, --max-memory, no sockets without --allow-net but the guest's
+own loopback) and cap calls are
 checked for leaks: every cap's smoke/alloc_loop.py runs in one interpreter through
 tests/alloc_loop.py, which must end with the same linear-memory size after 10k and 100k
 rounds.
@@ -176,6 +182,8 @@ def main():
                         False, unprepared[n])
                 continue
             own = ["--dir", f"{where[n]}::/tests"] + scratch_map
+            if hosts[n] is not None and hasattr(hosts[n], "launcher_args"):
+                own += hosts[n].launcher_args(shared[n])
             p = h.run(own + env_args, [f"/tests/{n}_smoke.py", *argv])
             # A passing smoke file's summary is its first line of output.
             h.check(f"{n}_smoke.py", p.returncode == 0, outcome(p),
@@ -225,6 +233,19 @@ def main():
             p = h.run([], ["-c", code], timeout=120)
             h.check("sandbox: no sockets without --allow-net",
                     p.returncode != 0 and "connected" not in p.stdout, outcome(p))
+        # ...but the guest's own loopback: socket.socketpair(), which every asyncio event
+        # loop opens, is a TCP pair on 127.0.0.1 under WASI.
+        code = ("import asyncio, socket\n"
+                "a, b = socket.socketpair()\n"
+                "a.sendall(b'pair'); assert b.recv(4) == b'pair'\n"
+                "async def main():\n"
+                "    await asyncio.sleep(0.01)\n"
+                "    return 'ran'\n"
+                "print(asyncio.run(main()))\n")
+        p = h.run([], ["-c", code], timeout=120)
+        h.check("sandbox: without --allow-net, socketpair() and asyncio still work "
+                "(the guest's own loopback)", p.returncode == 0 and p.stdout == "ran\n",
+                outcome(p))
 
         # --- canonical-ABI allocations are freed ------------------------------------------
         loops = [(name, os.path.join(d, "smoke")) for name, d in caps

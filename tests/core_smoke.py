@@ -60,6 +60,24 @@ with open(path, "w") as f:
     f.write("written by pylon\n")
 with open(path) as f:
     assert f.read() == "written by pylon\n"
+# A file that grows after a read reached its end: the next read sees what was added
+# (wasi-libc keeps a finished read stream; cpython-ext/_pylon_wasi_libc corrects it).
+grow = "/smoke/core-grows.bin"
+writer = os.open(grow, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+reader = os.open(grow, os.O_RDONLY)
+assert os.read(reader, 10) == b""
+os.write(writer, b"first")
+assert os.read(reader, 10) == b"first"
+assert os.read(reader, 10) == b""
+os.write(writer, b" second")
+os.lseek(reader, 5, os.SEEK_SET)  # the same offset: no new stream by itself
+assert os.read(reader, 10) == b" second"
+with open(grow, "rb") as f:  # buffered reads, via readinto
+    assert f.read() == b"first second"
+    os.write(writer, b" third")
+    assert f.read() == b" third"
+os.close(writer)
+os.close(reader)
 os.makedirs("/smoke/sub/dir", exist_ok=True)
 assert sorted(os.listdir("/smoke/sub")) == ["dir"]
 

@@ -2,8 +2,9 @@
 
 WASI hands paths and host names to the host as component-model strings, which must
 be UTF-8; a guest that passed anything else used to be killed by a wasm trap. Now each
-call fails like any other OS error (cpython-ext/_pylon_wasi_strings): EILSEQ for a file
-name, gaierror for a host name. Valid names, including non-ASCII ones, still work.
+call fails like any other OS error: EILSEQ for a file name (wasi-libc checks paths),
+gaierror for a host name (cpython-ext/_pylon_wasi_libc checks those). Valid names,
+including non-ASCII ones, still work.
 """
 import errno
 import os

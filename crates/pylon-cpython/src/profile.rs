@@ -48,6 +48,10 @@ pub struct PackagePin {
     pub name: String,
     pub version: String,
     pub sha256: Sha256,
+    /// Where the `.deb` lies in the Debian archive (`pool/main/…/NAME_VERSION_ARCH.deb`),
+    /// for a package that no suite of the machine's apt sources serves (one from sid or
+    /// a backports suite): scripts/install-wasi-toolchain.sh fetches it from there.
+    pub pool: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -251,7 +255,19 @@ const CPYTHON_KEYS: &[&str] = &["version"];
 const SOURCE_KEYS: &[&str] = &["tarball", "sha256", "size", "top_dir", "sources"];
 const SQLITE_KEYS: &[&str] = &["tarball", "sha256", "size", "top_dir", "sources", "cflags"];
 const TOOLCHAIN_KEYS: &[&str] = &["packages"];
-const PACKAGE_KEYS: &[&str] = &["name", "version", "sha256"];
+/// A `.deb`'s path in a Debian archive, as written into a URL and a shell command by
+/// the toolchain installer: under `pool/`, one plain file name, nothing to escape.
+fn is_pool_path(p: &str) -> bool {
+    p.starts_with("pool/")
+        && p.ends_with(".deb")
+        && !p
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..")
+        && p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._+~-".contains(c))
+}
+
+const PACKAGE_KEYS: &[&str] = &["name", "version", "sha256", "pool"];
 const BUILD_KEYS: &[&str] = &[
     "host_triple",
     "source_date_epoch",
@@ -671,8 +687,22 @@ impl Checker<'_> {
             let digest = field(self, "sha256").and_then(|(s, span)| {
                 self.digest_value(Some(&s), span, &format!("{owner}.sha256"))
             });
-            match (name, version, digest) {
-                (Some((name, name_span)), Some((version, _)), Some(sha256)) => {
+            let pool = match pkg.get("pool") {
+                None => Ok(None),
+                Some(val) => match val.as_str().filter(|p| is_pool_path(p)) {
+                    Some(p) => Ok(Some(p.to_string())),
+                    None => {
+                        self.report(
+                            value_span(val),
+                            &format!("{owner}.pool"),
+                            "expected a path in the Debian archive: \"pool/…/NAME_VERSION_ARCH.deb\" (no `..`, no spaces)",
+                        );
+                        Err(())
+                    }
+                },
+            };
+            match (name, version, digest, pool) {
+                (Some((name, name_span)), Some((version, _)), Some(sha256), Ok(pool)) => {
                     if out.iter().any(|p: &PackagePin| p.name == name) {
                         ok = false;
                         self.report(
@@ -685,6 +715,7 @@ impl Checker<'_> {
                         name,
                         version,
                         sha256,
+                        pool,
                     })
                 }
                 _ => ok = false,

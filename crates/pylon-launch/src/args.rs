@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::net::NetAccess;
 use crate::{DirMapping, LaunchError, LaunchOptions};
 
 /// The `--help` text.
@@ -26,7 +27,14 @@ options:
   --env KEY=VALUE         set a guest environment variable (repeatable); `--env KEY`
                           copies KEY from the host if set. No other host variable is
                           visible to the guest
-  --allow-net             allow TCP/UDP to any address and name lookup (default: none)
+  --allow-net             allow TCP/UDP to any address and name lookup (default: only
+                          the guest's own loopback listeners, which socketpair() and
+                          asyncio use)
+  --allow-net=HOST:PORT[,HOST:PORT...]
+                          allow only these services (repeatable): connecting to them,
+                          UDP with them, or serving on one of them; HOST is a name
+                          (resolved by the launcher at start), an IPv4 address or
+                          [IPv6]. Name lookups are allowed
   --max-memory SIZE       cap the total of all linear memories (CPython's and every
                           cap's): bytes, or with a K/M/G (10^3) or Ki/Mi/Gi (2^10)
                           suffix. A growth past it fails (Python: MemoryError)
@@ -69,7 +77,7 @@ pub fn parse_args_with_env(
     let mut wasm: Option<PathBuf> = None;
     let mut dirs = Vec::new();
     let mut guest_env = Vec::new();
-    let mut allow_net = false;
+    let mut net = NetAccess::Denied;
     let mut max_memory = None;
     let mut timeout = None;
     let mut cache_dir: Option<PathBuf> = None;
@@ -101,14 +109,16 @@ pub fn parse_args_with_env(
             None => (long, None),
         };
         let option = format!("--{name}");
+        if name == "allow-net" {
+            // A flag alone, or with an inline list: `--allow-net=HOST:PORT,…`.
+            net.add_option(inline.as_deref())?;
+            continue;
+        }
         let takes_value = matches!(
             name,
             "wasm" | "dir" | "env" | "max-memory" | "timeout" | "cache-dir" | "stdlib"
         );
-        let is_flag = matches!(
-            name,
-            "allow-net" | "no-cache" | "verbose" | "report-memory" | "help"
-        );
+        let is_flag = matches!(name, "no-cache" | "verbose" | "report-memory" | "help");
         if !takes_value && !is_flag {
             return Err(LaunchError::Usage(format!(
                 "unknown launcher option `{option}` (put python's own options after \
@@ -120,7 +130,6 @@ pub fn parse_args_with_env(
                 return Err(LaunchError::Usage(format!("`{option}` takes no value")));
             }
             match name {
-                "allow-net" => allow_net = true,
                 "no-cache" => no_cache = true,
                 "verbose" => verbose = true,
                 "report-memory" => report_memory = true,
@@ -172,7 +181,7 @@ pub fn parse_args_with_env(
         wasm,
         dirs,
         env: guest_env,
-        allow_net,
+        net,
         max_memory,
         timeout,
         cache_dir,
@@ -373,7 +382,7 @@ mod tests {
     #[test]
     fn guest_args_start_at_first_non_option() {
         let o = parse(&["--allow-net", "-c", "print(1)", "--wasm", "x"]).unwrap();
-        assert!(o.allow_net);
+        assert_eq!(o.net, NetAccess::All);
         assert_eq!(o.guest_args, ["-c", "print(1)", "--wasm", "x"]);
         assert_eq!(o.wasm, PathBuf::from("build/pylon.wasm"));
         let o = parse(&["--wasm=a.wasm", "--", "--version"]).unwrap();
@@ -393,6 +402,7 @@ mod tests {
         assert!(parse(&["--frobnicate"]).is_err());
         assert!(parse(&["--timeout"]).is_err());
         assert!(parse(&["--allow-net=yes"]).is_err());
+        assert!(parse(&["--allow-net="]).is_err());
         assert!(parse(&["--env", "=x"]).is_err());
         assert!(parse(&["--dir", "/definitely/not/here::/x"]).is_err());
         assert!(parse(&["--dir", "/::/x::rx"]).is_err());

@@ -15,6 +15,7 @@
 mod args;
 pub mod cache;
 mod limits;
+pub mod net;
 mod stdlib;
 
 use std::ffi::OsString;
@@ -30,6 +31,8 @@ use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+pub use net::{NetAccess, NetGrant};
 
 pub use args::{
     format_duration, parse_args, parse_args_with_env, parse_dir, parse_duration, parse_size, USAGE,
@@ -91,7 +94,7 @@ pub struct LaunchOptions {
     pub dirs: Vec<DirMapping>,
     /// The guest's whole environment.
     pub env: Vec<(String, String)>,
-    pub allow_net: bool,
+    pub net: NetAccess,
     /// Cap on the total of all linear memories of the component, in bytes.
     pub max_memory: Option<u64>,
     pub timeout: Option<Duration>,
@@ -499,17 +502,29 @@ fn wasi_ctx(opts: &LaunchOptions, stdlib: Option<&stdlib::Mount>) -> Result<Wasi
             b.env("PYTHONHOME", if home.is_empty() { "/" } else { home });
         }
     }
-    if opts.allow_net {
-        b.inherit_network()
-            .allow_ip_name_lookup(true)
+    let policy = match &opts.net {
+        NetAccess::All => None,
+        NetAccess::Only(grants) => Some(net::NetPolicy::granting(grants)?),
+        NetAccess::Denied => Some(net::NetPolicy::denied()),
+    };
+    match policy {
+        None => {
+            b.inherit_network()
+                .allow_ip_name_lookup(true)
+                .allow_tcp(true)
+                .allow_udp(true);
+        }
+        Some(policy) => {
+            let lookups_and_udp = matches!(opts.net, NetAccess::Only(_));
+            let policy = Arc::new(policy);
+            b.socket_addr_check(move |addr, usage| {
+                let admitted = policy.admits(addr, usage);
+                Box::pin(async move { admitted })
+            })
+            .allow_ip_name_lookup(lookups_and_udp)
             .allow_tcp(true)
-            .allow_udp(true);
-    } else {
-        // The defaults already deny every address and lookup; spelled out on purpose.
-        b.socket_addr_check(|_, _| Box::pin(async { false }))
-            .allow_ip_name_lookup(false)
-            .allow_tcp(false)
-            .allow_udp(false);
+            .allow_udp(lookups_and_udp);
+        }
     }
     let maps_root = stdlib.is_some_and(|m| is_root(&m.guest_dir))
         || opts.dirs.iter().any(|d| is_root(&d.guest));
@@ -533,8 +548,9 @@ fn is_root(guest: &str) -> bool {
 /// Preopens an empty, read-only directory at `/`.
 ///
 /// The guest's working directory is `/`: wasi-libc keeps the cwd itself, starting at
-/// `/` (python.wasm's wasi-libc, Debian's 20240708 snapshot, does not ask for
-/// `wasi:cli/environment`'s `initial-cwd`: python.wasm does not import it), and resolves every path, relative ones against that cwd, through the
+/// `/` (python.wasm's wasi-libc, Debian's 20260423 snapshot, does not ask for
+/// `wasi:cli/environment`'s `initial-cwd`), and resolves every path, relative ones
+/// against that cwd, through the
 /// preopen whose guest path is the longest prefix of it. With no preopen at `/`, the
 /// cwd names nothing: `os.stat(os.getcwd())`, `os.chdir(os.getcwd())` and `os.stat('.')`
 /// fail with ENOENT, and CPython's test runner, which chdirs back to where it started,

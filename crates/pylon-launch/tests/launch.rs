@@ -276,6 +276,45 @@ fn network_only_with_allow_net() {
 }
 
 #[test]
+fn network_only_to_granted_services() {
+    let granted = TcpListener::bind("127.0.0.1:0").unwrap();
+    let other = TcpListener::bind("127.0.0.1:0").unwrap();
+    let granted = granted.local_addr().unwrap();
+    let other = other.local_addr().unwrap().to_string();
+    let grant = format!("--allow-net=127.0.0.1:{}", granted.port());
+
+    let out = launch(&[&grant, "connect", &granted.to_string()]);
+    assert_eq!(code(&out), 0, "{} {}", stdout(&out), stderr(&out));
+    assert_eq!(stdout(&out), "connect ok\n");
+    let out = launch(&[&grant, "connect", &other]);
+    assert_eq!(code(&out), 3, "{} {}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("connect error"), "{}", stdout(&out));
+
+    // A name is resolved by the launcher; lookups in the guest stay possible.
+    let by_name = format!("--allow-net=localhost:{}", granted.port());
+    let out = launch(&[&by_name, "connect", &granted.to_string()]);
+    assert_eq!(code(&out), 0, "{} {}", stdout(&out), stderr(&out));
+    let out = launch(&[&by_name, "lookup", "localhost"]);
+    assert_eq!(code(&out), 0, "{} {}", stdout(&out), stderr(&out));
+
+    // Repeated grants add up.
+    let out = launch(&[&grant, &format!("--allow-net={other}"), "connect", &other]);
+    assert_eq!(code(&out), 0, "{} {}", stdout(&out), stderr(&out));
+
+    // A grant that names nothing is the launcher's error (2), before the guest runs.
+    let out = launch(&["--allow-net=no-such-host.invalid:80", "exit", "0"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no-such-host.invalid"),
+        "{}",
+        stderr(&out)
+    );
+    let out = launch(&["--allow-net=127.0.0.1", "exit", "0"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--allow-net"), "{}", stderr(&out));
+}
+
+#[test]
 fn trap_reports_a_backtrace() {
     let out = launch(&["trap"]);
     assert_eq!(code(&out), 134, "{}", stderr(&out));

@@ -1,0 +1,180 @@
+/*
+ * Corrections to the pinned wasi-libc, linked into python.wasm.
+ *
+ * python.wasm is linked with `-Wl,--wrap,<function>` for each function below (see
+ * setup.flags): every call of <function> from libc's own objects, and from CPython's,
+ * lands in `__wrap_<function>` here, which calls the original as `__real_<function>`.
+ * A libc without <function> fails the link (an undefined `__real_<function>`), so a
+ * toolchain change cannot silently drop a correction.
+ *
+ * The module object itself is empty; it exists so that CPython's Modules/Setup
+ * machinery compiles and links this file.
+ */
+#include "Python.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <wasi/wasip2.h>
+
+/* --- host names that are not UTF-8 ----------------------------------------------
+ *
+ * wasi-libc hands a host name to the host as a component-model `string`, which must
+ * be valid UTF-8: the canonical ABI's lift of anything else is a trap that kills the
+ * whole interpreter ("invalid utf-8 sequence"). A name that is not UTF-8 names no
+ * host, so the lookup fails as "no such name" before it reaches the host. (Paths need
+ * no guard: this libc checks them itself and fails with EILSEQ.)
+ *
+ * Strict UTF-8 as the component model requires: no overlong forms, no surrogates
+ * (U+D800..U+DFFF, which surrogateescape/surrogatepass produce), nothing past
+ * U+10FFFF. */
+static int
+is_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char c = *p;
+        if (c < 0x80) {
+            p += 1;
+            continue;
+        }
+        int n;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        }
+        else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        }
+        else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        }
+        else {
+            return 0;
+        }
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80) {
+                return 0;  /* also stops at the terminating NUL */
+            }
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)
+            || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+            return 0;
+        }
+        p += n + 1;
+    }
+    return 1;
+}
+
+int __real_getaddrinfo(const char *, const char *, const struct addrinfo *,
+                       struct addrinfo **);
+int
+__wrap_getaddrinfo(const char *node, const char *service,
+                   const struct addrinfo *hints, struct addrinfo **res)
+{
+    if ((node != NULL && !is_utf8(node)) || (service != NULL && !is_utf8(service))) {
+        return EAI_NONAME;
+    }
+    return __real_getaddrinfo(node, service, hints, res);
+}
+
+/* --- a socket the host no longer has connected ------------------------------------
+ *
+ * wasi-libc maps each WASI socket error code to an errno here, and calls abort() for
+ * `invalid-state`, which it assumes its own state checks rule out. The host returns
+ * it anyway when the operating system's socket is no longer connected while libc
+ * still thinks it is: getpeername() after the peer reset the connection reaches the
+ * host's getpeername(2), which fails with ENOTCONN, which WASI reports as
+ * `invalid-state` (wasi:sockets documents it as ENOTCONN for remote-address and
+ * shutdown). So that is what a program sees: an OSError in Python, not a trap. */
+int __real___wasilibc_map_socket_error(network_error_code_t *error);
+int
+__wrap___wasilibc_map_socket_error(network_error_code_t *error)
+{
+    if (*error == NETWORK_ERROR_CODE_INVALID_STATE) {
+        return ENOTCONN;
+    }
+    return __real___wasilibc_map_socket_error(error);
+}
+
+/* --- a read at the end of a file that has grown since -----------------------------
+ *
+ * wasi-libc reads a file through one WASI input stream per descriptor, opened at the
+ * descriptor's offset and kept until a seek moves the offset. A stream that reached
+ * the end of the file is finished for good: once a read returned 0, every later read
+ * returns 0 too, even after another descriptor (or another connection of SQLite, which
+ * reads with lseek + read) wrote past that point, and a seek to the same offset keeps
+ * the finished stream. POSIX reads what is there.
+ *
+ * So when a read of a regular file returns 0 although the offset is before the file's
+ * end, the stream is stale: moving the offset away and back makes libc drop it, and
+ * the read is done again on a fresh one. This costs an fstat and two seeks only on a
+ * read that returned 0. */
+static int
+drop_stale_stream(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return 0;
+    }
+    off_t pos = lseek(fd, 0, SEEK_CUR);
+    if (pos < 0 || pos >= st.st_size) {
+        return 0;  /* a true end of file */
+    }
+    if (lseek(fd, pos + 1, SEEK_SET) < 0 || lseek(fd, pos, SEEK_SET) != pos) {
+        return 0;
+    }
+    return 1;
+}
+
+ssize_t __real_read(int, void *, size_t);
+ssize_t
+__wrap_read(int fd, void *buf, size_t count)
+{
+    ssize_t n = __real_read(fd, buf, count);
+    if (n == 0 && count > 0 && drop_stale_stream(fd)) {
+        n = __real_read(fd, buf, count);
+    }
+    return n;
+}
+
+ssize_t __real_readv(int, const struct iovec *, int);
+ssize_t
+__wrap_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+    ssize_t n = __real_readv(fd, iov, iovcnt);
+    if (n == 0) {
+        size_t wanted = 0;
+        for (int i = 0; i < iovcnt; i++) {
+            wanted += iov[i].iov_len;
+        }
+        if (wanted > 0 && drop_stale_stream(fd)) {
+            n = __real_readv(fd, iov, iovcnt);
+        }
+    }
+    return n;
+}
+
+static struct PyModuleDef wasi_libc_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_pylon_wasi_libc",
+    .m_doc = "Links Pylon's corrections to wasi-libc: host names that are not UTF-8 "
+             "fail the lookup instead of trapping; a socket the host reports as no "
+             "longer connected gives ENOTCONN instead of an abort; a read of a file "
+             "that grew after a read reached its end sees the new data. Nothing to "
+             "call.",
+    .m_size = 0,
+};
+
+PyMODINIT_FUNC
+PyInit__pylon_wasi_libc(void)
+{
+    return PyModuleDef_Init(&wasi_libc_module);
+}
