@@ -13,8 +13,11 @@
 #include "Python.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -162,14 +165,88 @@ __wrap_readv(int fd, const struct iovec *iov, int iovcnt)
     return n;
 }
 
+/* --- a socket whose connect is still in progress ------------------------------------
+ *
+ * After a non-blocking connect(), wasi-libc keeps the socket in its "connecting" state
+ * until a poll() sees the connection complete; until then recv(), send() and
+ * getpeername() fail with ENOTCONN, also once the socket was made blocking again and
+ * the connection is long established. CPython's socket.socketpair() on WASI is built
+ * exactly that way (a non-blocking connect to a loopback listener, then blocking use:
+ * CPython gh-146139), and so is every asyncio event loop's self-pipe.
+ *
+ * So an ENOTCONN on a socket libc still calls connecting (SO_ERROR is EINPROGRESS)
+ * lets poll() finish the connect and retries: a blocking socket waits for it, as
+ * POSIX's recv()/send() would; a non-blocking one looks without waiting and reports
+ * EAGAIN while the connection is still being made; getpeername() also looks without
+ * waiting and keeps ENOTCONN while it is. */
+/* After a call on `fd` failed with ENOTCONN: 1 when the caller should retry it (libc
+ * has just seen the connect complete, or fail), else 0 with errno set: ENOTCONN for a
+ * socket that is not connecting, EAGAIN for a non-blocking one still connecting
+ * (`may_wait`), ENOTCONN for that when the caller must not wait (getpeername). */
+static int
+connected_now(int fd, int may_wait)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != EINPROGRESS) {
+        errno = ENOTCONN;
+        return 0;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    int wait = may_wait && flags >= 0 && !(flags & O_NONBLOCK);
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    int n = poll(&p, 1, wait ? -1 : 0);
+    if (n > 0) {
+        return 1;
+    }
+    errno = (n == 0 && may_wait) ? EAGAIN : ENOTCONN;
+    return 0;
+}
+
+ssize_t __real_recv(int, void *, size_t, int);
+ssize_t
+__wrap_recv(int fd, void *buf, size_t len, int flags)
+{
+    ssize_t n = __real_recv(fd, buf, len, flags);
+    if (n < 0 && errno == ENOTCONN && connected_now(fd, 1)) {
+        n = __real_recv(fd, buf, len, flags);
+    }
+    return n;
+}
+
+ssize_t __real_send(int, const void *, size_t, int);
+ssize_t
+__wrap_send(int fd, const void *buf, size_t len, int flags)
+{
+    ssize_t n = __real_send(fd, buf, len, flags);
+    if (n < 0 && errno == ENOTCONN && connected_now(fd, 1)) {
+        n = __real_send(fd, buf, len, flags);
+    }
+    return n;
+}
+
+int __real_getpeername(int, struct sockaddr *, socklen_t *);
+int
+__wrap_getpeername(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    socklen_t given = *addrlen;
+    int r = __real_getpeername(fd, addr, addrlen);
+    if (r < 0 && errno == ENOTCONN && connected_now(fd, 0)) {
+        *addrlen = given;
+        r = __real_getpeername(fd, addr, addrlen);
+    }
+    return r;
+}
+
 static struct PyModuleDef wasi_libc_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_pylon_wasi_libc",
     .m_doc = "Links Pylon's corrections to wasi-libc: host names that are not UTF-8 "
              "fail the lookup instead of trapping; a socket the host reports as no "
              "longer connected gives ENOTCONN instead of an abort; a read of a file "
-             "that grew after a read reached its end sees the new data. Nothing to "
-             "call.",
+             "that grew after a read reached its end sees the new data; a socket "
+             "whose non-blocking connect completed works once made blocking. "
+             "Nothing to call.",
     .m_size = 0,
 };
 
