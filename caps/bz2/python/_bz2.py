@@ -9,6 +9,7 @@ attributes, and the exceptions. Behaviour and messages follow CPython 3.13.
 """
 
 import _pylon_bz2
+import _pylon_runtime as _rt
 
 _cap = _pylon_bz2.bz2
 _WitError = _pylon_bz2.WitError
@@ -27,36 +28,11 @@ _EXCEPTIONS = {
 
 def _raise(exc):
     """Re-raise the cap's `error` record as the exception CPython raises."""
-    failure = exc.args[0]
-    kind = _EXCEPTIONS.get(failure.kind, OSError)
-    if kind is MemoryError and not failure.message:
-        raise MemoryError from None
-    raise kind(failure.message) from None
+    _rt.raise_error(exc, _EXCEPTIONS, OSError)
 
 
-def _buffer(data):
-    # Py_buffer arguments: any C-contiguous buffer, never a str.
-    if isinstance(data, str):
-        raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'")
-    return memoryview(data).cast("B") if not isinstance(data, bytes) else data
-
-
-class _Final:
-    """The C types are not acceptable base types (no Py_TPFLAGS_BASETYPE)."""
-
-    __slots__ = ()
-
-    def __init_subclass__(cls, **kwargs):
-        if _Final not in cls.__bases__:
-            raise TypeError(
-                f"type '_bz2.{cls.__bases__[0].__name__}' is not an acceptable base type")
-        super().__init_subclass__(**kwargs)
-
-    def __reduce__(self):
-        raise TypeError(f"cannot pickle '_bz2.{type(self).__name__}' object")
-
-    def __reduce_ex__(self, protocol):
-        return self.__reduce__()
+_Final = _rt.final_base("_bz2")
+_buffer = _rt.buffer
 
 
 class BZ2Compressor(_Final):

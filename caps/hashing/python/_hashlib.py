@@ -20,6 +20,7 @@ implementation (over the same builtin hashes) — what it does without ``_hashli
 from _operator import _compare_digest as compare_digest
 
 import _pylon_hashing
+import _pylon_runtime as _rt
 
 _kdf = _pylon_hashing.kdf
 _cap = _pylon_hashing.hashing
@@ -139,17 +140,7 @@ def get_fips_mode():
 
 # --- HMAC: always the pure-Python path of hmac.py ---------------------------------------
 
-def _buffer(obj):
-    """Fails like CPython's Py_buffer argument conversion (PyBUF_SIMPLE)."""
-    try:
-        view = memoryview(obj)
-    except TypeError:
-        raise TypeError(
-            f"a bytes-like object is required, not '{type(obj).__name__}'") from None
-    with view:
-        if not view.c_contiguous:
-            raise BufferError("memoryview: underlying buffer is not C-contiguous")
-    return obj
+_buffer = _rt.buffer
 
 
 def _unsupported_digestmod(digestmod):
@@ -186,8 +177,7 @@ _EXCEPTIONS = {
 
 
 def _raise(exc):
-    failure = exc.args[0]
-    raise _EXCEPTIONS.get(failure.kind, ValueError)(failure.message) from None
+    _rt.raise_error(exc, _EXCEPTIONS, ValueError)
 
 
 def _index(value):

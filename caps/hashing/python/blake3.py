@@ -13,6 +13,7 @@ Differences from the PyPI package, all forced by the sandbox:
 """
 
 import _pylon_hashing
+import _pylon_runtime as _rt
 
 _cap = _pylon_hashing.hashing
 _WitError = _pylon_hashing.WitError
@@ -33,21 +34,12 @@ _EXCEPTIONS = {
 
 
 def _raise(exc):
-    failure = exc.args[0]
-    raise _EXCEPTIONS.get(failure.kind, ValueError)(failure.message) from None
+    _rt.raise_error(exc, _EXCEPTIONS, ValueError)
 
 
 def _contiguous(obj):
     """A bytes-like object's bytes (a copy), failing like a buffer conversion does."""
-    try:
-        view = memoryview(obj)
-    except TypeError:
-        raise TypeError(
-            f"a bytes-like object is required, not '{type(obj).__name__}'") from None
-    with view:
-        if not view.c_contiguous:
-            raise BufferError("buffer is not contiguous")
-        return view.tobytes()
+    return bytes(_rt.buffer(obj))
 
 
 def _unsigned(value, what):

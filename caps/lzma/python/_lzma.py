@@ -11,6 +11,7 @@ Behaviour and messages follow CPython 3.13.
 
 import _operator
 import _pylon_lzma
+import _pylon_runtime as _rt
 
 _cap = _pylon_lzma.lzma
 _WitError = _pylon_lzma.WitError
@@ -71,46 +72,16 @@ _EXCEPTIONS = {
 
 def _raise(exc):
     """Re-raise the cap's `error` record as the exception CPython raises."""
-    failure = exc.args[0]
-    kind = _EXCEPTIONS.get(failure.kind, LZMAError)
-    if kind is MemoryError and not failure.message:
-        raise MemoryError from None
-    raise kind(failure.message) from None
+    _rt.raise_error(exc, _EXCEPTIONS, LZMAError)
 
 
-def _c_int(value):
-    # An "i" argument: an index that fits a C int.
-    value = _operator.index(value)
-    if not -(1 << 31) <= value < (1 << 31):
-        raise OverflowError("signed integer is greater than maximum" if value > 0
-                            else "signed integer is less than minimum")
-    return value
-
-
-def _unsigned(value, bits, type_name):
-    # PyLong_AsUnsignedLongLong, then the range of the C type.
-    if not isinstance(value, int):
-        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
-    if value < 0:
-        raise OverflowError("can't convert negative int to unsigned")
-    if value >= 1 << 64:
-        raise OverflowError("int too big to convert")
-    if value >= 1 << bits:
-        raise OverflowError(f"Value too large for {type_name} type")
-    return value
+_c_int = _rt.c_int
+_unsigned = _rt.unsigned
+_buffer = _rt.buffer
 
 
 def _u32(value):
     return _unsigned(value, 32, "uint32_t")
-
-
-def _buffer(data):
-    # Py_buffer arguments: any C-contiguous buffer, never a str.
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, str):
-        raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'")
-    return memoryview(data).cast("B")
 
 
 def _filter(spec):
@@ -159,19 +130,7 @@ def _chain(filterspecs):
     return [_filter(filterspecs[i]) for i in range(count)]
 
 
-class _Final:
-    """The C types are not acceptable base types and cannot be pickled."""
-
-    __slots__ = ()
-
-    def __init_subclass__(cls, **kwargs):
-        if _Final not in cls.__bases__:
-            raise TypeError(
-                f"type '_lzma.{cls.__bases__[0].__name__}' is not an acceptable base type")
-        super().__init_subclass__(**kwargs)
-
-    def __reduce_ex__(self, protocol):
-        raise TypeError(f"cannot pickle '_lzma.{type(self).__name__}' object")
+_Final = _rt.final_base("_lzma")
 
 
 class LZMACompressor(_Final):

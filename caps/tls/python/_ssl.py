@@ -21,6 +21,7 @@ import os as _os
 import _socket
 import weakref as _weakref
 
+import _pylon_runtime as _rt
 import _pylon_tls
 
 _cap = _pylon_tls.tls
@@ -253,7 +254,7 @@ _KEY_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY",
                "ENCRYPTED PRIVATE KEY")
 
 
-def _read_file(path, what):
+def _read_file(path):
     path = _os.fspath(path)
     with open(path, "rb") as f:
         return f.read()
@@ -314,7 +315,7 @@ def _decode(der):
 
 
 def _test_decode_cert(path):
-    blocks = _pem_blocks(_read_file(path, "certificate"), ("CERTIFICATE",))
+    blocks = _pem_blocks(_read_file(path), ("CERTIFICATE",))
     if not blocks:
         raise _ssl_error(SSLError, SSL_ERROR_SSL, "NO_START_LINE", "no certificate", "PEM")
     return _decode(blocks[0][1])
@@ -464,10 +465,7 @@ class MemoryBIO:
     def write(self, b):
         if self._eof:
             raise _ssl_error(SSLError, SSL_ERROR_SSL, None, "cannot write() after write_eof()")
-        view = memoryview(b)
-        if not view.c_contiguous:
-            raise BufferError("memoryview: underlying buffer is not C-contiguous")
-        data = view.cast("B")
+        data = _rt.buffer(b)
         self._buf += data
         return len(data)
 
@@ -999,10 +997,8 @@ class _SSLContext:
         lo, hi = self._versions()
         if self._check_hostname and not server_hostname:
             raise ValueError("check_hostname requires server_hostname")
+        # With no anchors, a verifying handshake fails in the cap, as OpenSSL's does.
         verify = self._verify_mode != CERT_NONE
-        if verify and not self._roots and not self._default_roots:
-            # OpenSSL fails the handshake then; so does the cap, with no anchors.
-            pass
         # A WIT record is a sequence in field order (see the WIT's client-config).
         return (self._roots, self._default_roots, verify, self._check_hostname,
                 server_hostname, self._alpn, lo, hi, self._chain, self._key,
@@ -1028,7 +1024,7 @@ class _SSLContext:
             raise TypeError("cafile, capath and cadata cannot be all omitted")
         found = []
         if cafile is not None:
-            found += [d for _, d in _pem_blocks(_read_file(cafile, "cafile"),
+            found += [d for _, d in _pem_blocks(_read_file(cafile),
                                                  ("CERTIFICATE", "TRUSTED CERTIFICATE"))]
             if not found:
                 raise _ssl_error(SSLError, SSL_ERROR_SSL, "NO_CERTIFICATE_OR_CRL_FOUND",
@@ -1040,7 +1036,7 @@ class _SSLContext:
                 if not _os.path.isfile(path):
                     continue
                 try:
-                    found += [d for _, d in _pem_blocks(_read_file(path, "capath"),
+                    found += [d for _, d in _pem_blocks(_read_file(path),
                                                          ("CERTIFICATE", "TRUSTED CERTIFICATE"))]
                 except (OSError, SSLError):
                     continue  # OpenSSL skips files it cannot use in a CA directory
@@ -1064,11 +1060,11 @@ class _SSLContext:
                 self._roots.append(der)
 
     def load_cert_chain(self, certfile, keyfile=None, password=None):
-        cert_text = _read_file(certfile, "certfile")
+        cert_text = _read_file(certfile)
         chain = [d for _, d in _pem_blocks(cert_text, ("CERTIFICATE",))]
         if not chain:
             raise _ssl_error(SSLError, SSL_ERROR_SSL, "PEM_LIB", "PEM lib", "SSL")
-        key_text = cert_text if keyfile is None else _read_file(keyfile, "keyfile")
+        key_text = cert_text if keyfile is None else _read_file(keyfile)
         keys = _pem_blocks(key_text, _KEY_LABELS)
         if not keys:
             raise _ssl_error(SSLError, SSL_ERROR_SSL, "PEM_LIB", "PEM lib", "SSL")

@@ -8,8 +8,8 @@ values, integer constants, the exception mapping, and the ``_ZlibDecompressor`` 
 """
 
 import _operator
-import sys as _sys
 
+import _pylon_runtime as _rt
 import _pylon_zlib
 
 _cap = _pylon_zlib.zlib
@@ -67,8 +67,7 @@ _EXCEPTIONS = {
 
 def _raise(exc):
     """Re-raise the cap's `error` record as the exception CPython raises."""
-    failure = exc.args[0]
-    raise _EXCEPTIONS.get(failure.kind, error)(failure.message) from None
+    _rt.raise_error(exc, _EXCEPTIONS, error)
 
 
 def _index(value):
@@ -77,13 +76,7 @@ def _index(value):
     return _operator.index(value)
 
 
-def _ssize(value):
-    """A Py_ssize_t argument: an index, and OverflowError outside the platform's
-    ssize_t (32 bits on wasm32, so sys.maxsize + 1 is too large, as in CPython)."""
-    value = _operator.index(value)
-    if not -_sys.maxsize - 1 <= value <= _sys.maxsize:
-        raise OverflowError("Python int too large to convert to C ssize_t")
-    return value
+_ssize = _rt.ssize
 
 
 def _not_instantiable(cls):

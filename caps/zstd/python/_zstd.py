@@ -27,6 +27,7 @@ What the cap cannot do, and how it shows:
 
 import operator
 
+import _pylon_runtime as _rt
 import _pylon_zstd
 
 _cap = _pylon_zstd.zstd
@@ -107,8 +108,6 @@ _C_FLAGS = {
 }
 _WINDOW_LOG_MIN, _WINDOW_LOG_MAX = 10, 31
 
-_INT_MIN = -(1 << 31)
-_INT_MAX = (1 << 31) - 1
 _CONTENT_SIZE_ERROR = (1 << 64) - 2  # libzstd's ZSTD_CONTENTSIZE_ERROR
 
 
@@ -157,12 +156,7 @@ def set_parameter_types(c_parameter_type, d_parameter_type):
     _parameter_types["decompression"] = d_parameter_type
 
 
-def _c_int(value):
-    """`value` as a C int, failing as CPython's PyLong_AsInt does."""
-    value = operator.index(value)
-    if not _INT_MIN <= value <= _INT_MAX:
-        raise OverflowError("Python int too large to convert to C int")
-    return value
+_c_int = _rt.as_int
 
 
 def get_param_bounds(parameter, is_compress):

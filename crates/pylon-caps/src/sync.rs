@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use pylon_manifest::{Cap, Manifest, Repo};
+use pylon_manifest::{Cap, Manifest, Repo, Rev};
 
 use crate::build::{build_cap, BuildRequest, HostPaths};
 use crate::digest::{sha256_file, FileDigest, Sha256Hex};
 use crate::git::{self, GitError};
 use crate::inspect::missing_exports;
-use crate::lock::lock_checkout;
+use crate::lock::{lock_checkout, CheckoutLock};
 use crate::toolchain::mismatch_hints;
 
 /// What a sync run should do.
@@ -314,78 +314,13 @@ fn sync_pinned(
     };
 
     step(Step::Lock);
-    let lock_path = match &cap.repo {
-        Repo::InTree(_) => checkout.join("target/pylon/sync.lock"),
-        Repo::Git(_) => opts
-            .caps_dir
-            .join(".pylon-locks")
-            .join(format!("{}.lock", cap.dir_name())),
-    };
-    let _lock = lock_checkout(&lock_path, || {
-        on_event(SyncEvent::WaitingForLock {
-            cap: name,
-            lock: &lock_path,
-        })
-    })
-    .map_err(|e| {
-        Failure::new(
-            Step::Lock,
-            format!("cannot lock {}: {e}", lock_path.display()),
-        )
-    })?;
-
+    let _lock = lock_cap(cap, opts, checkout, on_event)?;
     match &cap.repo {
         Repo::InTree(rel) => {
             step(Step::Pin);
-            if !checkout.is_dir() {
-                return Err(Failure::new(
-                    Step::Pin,
-                    format!(
-                        "in-tree cap directory {} does not exist",
-                        checkout.display()
-                    ),
-                ));
-            }
-            let tree = git::in_tree_rev(checkout).map_err(|e| Failure::git(Step::Pin, e))?;
-            if tree != rev.as_str() {
-                return Err(Failure::new(
-                    Step::Pin,
-                    format!(
-                        "source drift: {} now has git tree {tree}, the manifest pins {rev}; \
-                         the cap was edited without re-pinning (run `pylon manifest regen {name}`)",
-                        rel.display()
-                    ),
-                ));
-            }
+            check_in_tree_pin(checkout, rel, rev, name)?;
         }
-        Repo::Git(url) => {
-            let url = resolve_url(manifest, url);
-            let scratch = clone_scratch(&opts.caps_dir, cap.dir_name());
-            // Under the lock: what is left there was left by a run that died.
-            let _ = std::fs::remove_dir_all(&scratch);
-            if checkout.join(".git").exists() {
-                check_origin(checkout, &url, name)?;
-                fetch_if_missing(checkout, rev.as_str(), &url, &step)?;
-                step(Step::Checkout);
-                git::checkout_commit(checkout, rev.as_str())
-                    .map_err(|e| Failure::git(Step::Checkout, e))?;
-            } else {
-                step(Step::Clone);
-                clone_checked_out(&url, checkout, &scratch, rev.as_str(), &step)?;
-            }
-            let dirty = git::git(checkout, ["status", "--porcelain", "--untracked-files=no"])
-                .map_err(|e| Failure::git(Step::Checkout, e))?;
-            if !dirty.is_empty() {
-                return Err(Failure::new(
-                    Step::Checkout,
-                    format!(
-                        "{} has local modifications, so it is not the pinned source: {}",
-                        checkout.display(),
-                        dirty.lines().take(5).collect::<Vec<_>>().join(", ")
-                    ),
-                ));
-            }
-        }
+        Repo::Git(url) => check_out_pinned_rev(manifest, cap, url, opts, checkout, rev, &step)?,
     }
     if !opts.skip_build {
         // The build replaces the artifact: keep the one that matched the pin, so a
@@ -393,42 +328,12 @@ fn sync_pinned(
         keep_reference(artifact, expected);
         refuse_unpinned_inputs(cap, checkout, artifact)?;
         step(Step::Build);
-        let log = checkout.join("target/pylon/build.log");
-        let req = BuildRequest {
-            name: name.to_string(),
-            checkout: checkout.to_path_buf(),
-            target: cap.target,
-            output: artifact.to_path_buf(),
-            target_dir: None,
-            log: log.clone(),
-        };
         *built = true;
-        build_cap(&req, &opts.host).map_err(|e| Failure {
-            step: Step::Build,
-            message: e.to_string(),
-            log: Some(log.clone()),
-            log_tail: e.log_tail().to_vec(),
-        })?;
+        build_artifact(cap, opts, checkout, artifact)?;
     }
 
     step(Step::Digest);
-    if !artifact.is_file() {
-        let why = if opts.skip_build {
-            " (CAPS_SKIP_BUILD=1: nothing was built; run caps-sync without it)"
-        } else {
-            ""
-        };
-        return Err(Failure::new(
-            Step::Digest,
-            format!("artifact {} is missing{why}", artifact.display()),
-        ));
-    }
-    let actual = sha256_file(artifact).map_err(|e| {
-        Failure::new(
-            Step::Digest,
-            format!("cannot read {}: {e}", artifact.display()),
-        )
-    })?;
+    let actual = digest_artifact(artifact, opts.skip_build)?;
     if !actual.matches(expected) {
         return Ok(CapStatus::Mismatch {
             expected: expected.into(),
@@ -440,6 +345,153 @@ fn sync_pinned(
     }
 
     step(Step::Exports);
+    check_exports(cap, artifact)?;
+    Ok(CapStatus::Ok { digest: actual })
+}
+
+/// Takes the cap's checkout lock: in-tree caps lock under their own `target/`, git
+/// caps under the caps dir.
+fn lock_cap(
+    cap: &Cap,
+    opts: &SyncOptions,
+    checkout: &Path,
+    on_event: &(dyn Fn(SyncEvent<'_>) + Sync),
+) -> Result<CheckoutLock, Failure> {
+    let lock_path = match &cap.repo {
+        Repo::InTree(_) => checkout.join("target/pylon/sync.lock"),
+        Repo::Git(_) => opts
+            .caps_dir
+            .join(".pylon-locks")
+            .join(format!("{}.lock", cap.dir_name())),
+    };
+    lock_checkout(&lock_path, || {
+        on_event(SyncEvent::WaitingForLock {
+            cap: &cap.name,
+            lock: &lock_path,
+        })
+    })
+    .map_err(|e| {
+        Failure::new(
+            Step::Lock,
+            format!("cannot lock {}: {e}", lock_path.display()),
+        )
+    })
+}
+
+/// An in-tree cap is built from the working directory as it is: its git tree id must
+/// be the pinned one.
+fn check_in_tree_pin(checkout: &Path, rel: &Path, rev: &Rev, name: &str) -> Result<(), Failure> {
+    if !checkout.is_dir() {
+        return Err(Failure::new(
+            Step::Pin,
+            format!(
+                "in-tree cap directory {} does not exist",
+                checkout.display()
+            ),
+        ));
+    }
+    let tree = git::in_tree_rev(checkout).map_err(|e| Failure::git(Step::Pin, e))?;
+    if tree != rev.as_str() {
+        return Err(Failure::new(
+            Step::Pin,
+            format!(
+                "source drift: {} now has git tree {tree}, the manifest pins {rev}; \
+                 the cap was edited without re-pinning (run `pylon manifest regen {name}`)",
+                rel.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Brings a git cap's checkout to the pinned commit (cloning it the first time) and
+/// refuses one with local modifications.
+fn check_out_pinned_rev(
+    manifest: &Manifest,
+    cap: &Cap,
+    url: &str,
+    opts: &SyncOptions,
+    checkout: &Path,
+    rev: &Rev,
+    step: &dyn Fn(Step),
+) -> Result<(), Failure> {
+    let url = resolve_url(manifest, url);
+    let scratch = clone_scratch(&opts.caps_dir, cap.dir_name());
+    // Under the lock: what is left there was left by a run that died.
+    let _ = std::fs::remove_dir_all(&scratch);
+    if checkout.join(".git").exists() {
+        check_origin(checkout, &url, &cap.name)?;
+        fetch_if_missing(checkout, rev.as_str(), &url, step)?;
+        step(Step::Checkout);
+        git::checkout_commit(checkout, rev.as_str())
+            .map_err(|e| Failure::git(Step::Checkout, e))?;
+    } else {
+        step(Step::Clone);
+        clone_checked_out(&url, checkout, &scratch, rev.as_str(), step)?;
+    }
+    let dirty = git::git(checkout, ["status", "--porcelain", "--untracked-files=no"])
+        .map_err(|e| Failure::git(Step::Checkout, e))?;
+    if !dirty.is_empty() {
+        return Err(Failure::new(
+            Step::Checkout,
+            format!(
+                "{} has local modifications, so it is not the pinned source: {}",
+                checkout.display(),
+                dirty.lines().take(5).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Builds the cap into `artifact`, its log under the checkout's `target/pylon/`.
+fn build_artifact(
+    cap: &Cap,
+    opts: &SyncOptions,
+    checkout: &Path,
+    artifact: &Path,
+) -> Result<(), Failure> {
+    let log = checkout.join("target/pylon/build.log");
+    let req = BuildRequest {
+        name: cap.name.clone(),
+        checkout: checkout.to_path_buf(),
+        target: cap.target,
+        output: artifact.to_path_buf(),
+        target_dir: None,
+        log: log.clone(),
+    };
+    build_cap(&req, &opts.host).map_err(|e| Failure {
+        step: Step::Build,
+        message: e.to_string(),
+        log: Some(log.clone()),
+        log_tail: e.log_tail().to_vec(),
+    })?;
+    Ok(())
+}
+
+/// The artifact's digest; a missing one fails the cap.
+fn digest_artifact(artifact: &Path, skip_build: bool) -> Result<FileDigest, Failure> {
+    if !artifact.is_file() {
+        let why = if skip_build {
+            " (CAPS_SKIP_BUILD=1: nothing was built; run caps-sync without it)"
+        } else {
+            ""
+        };
+        return Err(Failure::new(
+            Step::Digest,
+            format!("artifact {} is missing{why}", artifact.display()),
+        ));
+    }
+    sha256_file(artifact).map_err(|e| {
+        Failure::new(
+            Step::Digest,
+            format!("cannot read {}: {e}", artifact.display()),
+        )
+    })
+}
+
+/// The component must export everything the manifest's `exports` declares.
+fn check_exports(cap: &Cap, artifact: &Path) -> Result<(), Failure> {
     let bytes = std::fs::read(artifact).map_err(|e| {
         Failure::new(
             Step::Exports,
@@ -457,7 +509,7 @@ fn sync_pinned(
             ),
         ));
     }
-    Ok(CapStatus::Ok { digest: actual })
+    Ok(())
 }
 
 /// Where the last artifact that matched its pin is kept, next to the build log.

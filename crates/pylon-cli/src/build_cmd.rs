@@ -70,71 +70,111 @@ const EXIT_USAGE: u8 = 2;
 
 /// Runs `pylon build`; the returned value is the process exit code.
 pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
-    let profile = match load_profile(&args.profiles_dir, args.profile.as_deref()) {
+    let project = match Project::resolve(&args) {
         Ok(p) => p,
-        // Unknown, unreadable or invalid: all for the user to fix.
-        Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
-    };
-    let repo_root = args
-        .profiles_dir
-        .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                p.to_path_buf()
-            }
-        })
-        .unwrap_or_else(|| PathBuf::from("."));
-    // Absolute, because the build runs commands in other directories.
-    let repo_root = std::fs::canonicalize(&repo_root).unwrap_or(repo_root);
-
-    let manifest = if args.no_caps {
-        None
-    } else {
-        match pylon_manifest::read_manifest(&args.manifest) {
-            Ok(m) => Some(m),
-            Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
-        }
-    };
-    let caps_dir = match args
-        .caps_dir
-        .clone()
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("git")))
-    {
-        Some(d) => d,
-        None => {
-            let msg = "HOME is not set; pass --caps-dir or set PYLON_CAPS_DIR";
-            return Ok(fail(&args, msg, &[], EXIT_USAGE));
-        }
+        Err(message) => return Ok(fail(&args, &message, &[], EXIT_USAGE)),
     };
     if args.explain_modules {
-        let cap_modules =
-            match product::build::cap_modules(manifest.as_ref(), &caps_dir, &repo_root) {
-                Ok(m) => m,
-                Err(e) => return Ok(fail(&args, &e.to_string(), &[], EXIT_USAGE)),
-            };
-        return Ok(explain(&args, &profile, &repo_root, &cap_modules));
+        let cap_modules = product::build::cap_modules(
+            project.manifest.as_ref(),
+            &project.caps_dir,
+            &project.repo_root,
+        );
+        return Ok(match cap_modules {
+            Ok(m) => explain(&args, &project.profile, &project.repo_root, &m),
+            Err(e) => fail(&args, &e.to_string(), &[], EXIT_USAGE),
+        });
     }
-
-    let Some(cache_root) = args.cache_dir.clone().or_else(default_cache_root) else {
-        return Ok(fail(
-            &args,
-            "no cache directory: set HOME, XDG_CACHE_HOME or --cache-dir",
-            &[],
-            EXIT_USAGE,
-        ));
+    let Project {
+        profile,
+        repo_root,
+        manifest,
+        caps_dir,
+    } = project;
+    let request = match product_request(&args, profile, repo_root, manifest.as_ref(), caps_dir) {
+        Ok(r) => r,
+        Err(message) => return Ok(fail(&args, &message, &[], EXIT_USAGE)),
     };
+
+    let progress = StageProgress::new(args.json);
+    let result = product::build::build_product(&request, &|ev| progress.product_event(ev));
+    progress.clear();
+    let built = match result {
+        Ok(b) => b,
+        Err(e) => return Ok(fail(&args, &e.to_string(), e.log_tail(), e.exit_code())),
+    };
+    Ok(print_built(&args, &built))
+}
+
+/// What the arguments name: the profile, the repository it belongs to, the caps
+/// manifest (none with `--no-caps`) and where git caps are checked out.
+struct Project {
+    profile: pylon_cpython::Profile,
+    repo_root: PathBuf,
+    manifest: Option<pylon_manifest::Manifest>,
+    caps_dir: PathBuf,
+}
+
+impl Project {
+    /// Reads the profile and the manifest and settles the directories.
+    fn resolve(args: &BuildArgs) -> Result<Project, String> {
+        // Unknown, unreadable or invalid: all for the user to fix.
+        let profile =
+            load_profile(&args.profiles_dir, args.profile.as_deref()).map_err(|e| e.to_string())?;
+        let repo_root = args
+            .profiles_dir
+            .parent()
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    p.to_path_buf()
+                }
+            })
+            .unwrap_or_else(|| PathBuf::from("."));
+        // Absolute, because the build runs commands in other directories.
+        let repo_root = std::fs::canonicalize(&repo_root).unwrap_or(repo_root);
+        let manifest = if args.no_caps {
+            None
+        } else {
+            Some(pylon_manifest::read_manifest(&args.manifest).map_err(|e| e.to_string())?)
+        };
+        let caps_dir = args
+            .caps_dir
+            .clone()
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("git")))
+            .ok_or("HOME is not set; pass --caps-dir or set PYLON_CAPS_DIR")?;
+        Ok(Project {
+            profile,
+            repo_root,
+            manifest,
+            caps_dir,
+        })
+    }
+}
+
+/// The build the arguments ask for, with the defaults of everything they leave out.
+fn product_request<'m>(
+    args: &BuildArgs,
+    profile: pylon_cpython::Profile,
+    repo_root: PathBuf,
+    manifest: Option<&'m pylon_manifest::Manifest>,
+    caps_dir: PathBuf,
+) -> Result<ProductRequest<'m>, String> {
+    let cache_root = args
+        .cache_dir
+        .clone()
+        .or_else(default_cache_root)
+        .ok_or("no cache directory: set HOME, XDG_CACHE_HOME or --cache-dir")?;
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if jobs == 0 {
-        return Ok(fail(&args, "--jobs must be at least 1", &[], EXIT_USAGE));
+        return Err("--jobs must be at least 1".into());
     }
     if let Some(t) = &args.cpython_tarball {
         if !t.is_file() {
-            let msg = format!("--cpython-tarball {}: no such file", t.display());
-            return Ok(fail(&args, &msg, &[], EXIT_USAGE));
+            return Err(format!("--cpython-tarball {}: no such file", t.display()));
         }
     }
     let out_dir = args
@@ -148,10 +188,10 @@ pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
         .map_or_else(|| PathBuf::from("pylon.wasm"), |p| p.join("pylon.wasm"));
     let check_pin =
         pylon_cpython::load_profile(&args.profiles_dir, None).is_ok_and(|p| p.name == profile.name);
-    let request = ProductRequest {
+    Ok(ProductRequest {
         repo_root,
         profile,
-        manifest: manifest.as_ref(),
+        manifest,
         caps_dir,
         cache_root,
         out_dir,
@@ -160,15 +200,11 @@ pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
         local_tarball: args.cpython_tarball.clone(),
         jobs,
         force: args.force,
-    };
+    })
+}
 
-    let progress = StageProgress::new(args.json);
-    let result = product::build::build_product(&request, &|ev| progress.product_event(ev));
-    progress.clear();
-    let built = match result {
-        Ok(b) => b,
-        Err(e) => return Ok(fail(&args, &e.to_string(), e.log_tail(), e.exit_code())),
-    };
+/// Prints what was built (text, or the JSON document) and returns the exit code.
+fn print_built(args: &BuildArgs, built: &product::build::ProductBuild) -> u8 {
     let ok = built.success();
     if args.json {
         crate::render::print_json(
@@ -182,7 +218,11 @@ pub fn run(args: BuildArgs) -> anyhow::Result<u8> {
             print_product(p, &built.caps);
         }
     }
-    Ok(if ok { 0 } else { 1 })
+    if ok {
+        0
+    } else {
+        1
+    }
 }
 
 /// `--explain-modules`: the profile's disabled modules, those wired from cpython-ext/,
@@ -198,6 +238,16 @@ fn explain(
         Err(e) => return fail(args, &e.to_string(), &[], EXIT_USAGE),
     };
     let mut rows = explain_modules(profile, &ext);
+    // Which cap serves a disabled C module is the cap's fact (its descriptor), not the
+    // profile's: the profile says only why CPython's C module is off.
+    for row in rows.iter_mut().filter(|r| r.state == "disabled") {
+        if let Some(m) = cap_modules
+            .iter()
+            .find(|m| m.served.iter().any(|s| s.name == row.name))
+        {
+            row.reason = format!("{}; served in Python by cap {}", row.reason, m.cap);
+        }
+    }
     for m in cap_modules {
         rows.push(cap_row(m));
         rows.extend(m.served.iter().map(|s| pylon_cpython::ModuleExplanation {

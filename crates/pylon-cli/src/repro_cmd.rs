@@ -19,8 +19,8 @@ use std::time::Duration;
 use pylon_caps::sync::checkout_dir;
 use pylon_manifest::{read_manifest, Manifest, Repo};
 use pylon_repro::{
-    repro_check, run_child_build, Against, ChildCommand, ProductOutput, ProductSpec, ReproEvent,
-    ReproOptions, ReproReport, RowKind, SubjectRepro, Variation, Verdict,
+    repro_check, run_child_build, Against, BaselineInfo, ChildCommand, ProductOutput, ProductSpec,
+    ReproEvent, ReproOptions, ReproReport, Row, RowKind, SubjectRepro, Variation, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -329,132 +329,157 @@ fn duration(d: Duration) -> String {
 }
 
 fn print_text(report: &ReproReport) {
-    for cap in report.caps.iter().chain(report.product.as_ref()) {
-        let source = cap
-            .source
-            .as_ref()
-            .map(|s| {
-                let rev = s
-                    .rev
-                    .as_deref()
-                    .map(|r| format!(" @ {}", &r[..r.len().min(12)]))
-                    .unwrap_or_default();
-                let pin = match s.matches_pin {
-                    Some(true) => ", the pinned rev",
-                    Some(false) => ", NOT the pinned rev",
-                    None => "",
-                };
-                format!("{}{rev}{pin}, {} files", s.repo, s.files)
-            })
-            .unwrap_or_default();
-        println!("{}  ({source})", cap.name);
-        if let Some(err) = &cap.error {
-            println!("  {} failed: {}", err.step, err.message);
-            for line in &err.log_tail {
-                println!("    | {line}");
-            }
-            if let Some(log) = &err.log {
-                println!("    full log: {}", log.display());
-            }
-            println!();
-            continue;
+    for subject in report.caps.iter().chain(report.product.as_ref()) {
+        print_subject(subject);
+    }
+    print_summary(report);
+}
+
+/// One subject's block: its source, what its builds were compared with, the table
+/// and the notes on it.
+fn print_subject(cap: &SubjectRepro) {
+    println!("{}  ({})", cap.name, source_text(cap));
+    if let Some(err) = &cap.error {
+        println!("  {} failed: {}", err.step, err.message);
+        for line in &err.log_tail {
+            println!("    | {line}");
         }
-        if let Some(b) = &cap.baseline {
-            let pin = match b.matches_pin {
-                Some(true) => ", = manifest sha256",
-                Some(false) => ", differs from the manifest sha256",
-                None => "",
-            };
-            if b.outputs.len() > 1 {
-                println!("  baseline{pin}:");
-                print_outputs(&b.outputs, "= pin", "differs from the pin");
-            } else {
-                println!("  baseline sha256 {} ({} bytes{pin})", b.sha256, b.size);
-            }
-        }
-        if let Some(p) = &cap.pins {
-            let width = p.outputs.iter().map(|o| o.file.len()).max().unwrap_or(0);
-            println!("  compared with the pins:");
-            for o in &p.outputs {
-                let reference = o.reference.as_ref().map_or_else(
-                    || "no local copy of the pinned bytes".to_string(),
-                    |r| format!("pinned bytes at {}", r.display()),
-                );
-                println!("    {:<width$}  {}  ({reference})", o.file, o.sha256);
-            }
-        }
-        let width = cap
-            .rows
-            .iter()
-            .map(|r| row_label(&r.kind, &r.label).len())
-            .max()
-            .unwrap_or(0);
-        for row in &cap.rows {
-            let label = row_label(&row.kind, &row.label);
-            let verdict = row.verdict.label();
-            let what = match row.verdict {
-                Verdict::Differs => row
-                    .diagnosis
-                    .clone()
-                    .unwrap_or_else(|| "bytes differ".into()),
-                _ => row.detail.clone(),
-            };
-            println!("  {label:<width$}  {verdict:<13}  {what}");
-            if row.verdict == Verdict::Differs && row.outputs.len() > 1 {
-                print_outputs(&row.outputs, "identical", "DIFFERS");
-            }
-            if row.verdict == Verdict::Differs {
-                let more = row.causes.len().saturating_sub(1);
-                if more > 0 {
-                    println!(
-                        "  {:<width$}  {:<13}  (+{more} more cause{}; varied: {})",
-                        "",
-                        "",
-                        if more == 1 { "" } else { "s" },
-                        row.detail
-                    );
-                } else {
-                    println!("  {:<width$}  {:<13}  varied: {}", "", "", row.detail);
-                }
-            }
-            if row.verdict == Verdict::Failed {
-                for line in &row.log_tail {
-                    println!("  {:<width$}  {:<13}  | {line}", "", "");
-                }
-                if let Some(log) = &row.log {
-                    println!("  {:<width$}  {:<13}  full log: {}", "", "", log.display());
-                }
-            }
-        }
-        if cap
-            .rows
-            .iter()
-            .any(|r| matches!(r.kind, RowKind::Variation { alone: false, .. }))
-        {
-            println!(
-                "  (the variations were judged together, in the combined build; --each builds \
-                 them one by one)"
-            );
-        }
-        println!("  {} builds, {}", cap.builds, duration(cap.elapsed));
-        let control_differs = cap
-            .rows
-            .iter()
-            .any(|r| r.kind == RowKind::Control && r.verdict == Verdict::Differs);
-        if control_differs && cap.pins.is_some() {
-            println!(
-                "  note: the control build (no variation) differs from the pin too: this \
-                 machine builds other bytes than the pin's under its own conditions (the \
-                 pin's build path or toolchain, or a build that is not deterministic)"
-            );
-        } else if control_differs {
-            println!(
-                "  note: the control build (no variation) differs too: the build is not \
-                 deterministic, so the variations' rows cannot be told apart from that"
-            );
+        if let Some(log) = &err.log {
+            println!("    full log: {}", log.display());
         }
         println!();
+        return;
     }
+    if let Some(b) = &cap.baseline {
+        print_baseline(b);
+    }
+    if let Some(p) = &cap.pins {
+        let width = p.outputs.iter().map(|o| o.file.len()).max().unwrap_or(0);
+        println!("  compared with the pins:");
+        for o in &p.outputs {
+            let reference = o.reference.as_ref().map_or_else(
+                || "no local copy of the pinned bytes".to_string(),
+                |r| format!("pinned bytes at {}", r.display()),
+            );
+            println!("    {:<width$}  {}  ({reference})", o.file, o.sha256);
+        }
+    }
+    let width = cap
+        .rows
+        .iter()
+        .map(|r| row_label(&r.kind, &r.label).len())
+        .max()
+        .unwrap_or(0);
+    for row in &cap.rows {
+        print_row(row, width);
+    }
+    if cap
+        .rows
+        .iter()
+        .any(|r| matches!(r.kind, RowKind::Variation { alone: false, .. }))
+    {
+        println!(
+            "  (the variations were judged together, in the combined build; --each builds \
+             them one by one)"
+        );
+    }
+    println!("  {} builds, {}", cap.builds, duration(cap.elapsed));
+    let control_differs = cap
+        .rows
+        .iter()
+        .any(|r| r.kind == RowKind::Control && r.verdict == Verdict::Differs);
+    if control_differs && cap.pins.is_some() {
+        println!(
+            "  note: the control build (no variation) differs from the pin too: this \
+             machine builds other bytes than the pin's under its own conditions (the \
+             pin's build path or toolchain, or a build that is not deterministic)"
+        );
+    } else if control_differs {
+        println!(
+            "  note: the control build (no variation) differs too: the build is not \
+             deterministic, so the variations' rows cannot be told apart from that"
+        );
+    }
+    println!();
+}
+
+/// Where the subject's source came from: `caps/zlib @ 0123456789ab, the pinned rev,
+/// 12 files`.
+fn source_text(cap: &SubjectRepro) -> String {
+    cap.source
+        .as_ref()
+        .map(|s| {
+            let rev = s
+                .rev
+                .as_deref()
+                .map(|r| format!(" @ {}", &r[..r.len().min(12)]))
+                .unwrap_or_default();
+            let pin = match s.matches_pin {
+                Some(true) => ", the pinned rev",
+                Some(false) => ", NOT the pinned rev",
+                None => "",
+            };
+            format!("{}{rev}{pin}, {} files", s.repo, s.files)
+        })
+        .unwrap_or_default()
+}
+
+fn print_baseline(b: &BaselineInfo) {
+    let pin = match b.matches_pin {
+        Some(true) => ", = manifest sha256",
+        Some(false) => ", differs from the manifest sha256",
+        None => "",
+    };
+    if b.outputs.len() > 1 {
+        println!("  baseline{pin}:");
+        print_outputs(&b.outputs, "= pin", "differs from the pin");
+    } else {
+        println!("  baseline sha256 {} ({} bytes{pin})", b.sha256, b.size);
+    }
+}
+
+/// One row of the table, with what varied under a difference and the log's tail
+/// under a failure.
+fn print_row(row: &Row, width: usize) {
+    let label = row_label(&row.kind, &row.label);
+    let verdict = row.verdict.label();
+    let what = match row.verdict {
+        Verdict::Differs => row
+            .diagnosis
+            .clone()
+            .unwrap_or_else(|| "bytes differ".into()),
+        _ => row.detail.clone(),
+    };
+    println!("  {label:<width$}  {verdict:<13}  {what}");
+    if row.verdict == Verdict::Differs && row.outputs.len() > 1 {
+        print_outputs(&row.outputs, "identical", "DIFFERS");
+    }
+    if row.verdict == Verdict::Differs {
+        let more = row.causes.len().saturating_sub(1);
+        if more > 0 {
+            println!(
+                "  {:<width$}  {:<13}  (+{more} more cause{}; varied: {})",
+                "",
+                "",
+                if more == 1 { "" } else { "s" },
+                row.detail
+            );
+        } else {
+            println!("  {:<width$}  {:<13}  varied: {}", "", "", row.detail);
+        }
+    }
+    if row.verdict == Verdict::Failed {
+        for line in &row.log_tail {
+            println!("  {:<width$}  {:<13}  | {line}", "", "");
+        }
+        if let Some(log) = &row.log {
+            println!("  {:<width$}  {:<13}  full log: {}", "", "", log.display());
+        }
+    }
+}
+
+/// The last line: how many subjects differ or failed, and how the run was made.
+fn print_summary(report: &ReproReport) {
     let subjects: Vec<&SubjectRepro> = report.caps.iter().chain(report.product.as_ref()).collect();
     let differ = subjects
         .iter()

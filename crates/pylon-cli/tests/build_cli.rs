@@ -76,10 +76,31 @@ fn explain_modules_names_the_cap_behind_each_module() {
     assert!(zlib.contains("Python: zlib"), "{zlib}");
     let hashing = row("_pylon_hashing");
     assert!(hashing.contains("pylon:hashing/kdf@0.1.0"), "{hashing}");
-    // The profile's own decision about the C zlib module is still listed.
-    assert!(modules
+    // The profile's own decision about the C zlib module is still listed, joined with
+    // the cap that serves the module, which the profile does not name.
+    let zlib_c = modules
         .iter()
-        .any(|m| m["name"] == "zlib" && m["state"] == "disabled"));
+        .find(|m| m["name"] == "zlib" && m["state"] == "disabled")
+        .and_then(|m| m["reason"].as_str())
+        .expect("a disabled zlib row");
+    assert!(
+        zlib_c.ends_with("; served in Python by cap zlib"),
+        "{zlib_c}"
+    );
+    let ssl_c = modules
+        .iter()
+        .find(|m| m["name"] == "_ssl" && m["state"] == "disabled")
+        .and_then(|m| m["reason"].as_str())
+        .expect("a disabled _ssl row");
+    assert!(ssl_c.ends_with("; served in Python by cap tls"), "{ssl_c}");
+    // The cap's own reason comes from its descriptor.
+    let ssl_py = modules
+        .iter()
+        .find(|m| m["name"] == "_ssl" && m["state"] == "cap-python")
+        .and_then(|m| m["reason"].as_str())
+        .expect("a cap-python _ssl row");
+    let tls = pylon_manifest::read_descriptor(&repo().join("caps/tls")).unwrap();
+    assert!(ssl_py.ends_with(&tls.modules[0].reason), "{ssl_py}");
     // _sqlite3 is linked in, and says from which pinned source.
     let sqlite = modules
         .iter()

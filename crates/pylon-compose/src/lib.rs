@@ -226,8 +226,32 @@ enum Importer {
 /// deterministic.
 pub fn compose(req: &ComposeRequest) -> Result<Composition, ComposeError> {
     let mut graph = CompositionGraph::new();
+    let socket = register_socket(&mut graph, req)?;
+    let mut caps = register_caps(&mut graph, &req.caps)?;
+    let socket_imports = package_imports(&graph, socket);
+    let socket_exports = package_exports(&graph, socket);
 
-    // The socket.
+    // Resolve which imports caps satisfy, before touching the graph: a socket that
+    // needs no cap is passed through.
+    let plan = plan_imports(&req.socket_name, Importer::Socket, &socket_imports, &caps)?;
+    let bytes = if plan.is_empty() {
+        req.socket.clone()
+    } else {
+        let socket_instance = graph.instantiate(socket);
+        plug_caps(&mut graph, req, &mut caps, socket_instance, plan)?;
+        export_socket_exports(&mut graph, socket_instance, &socket_exports)?;
+        encode_graph(&graph, &caps)?
+    };
+
+    let imports = check_output(&bytes, req, &caps, &socket_exports)?;
+    Ok(composition_report(bytes, imports, caps))
+}
+
+/// Parses and registers the socket, as package `pylon-socket:<socket_name>`.
+fn register_socket(
+    graph: &mut CompositionGraph,
+    req: &ComposeRequest,
+) -> Result<PackageId, ComposeError> {
     if !Parser::is_component(&req.socket) {
         return Err(ComposeError::InvalidSocket {
             name: req.socket_name.clone(),
@@ -244,12 +268,18 @@ pub fn compose(req: &ComposeRequest) -> Result<Composition, ComposeError> {
         name: req.socket_name.clone(),
         detail: format!("{e:#}"),
     })?;
-    let socket = graph
+    graph
         .register_package(socket_pkg)
-        .map_err(|e| ComposeError::Graph(e.to_string()))?;
+        .map_err(|e| ComposeError::Graph(e.to_string()))
+}
 
-    // The caps, sorted by name.
-    let mut inputs: Vec<&CapInput> = req.caps.iter().collect();
+/// Registers the caps sorted by name (so that their order in the request does not
+/// matter), refusing a name given twice.
+fn register_caps<'a>(
+    graph: &mut CompositionGraph,
+    cap_inputs: &'a [CapInput],
+) -> Result<Vec<Cap<'a>>, ComposeError> {
+    let mut inputs: Vec<&CapInput> = cap_inputs.iter().collect();
     inputs.sort_by(|a, b| a.name.cmp(&b.name));
     if let Some(w) = inputs.windows(2).find(|w| w[0].name == w[1].name) {
         return Err(ComposeError::DuplicateCap {
@@ -258,112 +288,138 @@ pub fn compose(req: &ComposeRequest) -> Result<Composition, ComposeError> {
     }
     let mut caps = Vec::with_capacity(inputs.len());
     for input in inputs {
-        caps.push(register_cap(&mut graph, input)?);
+        caps.push(register_cap(graph, input)?);
     }
+    Ok(caps)
+}
 
-    let socket_imports: Vec<String> = graph.types()[graph[socket].ty()]
+/// A registered package's import names, in its order.
+fn package_imports(graph: &CompositionGraph, package: PackageId) -> Vec<String> {
+    graph.types()[graph[package].ty()]
         .imports
         .keys()
         .cloned()
-        .collect();
-    let socket_exports: Vec<String> = graph.types()[graph[socket].ty()]
+        .collect()
+}
+
+/// A registered package's export names, in its order.
+fn package_exports(graph: &CompositionGraph, package: PackageId) -> Vec<String> {
+    graph.types()[graph[package].ty()]
         .exports
         .keys()
         .cloned()
-        .collect();
+        .collect()
+}
 
-    // Resolve which imports caps satisfy, before touching the graph: a socket that
-    // needs no cap is passed through.
-    let plan = plan_imports(&req.socket_name, Importer::Socket, &socket_imports, &caps)?;
-    let bytes = if plan.is_empty() {
-        req.socket.clone()
-    } else {
-        let socket_instance = graph.instantiate(socket);
-        let mut queue: Vec<(Importer, NodeId, Vec<Planned>)> =
-            vec![(Importer::Socket, socket_instance, plan)];
-        while let Some((importer, instance, plan)) = queue.pop() {
-            for planned in plan {
-                let provider = &mut caps[planned.cap];
-                let (provider_instance, first_use) = match provider.instance {
-                    Some(node) => (node, false),
-                    None => {
-                        let node = graph.instantiate(provider.package);
-                        provider.instance = Some(node);
-                        (node, true)
-                    }
-                };
-                let importer_name = match importer {
-                    Importer::Socket => req.socket_name.clone(),
-                    Importer::Cap(i) => caps[i].input.name.clone(),
-                };
-                let export = graph
-                    .alias_instance_export(provider_instance, &planned.export)
-                    .map_err(|e| ComposeError::Graph(e.to_string()))?;
-                graph
-                    .set_instantiation_argument(instance, &planned.import, export)
-                    .map_err(|e| ComposeError::IncompatibleExport {
-                        cap: caps[planned.cap].input.name.clone(),
-                        export: planned.export.clone(),
-                        importer: importer_label(req, &caps, importer),
-                        import: planned.import.clone(),
-                        detail: error_chain(&e),
-                    })?;
-                caps[planned.cap].satisfied.push(SatisfiedImport {
-                    importer: importer_name,
-                    import: planned.import,
-                    export: planned.export,
-                });
-                if first_use {
-                    let cap = &caps[planned.cap];
-                    let imports: Vec<String> = graph.types()[graph[cap.package].ty()]
-                        .imports
-                        .keys()
-                        .cloned()
-                        .collect();
-                    let sub =
-                        plan_imports(&cap.input.name, Importer::Cap(planned.cap), &imports, &caps)?;
-                    if !sub.is_empty() {
-                        queue.push((Importer::Cap(planned.cap), provider_instance, sub));
-                    }
+/// Wires the socket's planned imports to the caps' exports, instantiating each cap
+/// when it is first needed and then resolving its own imports the same way.
+fn plug_caps(
+    graph: &mut CompositionGraph,
+    req: &ComposeRequest,
+    caps: &mut [Cap<'_>],
+    socket_instance: NodeId,
+    plan: Vec<Planned>,
+) -> Result<(), ComposeError> {
+    let mut queue: Vec<(Importer, NodeId, Vec<Planned>)> =
+        vec![(Importer::Socket, socket_instance, plan)];
+    while let Some((importer, instance, plan)) = queue.pop() {
+        for planned in plan {
+            let provider = &mut caps[planned.cap];
+            let (provider_instance, first_use) = match provider.instance {
+                Some(node) => (node, false),
+                None => {
+                    let node = graph.instantiate(provider.package);
+                    provider.instance = Some(node);
+                    (node, true)
+                }
+            };
+            let importer_name = match importer {
+                Importer::Socket => req.socket_name.clone(),
+                Importer::Cap(i) => caps[i].input.name.clone(),
+            };
+            let export = graph
+                .alias_instance_export(provider_instance, &planned.export)
+                .map_err(|e| ComposeError::Graph(e.to_string()))?;
+            graph
+                .set_instantiation_argument(instance, &planned.import, export)
+                .map_err(|e| ComposeError::IncompatibleExport {
+                    cap: caps[planned.cap].input.name.clone(),
+                    export: planned.export.clone(),
+                    importer: importer_label(req, caps, importer),
+                    import: planned.import.clone(),
+                    detail: error_chain(&e),
+                })?;
+            caps[planned.cap].satisfied.push(SatisfiedImport {
+                importer: importer_name,
+                import: planned.import,
+                export: planned.export,
+            });
+            if first_use {
+                let cap = &caps[planned.cap];
+                let imports = package_imports(graph, cap.package);
+                let sub =
+                    plan_imports(&cap.input.name, Importer::Cap(planned.cap), &imports, caps)?;
+                if !sub.is_empty() {
+                    queue.push((Importer::Cap(planned.cap), provider_instance, sub));
                 }
             }
         }
+    }
+    Ok(())
+}
 
-        for name in &socket_exports {
-            let alias = graph
-                .alias_instance_export(socket_instance, name)
-                .map_err(|e| ComposeError::Graph(e.to_string()))?;
-            graph
-                .export(alias, name.as_str())
-                .map_err(|e| ComposeError::Graph(e.to_string()))?;
-        }
+/// Re-exports what the socket exports, so a `wasi:cli/run` command stays a command.
+fn export_socket_exports(
+    graph: &mut CompositionGraph,
+    socket_instance: NodeId,
+    socket_exports: &[String],
+) -> Result<(), ComposeError> {
+    for name in socket_exports {
+        let alias = graph
+            .alias_instance_export(socket_instance, name)
+            .map_err(|e| ComposeError::Graph(e.to_string()))?;
+        graph
+            .export(alias, name.as_str())
+            .map_err(|e| ComposeError::Graph(e.to_string()))?;
+    }
+    Ok(())
+}
 
-        let options = EncodeOptions {
-            define_components: true,
-            validate: false,
-            processor: None,
-        };
-        graph.encode(options).map_err(|e| match e {
-            EncodeError::GraphContainsCycle { .. } => ComposeError::Cycle {
-                caps: caps
-                    .iter()
-                    .filter(|c| c.instance.is_some())
-                    .map(|c| c.input.name.clone())
-                    .collect(),
-            },
-            other => ComposeError::Graph(error_chain(&other)),
-        })?
+/// Encodes the graph with the pinned [`EncodeOptions`] (see the crate documentation).
+fn encode_graph(graph: &CompositionGraph, caps: &[Cap<'_>]) -> Result<Vec<u8>, ComposeError> {
+    let options = EncodeOptions {
+        define_components: true,
+        validate: false,
+        processor: None,
     };
+    graph.encode(options).map_err(|e| match e {
+        EncodeError::GraphContainsCycle { .. } => ComposeError::Cycle {
+            caps: caps
+                .iter()
+                .filter(|c| c.instance.is_some())
+                .map(|c| c.input.name.clone())
+                .collect(),
+        },
+        other => ComposeError::Graph(error_chain(&other)),
+    })
+}
 
-    // Check the artifact itself, whatever the graph says.
+/// Checks the artifact itself, whatever the graph says: it validates, imports nothing
+/// but `wasi:*` and still exports what the socket exports. Returns its imports.
+fn check_output(
+    bytes: &[u8],
+    req: &ComposeRequest,
+    caps: &[Cap<'_>],
+    socket_exports: &[String],
+) -> Result<Vec<String>, ComposeError> {
     Validator::new_with_features(WasmFeatures::default())
-        .validate_all(&bytes)
+        .validate_all(bytes)
         .map_err(|e| ComposeError::InvalidOutput(e.to_string()))?;
     let (imports, exports) =
-        top_level_names(&bytes).map_err(|e| ComposeError::InvalidOutput(e.to_string()))?;
+        top_level_names(bytes).map_err(|e| ComposeError::InvalidOutput(e.to_string()))?;
     for import in &imports {
         if !import.starts_with("wasi:") {
-            let (expected_cap, reason) = explain_unsatisfied(import, &caps);
+            let (expected_cap, reason) = explain_unsatisfied(import, caps);
             return Err(ComposeError::UnsatisfiedImport {
                 importer: "the composition".into(),
                 import: import.clone(),
@@ -372,7 +428,7 @@ pub fn compose(req: &ComposeRequest) -> Result<Composition, ComposeError> {
             });
         }
     }
-    for export in &socket_exports {
+    for export in socket_exports {
         if !exports.contains(export) {
             return Err(ComposeError::MissingExport {
                 socket: req.socket_name.clone(),
@@ -380,7 +436,12 @@ pub fn compose(req: &ComposeRequest) -> Result<Composition, ComposeError> {
             });
         }
     }
+    Ok(imports)
+}
 
+/// The composition with what went into it: the caps plugged and unused (both already
+/// sorted by name) and the artifact's remaining imports, sorted.
+fn composition_report(bytes: Vec<u8>, imports: Vec<String>, caps: Vec<Cap<'_>>) -> Composition {
     let mut remaining_imports = imports;
     remaining_imports.sort();
     remaining_imports.dedup();
@@ -396,12 +457,12 @@ pub fn compose(req: &ComposeRequest) -> Result<Composition, ComposeError> {
             unused_caps.push(cap.input.name.clone());
         }
     }
-    Ok(Composition {
+    Composition {
         bytes,
         plugged,
         unused_caps,
         remaining_imports,
-    })
+    }
 }
 
 fn importer_label(req: &ComposeRequest, caps: &[Cap<'_>], importer: Importer) -> String {

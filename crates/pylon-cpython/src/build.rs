@@ -14,6 +14,7 @@
 //! The whole result is keyed by a digest of every input ([`cache_key`]); a build whose
 //! key is cached does no work. Results are published by rename only.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -423,13 +424,7 @@ pub fn build(
 
     let t = Instant::now();
     on_event(BuildEvent::Start(Stage::Toolchain));
-    let toolchain = check_toolchain(&profile.toolchain, &profile.path, &opts.layout)?;
-    let patches = ext::list_patches(&opts.repo_root.join("profiles/patches"), &profile.version)?;
-    let mut ext_dirs = vec![opts.repo_root.join("cpython-ext")];
-    ext_dirs.extend(opts.extra_ext_dirs.iter().cloned());
-    let ext_modules = ext::scan_ext_dirs(&ext_dirs)?;
-    let overlays = ext::list_overlays(&opts.overlay_dirs)?;
-    let inputs = BuildInputs::gather(profile, &toolchain, patches, ext_modules, overlays);
+    let (toolchain, inputs) = gather_inputs(opts)?;
     let key = inputs.cache_key();
     finish(&mut timings, on_event, Stage::Toolchain, t, false);
 
@@ -451,40 +446,7 @@ pub fn build(
     };
     let cached = !opts.force && result_dir.join("record.json").is_file();
     if !cached {
-        let _guard = lock(&dirs.results.join(format!(".{key}.lock")))?;
-        // Another build of the same key may have finished while we waited.
-        if opts.force || !result_dir.join("record.json").is_file() {
-            let ikey = inputs.interpreter_key();
-            let interpreter = dirs.interpreters.join(&ikey);
-            let build_python = build_python_path(&dirs, &inputs, profile);
-            {
-                let _guard = lock(&dirs.interpreters.join(format!(".{ikey}.lock")))?;
-                let reusable = !opts.force
-                    && interpreter.join("python.wasm").is_file()
-                    && build_python.complete.is_file();
-                let tree_key = inputs.tree_key();
-                let tree_dir = dirs.work.join(&tree_key);
-                // Builds of two interpreters that share a tree take turns in it.
-                let _tree_guard = if reusable {
-                    None
-                } else {
-                    Some(lock(&dirs.work.join(format!(".{tree_key}.lock")))?)
-                };
-                let tree_built = !opts.force
-                    && tree_dir.join(TREE_BUILT).is_file()
-                    && build_python.complete.is_file();
-                if reusable {
-                    // Only the overlays changed: python.wasm is reused as it is.
-                    on_event(BuildEvent::Cached(Stage::MakeHost, &ikey));
-                } else if tree_built {
-                    // Only extension-module sources changed: `make` in the kept tree.
-                    run.rebuild_tree(&ikey, &tree_dir)?;
-                } else {
-                    run.run_build(&ikey)?;
-                }
-            }
-            run.assemble_result(&key, &interpreter, &build_python.python)?;
-        }
+        run.build_result(&key, &result_dir)?;
     } else {
         on_event(BuildEvent::Cached(Stage::MakeHost, &key));
     }
@@ -523,6 +485,20 @@ pub fn build(
         logs,
         expected,
     })
+}
+
+/// The toolchain stage: checks the toolchain and gathers every input of the build
+/// (patches, extension modules, overlays), from which its keys are derived.
+fn gather_inputs(opts: &BuildOptions) -> Result<(ToolchainInfo, BuildInputs), BuildError> {
+    let profile = &opts.profile;
+    let toolchain = check_toolchain(&profile.toolchain, &profile.path, &opts.layout)?;
+    let patches = ext::list_patches(&opts.repo_root.join("profiles/patches"), &profile.version)?;
+    let mut ext_dirs = vec![opts.repo_root.join("cpython-ext")];
+    ext_dirs.extend(opts.extra_ext_dirs.iter().cloned());
+    let ext_modules = ext::scan_ext_dirs(&ext_dirs)?;
+    let overlays = ext::list_overlays(&opts.overlay_dirs)?;
+    let inputs = BuildInputs::gather(profile, &toolchain, patches, ext_modules, overlays);
+    Ok((toolchain, inputs))
 }
 
 /// What every stage of one build needs: the build's options and inputs, where it
@@ -845,6 +821,67 @@ impl StageRun<'_> {
         finish(&mut self.timings, self.on_event, stage, t, cached);
     }
 
+    /// Builds the result of `key` under its lock: the interpreter (reused, rebuilt or
+    /// built) and the stdlib stage over it.
+    fn build_result(&mut self, key: &str, result_dir: &Path) -> Result<(), BuildError> {
+        let StageRun {
+            opts, dirs, inputs, ..
+        } = *self;
+        let _guard = lock(&dirs.results.join(format!(".{key}.lock")))?;
+        // Another build of the same key may have finished while we waited.
+        if opts.force || !result_dir.join("record.json").is_file() {
+            let ikey = inputs.interpreter_key();
+            let interpreter = dirs.interpreters.join(&ikey);
+            let build_python = build_python_path(dirs, inputs, &opts.profile);
+            self.build_interpreter(&ikey, &interpreter, &build_python)?;
+            self.assemble_result(key, &interpreter, &build_python.python)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the interpreter cache entry `ikey` (at `interpreter`) exist, under its lock,
+    /// doing as little as the inputs allow: nothing when only the overlays changed,
+    /// `make` in the kept tree when only extension-module sources changed, else a full
+    /// build.
+    fn build_interpreter(
+        &mut self,
+        ikey: &str,
+        interpreter: &Path,
+        build_python: &BuildPython,
+    ) -> Result<(), BuildError> {
+        let StageRun {
+            opts,
+            dirs,
+            inputs,
+            on_event,
+            ..
+        } = *self;
+        let _guard = lock(&dirs.interpreters.join(format!(".{ikey}.lock")))?;
+        let reusable = !opts.force
+            && interpreter.join("python.wasm").is_file()
+            && build_python.complete.is_file();
+        let tree_key = inputs.tree_key();
+        let tree_dir = dirs.work.join(&tree_key);
+        // Builds of two interpreters that share a tree take turns in it.
+        let _tree_guard = if reusable {
+            None
+        } else {
+            Some(lock(&dirs.work.join(format!(".{tree_key}.lock")))?)
+        };
+        let tree_built =
+            !opts.force && tree_dir.join(TREE_BUILT).is_file() && build_python.complete.is_file();
+        if reusable {
+            // Only the overlays changed: python.wasm is reused as it is.
+            on_event(BuildEvent::Cached(Stage::MakeHost, ikey));
+        } else if tree_built {
+            // Only extension-module sources changed: `make` in the kept tree.
+            self.rebuild_tree(ikey, &tree_dir)?;
+        } else {
+            self.run_build(ikey)?;
+        }
+        Ok(())
+    }
+
     /// A shim-only change: the new extension-module sources go into the kept tree, the
     /// objects of each changed module are removed (their header and linked-object
     /// dependencies are not in the Makefile, so mtimes alone would miss them), and `make`
@@ -889,9 +926,6 @@ impl StageRun<'_> {
     fn run_build(&mut self, key: &str) -> Result<(), BuildError> {
         let StageRun {
             opts,
-            dirs,
-            toolchain,
-            inputs,
             logs,
             on_event,
             ..
@@ -901,8 +935,29 @@ impl StageRun<'_> {
             fs::remove_dir_all(logs).map_err(io_err("clearing", logs))?;
         }
         fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
-        let epoch = profile.build.source_date_epoch;
 
+        let (tarball, sqlite_tarball) = self.fetch_sources()?;
+        let bp_dir = self.ensure_build_python(&tarball)?;
+
+        // --- the WASI tree ---------------------------------------------------------------
+        let started = Instant::now();
+        let tree = self.unpack_tree(&tarball)?;
+
+        let t = Instant::now();
+        on_event(BuildEvent::Start(Stage::Sysroot));
+        shape_toolchain_dir(&tree.toolchain, &opts.layout, &profile.build.host_triple)?;
+        self.finish(Stage::Sysroot, t, false);
+
+        let sqlite_lib = self.build_sqlite(&tree, sqlite_tarball.as_deref())?;
+        self.configure_host(&tree, &bp_dir, sqlite_lib.as_ref())?;
+        self.make_and_save(&tree, &bp_dir, key, ("cold", started))
+    }
+
+    /// The fetch stage: the CPython tarball, its digest checked again, and SQLite's
+    /// tarball when the profile has `[sqlite]`.
+    fn fetch_sources(&mut self) -> Result<(PathBuf, Option<PathBuf>), BuildError> {
+        let StageRun { opts, on_event, .. } = *self;
+        let profile = &opts.profile;
         let t = Instant::now();
         on_event(BuildEvent::Start(Stage::Fetch));
         let cache = InputCache::new(&opts.cache_root);
@@ -934,8 +989,20 @@ impl StageRun<'_> {
             None => None,
         };
         self.finish(Stage::Fetch, t, false);
+        Ok((tarball, sqlite_tarball))
+    }
 
-        // --- native build python, cached under its own key -------------------------------
+    /// The build-python stage: the native build python, cached under its own key (built
+    /// from `tarball` unless cached). Returns its directory.
+    fn ensure_build_python(&mut self, tarball: &Path) -> Result<PathBuf, BuildError> {
+        let StageRun {
+            opts,
+            dirs,
+            inputs,
+            on_event,
+            ..
+        } = *self;
+        let epoch = opts.profile.build.source_date_epoch;
         let t = Instant::now();
         on_event(BuildEvent::Start(Stage::BuildPython));
         let bp_key = inputs.build_python_key();
@@ -945,17 +1012,27 @@ impl StageRun<'_> {
             let _guard = lock(&dirs.build_pythons.join(format!(".{bp_key}.lock")))?;
             bp_cached = bp_dir.join(".complete").is_file();
             if !bp_cached {
-                build_native_python(opts, &bp_dir, &tarball, &inputs.patches, epoch)?;
+                build_native_python(opts, &bp_dir, tarball, &inputs.patches, epoch)?;
             } else {
                 on_event(BuildEvent::Cached(Stage::BuildPython, &bp_key));
             }
         }
-        let bp_src = bp_dir.join(&profile.source.top_dir);
-        let build_python = bp_src.join("builddir/build/python");
         self.finish(Stage::BuildPython, t, bp_cached);
+        Ok(bp_dir)
+    }
 
-        // --- the WASI tree ---------------------------------------------------------------
-        let started = Instant::now();
+    /// The unpack stage: a fresh work tree (a stale one is removed) with the tarball
+    /// unpacked and patched and the extension modules installed.
+    fn unpack_tree(&mut self, tarball: &Path) -> Result<Tree, BuildError> {
+        let StageRun {
+            opts,
+            dirs,
+            inputs,
+            logs,
+            on_event,
+            ..
+        } = *self;
+        let profile = &opts.profile;
         let t = Instant::now();
         on_event(BuildEvent::Start(Stage::Unpack));
         let work = dirs.work.join(inputs.tree_key());
@@ -966,140 +1043,86 @@ impl StageRun<'_> {
         let tree = Tree::at(work, profile);
         fs::create_dir_all(&tree.home).map_err(io_err("creating", &tree.home))?;
         unpack_and_patch(
-            &tarball,
+            tarball,
             &tree.work,
             &profile.source.top_dir,
             &inputs.patches,
             logs,
-            epoch,
+            profile.build.source_date_epoch,
             Stage::Unpack,
         )?;
         ext::install_ext_modules(&inputs.ext_modules, &tree.src)?;
         self.finish(Stage::Unpack, t, false);
+        Ok(tree)
+    }
 
+    /// The sqlite stage, when the profile has `[sqlite]`: `libsqlite3.a` built in the
+    /// tree with the WASI compiler; returns how configure is to find it.
+    fn build_sqlite(
+        &mut self,
+        tree: &Tree,
+        sqlite_tarball: Option<&Path>,
+    ) -> Result<Option<sqlite::SqliteLib>, BuildError> {
+        let StageRun {
+            opts,
+            logs,
+            on_event,
+            ..
+        } = *self;
+        let profile = &opts.profile;
+        let (Some(spec), Some(tarball)) = (&profile.sqlite, sqlite_tarball) else {
+            return Ok(None);
+        };
         let t = Instant::now();
-        on_event(BuildEvent::Start(Stage::Sysroot));
-        shape_toolchain_dir(&tree.toolchain, &opts.layout, &profile.build.host_triple)?;
-        self.finish(Stage::Sysroot, t, false);
+        on_event(BuildEvent::Start(Stage::Sqlite));
+        let lib = sqlite::SqliteBuild {
+            spec,
+            tarball,
+            work: &tree.work,
+            toolchain_dir: &tree.toolchain,
+            cc: &compiler_args(&opts.layout.clang, tree, &profile.build.host_triple),
+            ar: &opts.layout.ar,
+            home: &tree.home,
+            epoch: profile.build.source_date_epoch,
+            logs,
+        }
+        .run()?;
+        self.finish(Stage::Sqlite, t, false);
+        Ok(Some(lib))
+    }
 
-        let sysroot = tree.toolchain.join("sysroot");
-        let resource = tree.toolchain.join("resource");
-        let compiler_args = |bin: &Path| {
-            vec![
-                bin.display().to_string(),
-                format!("--target={}", profile.build.host_triple),
-                format!("--sysroot={}", sysroot.display()),
-                format!("-resource-dir={}", resource.display()),
-            ]
-        };
-        let compiler = |bin: &Path| compiler_args(bin).join(" ");
-
-        let sqlite_lib = match (&profile.sqlite, &sqlite_tarball) {
-            (Some(spec), Some(tarball)) => {
-                let t = Instant::now();
-                on_event(BuildEvent::Start(Stage::Sqlite));
-                let lib = sqlite::SqliteBuild {
-                    spec,
-                    tarball,
-                    work: &tree.work,
-                    toolchain_dir: &tree.toolchain,
-                    cc: &compiler_args(&opts.layout.clang),
-                    ar: &opts.layout.ar,
-                    home: &tree.home,
-                    epoch,
-                    logs,
-                }
-                .run()?;
-                self.finish(Stage::Sqlite, t, false);
-                Some(lib)
-            }
-            _ => None,
-        };
-
-        // --- configure + make for the host ------------------------------------------------
+    /// The configure-host stage: `Modules/` of the build tree prepared for the extension
+    /// modules, then configure for the WASI host (and, with SQLite, the check that
+    /// configure will build `_sqlite3`).
+    fn configure_host(
+        &mut self,
+        tree: &Tree,
+        bp_dir: &Path,
+        sqlite_lib: Option<&sqlite::SqliteLib>,
+    ) -> Result<(), BuildError> {
+        let StageRun {
+            opts,
+            toolchain,
+            inputs,
+            logs,
+            on_event,
+            ..
+        } = *self;
         let t = Instant::now();
         on_event(BuildEvent::Start(Stage::ConfigureHost));
-        let modules_dir = tree.cross.join("Modules");
-        fs::create_dir_all(&modules_dir).map_err(io_err("creating", &modules_dir))?;
-        // configure keeps an existing Setup.local; the native build keeps its empty one.
-        let setup_local = modules_dir.join("Setup.local");
-        fs::write(&setup_local, ext::setup_local(&inputs.ext_modules))
-            .map_err(io_err("writing", &setup_local))?;
-        // configure creates the object directories of CPython's own modules only; the
-        // extension modules' objects go to Modules/_pylon_ext/<name>/ of the build tree.
-        for m in &inputs.ext_modules {
-            let dir = modules_dir.join(ext::EXT_SUBDIR).join(&m.name);
-            fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
-        }
-        let config_site = [
-            "Tools/wasm/config.site-wasm32-wasi",
-            "Tools/wasm/wasi/config.site-wasm32-wasi",
-        ]
-        .iter()
-        .map(|p| tree.src.join(p))
-        .find(|p| p.is_file())
-        .ok_or_else(|| BuildError::Check {
-            stage: Stage::ConfigureHost,
-            message: format!(
-                "no Tools/wasm config.site for WASI in {}",
-                tree.src.display()
-            ),
-        })?;
-        let mut cflags = vec![
-            format!("-ffile-prefix-map={}=/cpython", tree.src.display()),
-            format!(
-                "-ffile-prefix-map={}=/wasi-toolchain",
-                tree.toolchain.display()
-            ),
-            format!("-ffile-prefix-map={}=/build-python", bp_dir.display()),
-        ];
-        cflags.extend(profile.build.cflags.iter().cloned());
-        let host_path = format!("{}:{BASE_PATH}", toolchain.component_ld_dir.display());
-        let mut configure = Command::new("../../configure");
-        configure
-            .current_dir(&tree.cross)
-            .arg(format!("--host={}", profile.build.host_triple))
-            .arg("--build=x86_64-pc-linux-gnu")
-            .arg(format!("--with-build-python={}", build_python.display()))
-            .arg(format!("--prefix={PREFIX}"))
-            .args(&profile.build.configure_flags)
-            .args(
-                profile
-                    .disabled_modules
-                    .iter()
-                    .map(|m| format!("py_cv_module_{}=n/a", m.name)),
-            );
-        let mut configure = pinned(configure, &tree.home, epoch, &host_path);
-        configure
-            .env("CONFIG_SITE", &config_site)
-            .env("CC", compiler(&opts.layout.clang))
-            .env("CPP", compiler(&opts.layout.clang_cpp))
-            .env("CXX", compiler(&opts.layout.clangxx))
-            .env("AR", &opts.layout.ar)
-            .env("RANLIB", &opts.layout.ranlib)
-            .env("CFLAGS", cflags.join(" "))
-            .env("LDFLAGS", profile.build.ldflags.join(" "))
-            // No pkg-config module of the build machine may be found for the WASI build.
-            .env("PKG_CONFIG_PATH", "")
-            .env("PKG_CONFIG_LIBDIR", sysroot.join("lib/pkgconfig"))
-            .env("PKG_CONFIG_SYSROOT_DIR", &sysroot);
-        if let Some(lib) = &sqlite_lib {
-            // Given explicitly, configure's PKG_CHECK_MODULES takes them as they are.
-            configure
-                .env("LIBSQLITE3_CFLAGS", &lib.cflags)
-                .env("LIBSQLITE3_LIBS", &lib.libs);
-        }
+        prepare_modules_dir(&tree.cross, &inputs.ext_modules)?;
+        let config_site = find_config_site(&tree.src)?;
+        let configure = configure_command(opts, toolchain, tree, bp_dir, &config_site, sqlite_lib);
         run_logged(
             configure,
             Stage::ConfigureHost,
             &logs.join("configure-host.log"),
         )?;
-        if profile.sqlite.is_some() {
+        if opts.profile.sqlite.is_some() {
             require_module_state(&tree.cross, "_SQLITE3", logs)?;
         }
         self.finish(Stage::ConfigureHost, t, false);
-
-        self.make_and_save(&tree, &bp_dir, key, ("cold", started))
+        Ok(())
     }
 
     /// `make` in a configured tree, the component check, then the interpreter cache entry
@@ -1113,16 +1136,33 @@ impl StageRun<'_> {
         key: &str,
         compile: (&str, Instant),
     ) -> Result<(), BuildError> {
+        let python_wasm = self.make_host(tree)?;
+        ledger::record(&ledger::Record::new(
+            ledger::Subject::Cpython,
+            &self.opts.profile.name,
+            true,
+            compile.0,
+            compile.1.elapsed(),
+        ));
+        self.save_interpreter(tree, bp_dir, key, &python_wasm)?;
+
+        // The tree stays: it is the base of the next shim-only rebuild (`rebuild_tree`).
+        let marker = tree.work.join(TREE_BUILT);
+        fs::write(&marker, key).map_err(io_err("writing", &marker))?;
+        Ok(())
+    }
+
+    /// The make-host stage: `make all` in the configured tree; returns the linked
+    /// python.wasm once it is checked to be a component.
+    fn make_host(&mut self, tree: &Tree) -> Result<PathBuf, BuildError> {
         let StageRun {
             opts,
-            dirs,
             toolchain,
             logs,
             on_event,
             ..
         } = *self;
-        let profile = &opts.profile;
-        let epoch = profile.build.source_date_epoch;
+        let epoch = opts.profile.build.source_date_epoch;
         let host_path = format!("{}:{BASE_PATH}", toolchain.component_ld_dir.display());
         let t = Instant::now();
         on_event(BuildEvent::Start(Stage::MakeHost));
@@ -1147,16 +1187,26 @@ impl StageRun<'_> {
             });
         }
         self.finish(Stage::MakeHost, t, false);
-        ledger::record(&ledger::Record::new(
-            ledger::Subject::Cpython,
-            &profile.name,
-            true,
-            compile.0,
-            compile.1.elapsed(),
-        ));
+        Ok(python_wasm)
+    }
 
-        // --- the interpreter: python.wasm + the stdlib's own files -------------------------
-        // Saved by rename under its own key; `assemble_result` adds overlays and bytecode.
+    /// The interpreter: python.wasm + the stdlib's own files (with the build's
+    /// sysconfig data, its paths mapped), saved by rename under its own key;
+    /// `assemble_result` adds overlays and bytecode.
+    fn save_interpreter(
+        &self,
+        tree: &Tree,
+        bp_dir: &Path,
+        key: &str,
+        python_wasm: &Path,
+    ) -> Result<(), BuildError> {
+        let StageRun {
+            opts,
+            dirs,
+            toolchain,
+            ..
+        } = *self;
+        let profile = &opts.profile;
         let mut files = stdlib::collect_files(&tree.src.join("Lib"), &profile.stdlib)?;
         let path_maps = vec![
             (tree.src.display().to_string(), "/cpython".to_string()),
@@ -1185,7 +1235,7 @@ impl StageRun<'_> {
             ))?;
         stdlib::write_tree(&files, &staging.path().join(STDLIB_BASE))?;
         let wasm_path = staging.path().join("python.wasm");
-        fs::copy(&python_wasm, &wasm_path).map_err(io_err("copying", &python_wasm))?;
+        fs::copy(python_wasm, &wasm_path).map_err(io_err("copying", python_wasm))?;
         // The linked libraries are kept with the interpreter they went into, so the
         // record names the exact archive.
         if profile.sqlite.is_some() {
@@ -1201,10 +1251,6 @@ impl StageRun<'_> {
         let staging = staging.keep();
         fs::rename(&staging, &interpreter)
             .map_err(io_err("publishing into the cache", &interpreter))?;
-
-        // The tree stays: it is the base of the next shim-only rebuild (`rebuild_tree`).
-        let marker = tree.work.join(TREE_BUILT);
-        fs::write(&marker, key).map_err(io_err("writing", &marker))?;
         Ok(())
     }
 
@@ -1220,7 +1266,6 @@ impl StageRun<'_> {
         let StageRun {
             opts,
             dirs,
-            inputs,
             logs,
             on_event,
             ..
@@ -1229,25 +1274,8 @@ impl StageRun<'_> {
         let t = Instant::now();
         on_event(BuildEvent::Start(Stage::Stdlib));
         fs::create_dir_all(logs).map_err(io_err("creating", logs))?;
-        let mut files = stdlib::read_tree(&interpreter.join(STDLIB_BASE))?;
-        for f in &inputs.overlays {
-            let bytes = fs::read(&f.source).map_err(io_err("reading", &f.source))?;
-            files.insert(f.path.clone(), bytes);
-        }
         let guest_zip = profile.stdlib_zip_guest_path();
-        fs::create_dir_all(&dirs.work).map_err(io_err("creating", &dirs.work))?;
-        let compile_dir = tempfile::Builder::new()
-            .prefix(&format!("stdlib-{key}-"))
-            .tempdir_in(&dirs.work)
-            .map_err(io_err("creating temporary directory in", &dirs.work))?;
-        stdlib::add_bytecode(
-            &mut files,
-            build_python,
-            &guest_zip,
-            compile_dir.path(),
-            &logs.join("stdlib.log"),
-        )?;
-        drop(compile_dir);
+        let files = self.stdlib_files(key, interpreter, build_python, &guest_zip)?;
 
         // Results go to a temporary directory beside the final one, renamed when complete.
         let staging = tempfile::Builder::new()
@@ -1262,6 +1290,63 @@ impl StageRun<'_> {
             fs::copy(&interpreter_wasm, &wasm_path)
                 .map_err(io_err("copying", &interpreter_wasm))?;
         }
+        self.write_record(staging.path(), key, guest_zip, interpreter)?;
+        let result_dir = dirs.results.join(key);
+        if result_dir.exists() {
+            // --force over an existing result: replace it.
+            fs::remove_dir_all(&result_dir).map_err(io_err("replacing", &result_dir))?;
+        }
+        let staging = staging.keep();
+        fs::rename(&staging, &result_dir)
+            .map_err(io_err("publishing into the cache", &result_dir))?;
+        self.finish(Stage::Stdlib, t, false);
+        Ok(())
+    }
+
+    /// The files of the stdlib zip: the interpreter's own stdlib files and the overlays,
+    /// with bytecode compiled by the build python for the zip's guest path.
+    fn stdlib_files(
+        &self,
+        key: &str,
+        interpreter: &Path,
+        build_python: &Path,
+        guest_zip: &str,
+    ) -> Result<BTreeMap<String, Vec<u8>>, BuildError> {
+        let StageRun {
+            dirs, inputs, logs, ..
+        } = *self;
+        let mut files = stdlib::read_tree(&interpreter.join(STDLIB_BASE))?;
+        for f in &inputs.overlays {
+            let bytes = fs::read(&f.source).map_err(io_err("reading", &f.source))?;
+            files.insert(f.path.clone(), bytes);
+        }
+        fs::create_dir_all(&dirs.work).map_err(io_err("creating", &dirs.work))?;
+        let compile_dir = tempfile::Builder::new()
+            .prefix(&format!("stdlib-{key}-"))
+            .tempdir_in(&dirs.work)
+            .map_err(io_err("creating temporary directory in", &dirs.work))?;
+        stdlib::add_bytecode(
+            &mut files,
+            build_python,
+            guest_zip,
+            compile_dir.path(),
+            &logs.join("stdlib.log"),
+        )?;
+        drop(compile_dir);
+        Ok(files)
+    }
+
+    /// Writes `record.json` into `staging`, which already holds python.wasm and
+    /// stdlib.zip: their digests, the inputs, and the libraries linked in.
+    fn write_record(
+        &self,
+        staging: &Path,
+        key: &str,
+        guest_zip: String,
+        interpreter: &Path,
+    ) -> Result<(), BuildError> {
+        let StageRun { opts, inputs, .. } = *self;
+        let profile = &opts.profile;
         let digest = |p: &Path| -> Result<FileRecord, BuildError> {
             Ok(FileRecord {
                 sha256: sha256_file(p).map_err(io_err("hashing", p))?,
@@ -1274,8 +1359,8 @@ impl StageRun<'_> {
             cpython: profile.version.clone(),
             host_triple: profile.build.host_triple.clone(),
             key: key.to_string(),
-            python_wasm: digest(&wasm_path)?,
-            stdlib_zip: digest(&zip_path)?,
+            python_wasm: digest(&staging.join("python.wasm"))?,
+            stdlib_zip: digest(&staging.join("stdlib.zip"))?,
             stdlib_zip_guest_path: guest_zip,
             inputs: inputs.clone(),
             disabled_modules: profile
@@ -1293,24 +1378,125 @@ impl StageRun<'_> {
                 None => Vec::new(),
             },
         };
-        let record_path = staging.path().join("record.json");
+        let record_path = staging.join("record.json");
         let mut text = serde_json::to_string_pretty(&record).map_err(|e| BuildError::Check {
             stage: Stage::Stdlib,
             message: e.to_string(),
         })?;
         text.push('\n');
-        fs::write(&record_path, text).map_err(io_err("writing", &record_path))?;
-        let result_dir = dirs.results.join(key);
-        if result_dir.exists() {
-            // --force over an existing result: replace it.
-            fs::remove_dir_all(&result_dir).map_err(io_err("replacing", &result_dir))?;
-        }
-        let staging = staging.keep();
-        fs::rename(&staging, &result_dir)
-            .map_err(io_err("publishing into the cache", &result_dir))?;
-        self.finish(Stage::Stdlib, t, false);
-        Ok(())
+        fs::write(&record_path, text).map_err(io_err("writing", &record_path))
     }
+}
+
+/// The WASI C compiler `bin` as a program and its fixed arguments: the target, and the
+/// tree's toolchain directory as sysroot and resource directory.
+fn compiler_args(bin: &Path, tree: &Tree, host_triple: &str) -> Vec<String> {
+    let sysroot = tree.toolchain.join("sysroot");
+    let resource = tree.toolchain.join("resource");
+    vec![
+        bin.display().to_string(),
+        format!("--target={host_triple}"),
+        format!("--sysroot={}", sysroot.display()),
+        format!("-resource-dir={}", resource.display()),
+    ]
+}
+
+/// `Modules/` of the WASI build tree, ready for configure: the extension modules'
+/// `Setup.local` and their object directories.
+fn prepare_modules_dir(cross: &Path, ext_modules: &[ExtModule]) -> Result<(), BuildError> {
+    let modules_dir = cross.join("Modules");
+    fs::create_dir_all(&modules_dir).map_err(io_err("creating", &modules_dir))?;
+    // configure keeps an existing Setup.local; the native build keeps its empty one.
+    let setup_local = modules_dir.join("Setup.local");
+    fs::write(&setup_local, ext::setup_local(ext_modules))
+        .map_err(io_err("writing", &setup_local))?;
+    // configure creates the object directories of CPython's own modules only; the
+    // extension modules' objects go to Modules/_pylon_ext/<name>/ of the build tree.
+    for m in ext_modules {
+        let dir = modules_dir.join(ext::EXT_SUBDIR).join(&m.name);
+        fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
+    }
+    Ok(())
+}
+
+/// CPython's `config.site` for WASI (its place moved between versions).
+fn find_config_site(src: &Path) -> Result<PathBuf, BuildError> {
+    [
+        "Tools/wasm/config.site-wasm32-wasi",
+        "Tools/wasm/wasi/config.site-wasm32-wasi",
+    ]
+    .iter()
+    .map(|p| src.join(p))
+    .find(|p| p.is_file())
+    .ok_or_else(|| BuildError::Check {
+        stage: Stage::ConfigureHost,
+        message: format!("no Tools/wasm config.site for WASI in {}", src.display()),
+    })
+}
+
+/// configure for the WASI host, pinned: the WASI clang over the tree's toolchain
+/// directory, every build directory path-mapped in `CFLAGS`, and pkg-config confined to
+/// the sysroot.
+fn configure_command(
+    opts: &BuildOptions,
+    toolchain: &ToolchainInfo,
+    tree: &Tree,
+    bp_dir: &Path,
+    config_site: &Path,
+    sqlite_lib: Option<&sqlite::SqliteLib>,
+) -> Command {
+    let profile = &opts.profile;
+    let epoch = profile.build.source_date_epoch;
+    let build_python = bp_dir
+        .join(&profile.source.top_dir)
+        .join("builddir/build/python");
+    let sysroot = tree.toolchain.join("sysroot");
+    let compiler = |bin: &Path| compiler_args(bin, tree, &profile.build.host_triple).join(" ");
+    let mut cflags = vec![
+        format!("-ffile-prefix-map={}=/cpython", tree.src.display()),
+        format!(
+            "-ffile-prefix-map={}=/wasi-toolchain",
+            tree.toolchain.display()
+        ),
+        format!("-ffile-prefix-map={}=/build-python", bp_dir.display()),
+    ];
+    cflags.extend(profile.build.cflags.iter().cloned());
+    let host_path = format!("{}:{BASE_PATH}", toolchain.component_ld_dir.display());
+    let mut configure = Command::new("../../configure");
+    configure
+        .current_dir(&tree.cross)
+        .arg(format!("--host={}", profile.build.host_triple))
+        .arg("--build=x86_64-pc-linux-gnu")
+        .arg(format!("--with-build-python={}", build_python.display()))
+        .arg(format!("--prefix={PREFIX}"))
+        .args(&profile.build.configure_flags)
+        .args(
+            profile
+                .disabled_modules
+                .iter()
+                .map(|m| format!("py_cv_module_{}=n/a", m.name)),
+        );
+    let mut configure = pinned(configure, &tree.home, epoch, &host_path);
+    configure
+        .env("CONFIG_SITE", config_site)
+        .env("CC", compiler(&opts.layout.clang))
+        .env("CPP", compiler(&opts.layout.clang_cpp))
+        .env("CXX", compiler(&opts.layout.clangxx))
+        .env("AR", &opts.layout.ar)
+        .env("RANLIB", &opts.layout.ranlib)
+        .env("CFLAGS", cflags.join(" "))
+        .env("LDFLAGS", profile.build.ldflags.join(" "))
+        // No pkg-config module of the build machine may be found for the WASI build.
+        .env("PKG_CONFIG_PATH", "")
+        .env("PKG_CONFIG_LIBDIR", sysroot.join("lib/pkgconfig"))
+        .env("PKG_CONFIG_SYSROOT_DIR", &sysroot);
+    if let Some(lib) = sqlite_lib {
+        // Given explicitly, configure's PKG_CHECK_MODULES takes them as they are.
+        configure
+            .env("LIBSQLITE3_CFLAGS", &lib.cflags)
+            .env("LIBSQLITE3_LIBS", &lib.libs);
+    }
+    configure
 }
 
 /// The `_sysconfigdata_*` module (and 3.14's `_sysconfig_vars_*` JSON) of the WASI build.

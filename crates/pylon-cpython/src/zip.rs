@@ -27,25 +27,10 @@ pub fn dos_datetime(epoch: u64) -> (u16, u16) {
     let epoch = epoch.max(315_532_800);
     let days = (epoch / 86_400) as i64;
     let secs = epoch % 86_400;
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = pylon_util::date::civil_from_days(days);
     let time = ((secs / 3600) << 11) | (((secs % 3600) / 60) << 5) | ((secs % 60) / 2);
     let date = (((y - 1980) as u64) << 9) | ((m as u64) << 5) | d as u64;
     (time as u16, date as u16)
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's
-/// algorithm), to avoid a date crate for one conversion.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Writes `files` (name → content) as a stored zip. Parent directories get their own

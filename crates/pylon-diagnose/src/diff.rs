@@ -12,7 +12,7 @@ use wasmparser::{BinaryReader, DataKind, Operator};
 use crate::producers::{producers_of, Producer};
 use crate::report::*;
 use crate::text;
-use crate::walk::{item_names, item_ranges, parse_unit, Section, Unit};
+use crate::walk::{item_names, item_ranges, parse_unit, ChildNames, Section, Unit};
 use crate::{DiffError, Side};
 
 /// How many functions, segments and ranges are listed per difference; the
@@ -72,6 +72,86 @@ fn key_label(unit: UnitKind, key: &Key, s: &Section<'_>) -> String {
     }
 }
 
+/// Where a difference is: the unit path and the section.
+fn location(path: &[UnitRef], section: &str) -> Location {
+    Location {
+        units: path.to_vec(),
+        section: section.to_string(),
+    }
+}
+
+/// One side's names and index-space indices of the nested units of one kind.
+struct NestedNames<'n> {
+    kind: UnitKind,
+    names: &'n [Option<String>],
+    index: &'n [u32],
+}
+
+impl<'n> NestedNames<'n> {
+    fn of(names: &'n ChildNames, kind: UnitKind) -> Self {
+        match kind {
+            UnitKind::Module => NestedNames {
+                kind,
+                names: &names.modules,
+                index: &names.module_index,
+            },
+            UnitKind::Component => NestedNames {
+                kind,
+                names: &names.components,
+                index: &names.component_index,
+            },
+        }
+    }
+
+    fn name(&self, i: usize) -> Option<String> {
+        self.names.get(i).cloned().flatten()
+    }
+
+    fn index(&self, i: usize) -> u32 {
+        self.index.get(i).copied().unwrap_or(i as u32)
+    }
+
+    /// Whether all `n` units have a name, each a different one.
+    fn all_named(&self, n: usize) -> bool {
+        let set: HashSet<&String> = self.names.iter().flatten().collect();
+        self.names.len() == n && self.names.iter().all(Option::is_some) && set.len() == n
+    }
+
+    fn describe(&self, i: usize) -> String {
+        match self.name(i) {
+            Some(n) => format!("{}[{}] \"{n}\"", self.kind.as_str(), self.index(i)),
+            None => format!("{}[{}]", self.kind.as_str(), self.index(i)),
+        }
+    }
+}
+
+/// Pairs the nested units of one kind: by name when their counts differ and every
+/// one on both sides has a distinct name, else by position; `None` for a unit on
+/// one side only.
+fn pair_nested(
+    count_a: usize,
+    count_b: usize,
+    na: &NestedNames<'_>,
+    nb: &NestedNames<'_>,
+) -> Vec<(Option<usize>, Option<usize>)> {
+    if count_a != count_b && na.all_named(count_a) && nb.all_named(count_b) {
+        let mut pairs: Vec<(Option<usize>, Option<usize>)> = Vec::new();
+        for (i, name) in na.names.iter().enumerate() {
+            pairs.push((Some(i), nb.names.iter().position(|n| n == name)));
+        }
+        for (j, name) in nb.names.iter().enumerate() {
+            if !na.names.contains(name) {
+                pairs.push((None, Some(j)));
+            }
+        }
+        pairs
+    } else {
+        (0..count_a.max(count_b))
+            .map(|i| ((i < count_a).then_some(i), (i < count_b).then_some(i)))
+            .collect()
+    }
+}
+
 impl<'a> Walker<'a> {
     fn push(
         &mut self,
@@ -104,14 +184,10 @@ impl<'a> Walker<'a> {
         if ua.bytes == ub.bytes {
             return Ok(());
         }
-        let loc = |section: &str| Location {
-            units: path.to_vec(),
-            section: section.to_string(),
-        };
         if ua.kind != ub.kind {
             self.push(
                 Cause::CodeData,
-                loc("header"),
+                location(path, "header"),
                 format!("a {} vs a {}", ua.kind.as_str(), ub.kind.as_str()),
                 Detail::Encoding {
                     a: ua.kind.as_str().into(),
@@ -121,10 +197,23 @@ impl<'a> Walker<'a> {
             );
             return Ok(());
         }
-        let kind = ua.kind;
         let ka = keyed(ua);
         let kb = keyed(ub);
+        self.section_layout(ua.kind, &ka, &kb, path);
+        let first_of_unit = self.out.len();
+        self.sections(ua, ub, &ka, &kb, path)?;
+        self.settle_knock_ons(first_of_unit);
+        self.nested(ua, ub, &ka, &kb, path)
+    }
 
+    /// Sections present on one side only, and the same sections in another order.
+    fn section_layout(
+        &mut self,
+        kind: UnitKind,
+        ka: &[(Key, Section<'a>)],
+        kb: &[(Key, Section<'a>)],
+        path: &[UnitRef],
+    ) {
         // Nested units are matched separately (by name when both sides name them
         // all), so they are left out of the section-order comparison.
         let plain = |v: &[(Key, Section<'a>)]| -> Vec<Key> {
@@ -133,7 +222,7 @@ impl<'a> Walker<'a> {
                 .map(|(k, _)| k.clone())
                 .collect()
         };
-        let (order_a, order_b) = (plain(&ka), plain(&kb));
+        let (order_a, order_b) = (plain(ka), plain(kb));
         let set_a: HashSet<&Key> = order_a.iter().collect();
         let set_b: HashSet<&Key> = order_b.iter().collect();
         let label_of = |v: &[(Key, Section<'a>)], k: &Key| {
@@ -145,8 +234,8 @@ impl<'a> Walker<'a> {
         let only_a: Vec<&Key> = order_a.iter().filter(|k| !set_b.contains(k)).collect();
         let only_b: Vec<&Key> = order_b.iter().filter(|k| !set_a.contains(k)).collect();
         if !only_a.is_empty() || !only_b.is_empty() {
-            let la: Vec<String> = only_a.iter().map(|k| label_of(&ka, k)).collect();
-            let lb: Vec<String> = only_b.iter().map(|k| label_of(&kb, k)).collect();
+            let la: Vec<String> = only_a.iter().map(|k| label_of(ka, k)).collect();
+            let lb: Vec<String> = only_b.iter().map(|k| label_of(kb, k)).collect();
             // Sections that are all custom (and not producers) are metadata.
             let all_custom = only_a.iter().chain(&only_b).all(|k| k.0 == 0);
             let toolchain = only_a
@@ -169,7 +258,7 @@ impl<'a> Walker<'a> {
             }
             self.push(
                 cause,
-                loc("sections"),
+                location(path, "sections"),
                 format!("sections present on one side: {}", parts.join("; ")),
                 Detail::SectionPresence {
                     only_in_a: la,
@@ -181,11 +270,11 @@ impl<'a> Walker<'a> {
         let common_a: Vec<&Key> = order_a.iter().filter(|k| set_b.contains(k)).collect();
         let common_b: Vec<&Key> = order_b.iter().filter(|k| set_a.contains(k)).collect();
         if common_a != common_b {
-            let la: Vec<String> = common_a.iter().map(|k| label_of(&ka, k)).collect();
-            let lb: Vec<String> = common_b.iter().map(|k| label_of(&kb, k)).collect();
+            let la: Vec<String> = common_a.iter().map(|k| label_of(ka, k)).collect();
+            let lb: Vec<String> = common_b.iter().map(|k| label_of(kb, k)).collect();
             self.push(
                 Cause::Ordering,
-                loc("sections"),
+                location(path, "sections"),
                 format!(
                     "the same sections in another order: [{}] vs [{}]",
                     la.join(", "),
@@ -195,10 +284,20 @@ impl<'a> Walker<'a> {
                 (vec![], vec![]),
             );
         }
+    }
 
+    /// Compares each section both sides have (nested units aside) by what it holds.
+    fn sections(
+        &mut self,
+        ua: &Unit<'a>,
+        ub: &Unit<'a>,
+        ka: &[(Key, Section<'a>)],
+        kb: &[(Key, Section<'a>)],
+        path: &[UnitRef],
+    ) -> Result<(), DiffError> {
+        let kind = ua.kind;
         let sections_b: HashMap<&Key, &Section<'a>> = kb.iter().map(|(k, s)| (k, s)).collect();
-        let first_of_unit = self.out.len();
-        for (key, sa) in &ka {
+        for (key, sa) in ka {
             if sa.nested.is_some() {
                 continue;
             }
@@ -209,16 +308,21 @@ impl<'a> Walker<'a> {
                 continue;
             }
             let label = key_label(kind, key, sa);
-            let location = loc(&label);
+            let at = location(path, &label);
             match (kind, sa.id, sa.custom_name) {
-                (UnitKind::Module, 10, None) => self.code(ua, sa, ub, sb, location)?,
-                (UnitKind::Module, 11, None) => self.data(sa, sb, location)?,
-                (_, 0, Some("producers")) => self.producers(sa, sb, location),
-                (_, 0, Some("name" | "component-name")) => self.names(kind, sa, sb, location),
-                (_, 0, Some(name)) => self.custom(name, sa, sb, location),
-                _ => self.items(kind, sa, sb, location),
+                (UnitKind::Module, 10, None) => self.code(ua, sa, ub, sb, at)?,
+                (UnitKind::Module, 11, None) => self.data(sa, sb, at)?,
+                (_, 0, Some("producers")) => self.producers(sa, sb, at),
+                (_, 0, Some("name" | "component-name")) => self.names(kind, sa, sb, at),
+                (_, 0, Some(name)) => self.custom(name, sa, sb, at),
+                _ => self.items(kind, sa, sb, at),
             }
         }
+        Ok(())
+    }
+
+    /// Confirms or clears the knock-on candidates pushed since `first_of_unit`.
+    fn settle_knock_ons(&mut self, first_of_unit: usize) {
         // Addresses only move when some data changed length; without such a
         // change, "only constants differ" is a real difference of its own.
         let shifted = self.out[first_of_unit..].iter().any(|d| {
@@ -231,7 +335,6 @@ impl<'a> Walker<'a> {
                 d.knock_on = false;
             }
         }
-        self.nested(ua, ub, &ka, &kb, path)
     }
 
     /// Pairs nested units (by name when every one on both sides has a distinct
@@ -257,95 +360,10 @@ impl<'a> Walker<'a> {
             if la.is_empty() && lb.is_empty() {
                 continue;
             }
-            let (na, nb, ia, ib) = match unit_kind {
-                UnitKind::Module => (
-                    &names_a.modules,
-                    &names_b.modules,
-                    &names_a.module_index,
-                    &names_b.module_index,
-                ),
-                UnitKind::Component => (
-                    &names_a.components,
-                    &names_b.components,
-                    &names_a.component_index,
-                    &names_b.component_index,
-                ),
-            };
-            let name_at = |names: &Vec<Option<String>>, i: usize| names.get(i).cloned().flatten();
-            let index_at = |idx: &Vec<u32>, i: usize| idx.get(i).copied().unwrap_or(i as u32);
-            let all_named = |names: &Vec<Option<String>>, n: usize| {
-                let set: HashSet<&String> = names.iter().flatten().collect();
-                names.len() == n && names.iter().all(Option::is_some) && set.len() == n
-            };
-            let pairs: Vec<(Option<usize>, Option<usize>)> =
-                if la.len() != lb.len() && all_named(na, la.len()) && all_named(nb, lb.len()) {
-                    let mut pairs: Vec<(Option<usize>, Option<usize>)> = Vec::new();
-                    for (i, name) in na.iter().enumerate() {
-                        pairs.push((Some(i), nb.iter().position(|n| n == name)));
-                    }
-                    for (j, name) in nb.iter().enumerate() {
-                        if !na.contains(name) {
-                            pairs.push((None, Some(j)));
-                        }
-                    }
-                    pairs
-                } else {
-                    (0..la.len().max(lb.len()))
-                        .map(|i| ((i < la.len()).then_some(i), (i < lb.len()).then_some(i)))
-                        .collect()
-                };
-            let describe =
-                |names: &Vec<Option<String>>, idx: &Vec<u32>, i: usize| match name_at(names, i) {
-                    Some(n) => format!("{}[{}] \"{n}\"", unit_kind.as_str(), index_at(idx, i)),
-                    None => format!("{}[{}]", unit_kind.as_str(), index_at(idx, i)),
-                };
-            let only_a: Vec<String> = pairs
-                .iter()
-                .filter_map(|p| match p {
-                    (Some(i), None) => Some(describe(na, ia, *i)),
-                    _ => None,
-                })
-                .collect();
-            let only_b: Vec<String> = pairs
-                .iter()
-                .filter_map(|p| match p {
-                    (None, Some(j)) => Some(describe(nb, ib, *j)),
-                    _ => None,
-                })
-                .collect();
-            if !only_a.is_empty() || !only_b.is_empty() {
-                self.push(
-                    Cause::CodeData,
-                    Location {
-                        units: path.to_vec(),
-                        section: format!("{} sections", unit_kind.as_str()),
-                    },
-                    format!(
-                        "{} nested {}s vs {}{}{}",
-                        la.len(),
-                        unit_kind.as_str(),
-                        lb.len(),
-                        if only_a.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; only in A: {}", only_a.join(", "))
-                        },
-                        if only_b.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; only in B: {}", only_b.join(", "))
-                        },
-                    ),
-                    Detail::NestedUnits {
-                        unit_kind,
-                        count_a: la.len() as u32,
-                        count_b: lb.len() as u32,
-                        only_in_a: only_a,
-                        only_in_b: only_b,
-                    },
-                    (vec![], vec![]),
-                );
-            }
+            let na = NestedNames::of(&names_a, unit_kind);
+            let nb = NestedNames::of(&names_b, unit_kind);
+            let pairs = pair_nested(la.len(), lb.len(), &na, &nb);
+            self.nested_presence(la.len(), lb.len(), &pairs, &na, &nb, path);
             for (i, j) in pairs {
                 let (Some(i), Some(j)) = (i, j) else { continue };
                 let (sa, sb) = (&la[i], &lb[j]);
@@ -356,20 +374,79 @@ impl<'a> Walker<'a> {
                 let rb = sb.offset as usize..sb.offset as usize + sb.data.len();
                 let child_a = parse_unit(Side::A, self.a, ra)?;
                 let child_b = parse_unit(Side::B, self.b, rb)?;
-                let name = name_at(na, i)
-                    .or_else(|| name_at(nb, j))
+                let name = na
+                    .name(i)
+                    .or_else(|| nb.name(j))
                     .or_else(|| child_a.own_name())
                     .or_else(|| child_b.own_name());
                 let mut child_path = path.to_vec();
                 child_path.push(UnitRef {
                     kind: unit_kind,
-                    index: index_at(ia, i),
+                    index: na.index(i),
                     name,
                 });
                 self.units(&child_a, &child_b, &child_path)?;
             }
         }
         Ok(())
+    }
+
+    /// Nested units of one kind that are on one side only.
+    fn nested_presence(
+        &mut self,
+        count_a: usize,
+        count_b: usize,
+        pairs: &[(Option<usize>, Option<usize>)],
+        na: &NestedNames<'_>,
+        nb: &NestedNames<'_>,
+        path: &[UnitRef],
+    ) {
+        let unit_kind = na.kind;
+        let only_a: Vec<String> = pairs
+            .iter()
+            .filter_map(|p| match p {
+                (Some(i), None) => Some(na.describe(*i)),
+                _ => None,
+            })
+            .collect();
+        let only_b: Vec<String> = pairs
+            .iter()
+            .filter_map(|p| match p {
+                (None, Some(j)) => Some(nb.describe(*j)),
+                _ => None,
+            })
+            .collect();
+        if only_a.is_empty() && only_b.is_empty() {
+            return;
+        }
+        self.push(
+            Cause::CodeData,
+            location(path, &format!("{} sections", unit_kind.as_str())),
+            format!(
+                "{} nested {}s vs {}{}{}",
+                count_a,
+                unit_kind.as_str(),
+                count_b,
+                if only_a.is_empty() {
+                    String::new()
+                } else {
+                    format!("; only in A: {}", only_a.join(", "))
+                },
+                if only_b.is_empty() {
+                    String::new()
+                } else {
+                    format!("; only in B: {}", only_b.join(", "))
+                },
+            ),
+            Detail::NestedUnits {
+                unit_kind,
+                count_a: count_a as u32,
+                count_b: count_b as u32,
+                only_in_a: only_a,
+                only_in_b: only_b,
+            },
+            (vec![], vec![]),
+        );
     }
 
     fn code(
@@ -382,48 +459,23 @@ impl<'a> Walker<'a> {
     ) -> Result<(), DiffError> {
         let bodies_a = bodies(Side::A, sa)?;
         let bodies_b = bodies(Side::B, sb)?;
-        let (imp_a, imp_b) = (ua.imported_functions(), ub.imported_functions());
-        let names_a = ua.function_names();
-        let names_b = ub.function_names();
+        let (names_a, names_b) = (ua.function_names(), ub.function_names());
+        let side_a = CodeSide {
+            bodies: &bodies_a,
+            imported: ua.imported_functions(),
+            names: &names_a,
+        };
+        let side_b = CodeSide {
+            bodies: &bodies_b,
+            imported: ub.imported_functions(),
+            names: &names_b,
+        };
         let (count_a, count_b) = (bodies_a.len() as u32, bodies_b.len() as u32);
-
-        // Same count: compare by position. Otherwise pair by name when the name
-        // section allows (inlining adds and removes functions), else by position.
-        let mut pairs: Vec<(usize, usize)> = Vec::new();
-        let mut only_a = Vec::new();
-        let mut only_b = Vec::new();
-        if count_a == count_b || names_a.is_empty() || names_b.is_empty() {
-            pairs = (0..bodies_a.len().min(bodies_b.len()))
-                .map(|i| (i, i))
-                .collect();
-        } else {
-            let by_name_b: HashMap<&str, usize> = (0..bodies_b.len())
-                .filter_map(|j| names_b.get(&(imp_b + j as u32)).map(|n| (n.as_str(), j)))
-                .collect();
-            let mut matched_b = HashSet::new();
-            for i in 0..bodies_a.len() {
-                match names_a.get(&(imp_a + i as u32)) {
-                    Some(n) => match by_name_b.get(n.as_str()) {
-                        Some(&j) => {
-                            pairs.push((i, j));
-                            matched_b.insert(j);
-                        }
-                        None => only_a.push(n.clone()),
-                    },
-                    None => only_a.push(format!("#{}", imp_a + i as u32)),
-                }
-            }
-            for j in 0..bodies_b.len() {
-                if !matched_b.contains(&j) {
-                    only_b.push(
-                        names_b
-                            .get(&(imp_b + j as u32))
-                            .cloned()
-                            .unwrap_or_else(|| format!("#{}", imp_b + j as u32)),
-                    );
-                }
-            }
-        }
+        let FunctionPairs {
+            pairs,
+            only_a,
+            only_b,
+        } = pair_functions(&side_a, &side_b);
         let differing: Vec<(usize, usize)> = pairs
             .iter()
             .copied()
@@ -431,54 +483,12 @@ impl<'a> Walker<'a> {
             .collect();
 
         // Ordering: every body is still there, just at another position.
-        if count_a == count_b && differing.len() > 1 {
-            let mut sorted_a: Vec<&[u8]> = bodies_a.iter().map(|b| b.1).collect();
-            let mut sorted_b: Vec<&[u8]> = bodies_b.iter().map(|b| b.1).collect();
-            sorted_a.sort_unstable();
-            sorted_b.sort_unstable();
-            if sorted_a == sorted_b {
-                self.push(
-                    Cause::Ordering,
-                    location,
-                    format!(
-                        "the same {count_a} function bodies in another order ({} moved)",
-                        differing.len()
-                    ),
-                    Detail::FunctionBodies {
-                        count_a,
-                        count_b,
-                        differing: differing.len(),
-                        functions: Vec::new(),
-                        only_in_a: Vec::new(),
-                        only_in_b: Vec::new(),
-                    },
-                    (vec![], vec![]),
-                );
-                return Ok(());
-            }
+        if count_a == count_b && differing.len() > 1 && same_bodies(&bodies_a, &bodies_b) {
+            self.reordered_functions(location, count_a, differing.len());
+            return Ok(());
         }
 
-        let mut functions = Vec::new();
-        for &(i, j) in differing.iter().take(MAX_LISTED) {
-            let (ra, ba) = &bodies_a[i];
-            let (rb, bb) = &bodies_b[j];
-            let index = imp_a + i as u32;
-            let name = names_a.get(&index).cloned();
-            let other = names_b.get(&(imp_b + j as u32)).cloned();
-            let (first_difference, constants_only) =
-                compare_ops(ra.start as u64, ba, rb.start as u64, bb);
-            functions.push(FunctionDiff {
-                index,
-                name_b: if other != name { other } else { None },
-                name,
-                size_a: ba.len() as u64,
-                size_b: bb.len() as u64,
-                file_offset_a: ra.start as u64,
-                file_offset_b: rb.start as u64,
-                first_difference,
-                constants_only,
-            });
-        }
+        let functions = function_diffs(&side_a, &side_b, &differing);
         if differing.is_empty() && only_a.is_empty() && only_b.is_empty() && count_a == count_b {
             // The bodies are equal but the section bytes are not: an encoding
             // difference (e.g. padded LEB128 sizes), which does not change code.
@@ -498,38 +508,20 @@ impl<'a> Walker<'a> {
             );
             return Ok(());
         }
-        let listed: Vec<String> = functions.iter().take(3).map(describe_function).collect();
         // Whether every differing body (listed or not) differs only in constants.
         let all_constants = functions.iter().all(|f| f.constants_only)
             && differing.iter().skip(MAX_LISTED).all(|&(i, j)| {
                 let ((ra, ba), (rb, bb)) = (&bodies_a[i], &bodies_b[j]);
                 compare_ops(ra.start as u64, ba, rb.start as u64, bb).1
             });
-        let mut summary = if count_a == count_b {
-            format!("{} of {count_a} function bodies differ", differing.len())
-        } else {
-            format!(
-                "{count_a} vs {count_b} functions ({} only in A, {} only in B), {} common bodies differ",
-                only_a.len(),
-                only_b.len(),
-                differing.len()
-            )
-        };
-        if !listed.is_empty() {
-            summary.push_str(&format!(
-                ": {}{}",
-                listed.join(", "),
-                if differing.len() > listed.len() {
-                    ", …"
-                } else {
-                    ""
-                }
-            ));
-        }
         let knock_on = all_constants && count_a == count_b && !differing.is_empty();
-        if knock_on {
-            summary.push_str(" (only constants differ)");
-        }
+        let summary = code_summary(
+            (count_a, count_b),
+            (only_a.len(), only_b.len()),
+            differing.len(),
+            &functions,
+            knock_on,
+        );
         self.push(
             Cause::CodeData,
             location,
@@ -550,6 +542,24 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
+    /// The same function bodies, `moved` of them at other positions.
+    fn reordered_functions(&mut self, location: Location, count: u32, moved: usize) {
+        self.push(
+            Cause::Ordering,
+            location,
+            format!("the same {count} function bodies in another order ({moved} moved)"),
+            Detail::FunctionBodies {
+                count_a: count,
+                count_b: count,
+                differing: moved,
+                functions: Vec::new(),
+                only_in_a: Vec::new(),
+                only_in_b: Vec::new(),
+            },
+            (vec![], vec![]),
+        );
+    }
+
     fn data(
         &mut self,
         sa: &Section<'a>,
@@ -559,115 +569,18 @@ impl<'a> Walker<'a> {
         let segs_a = segments(Side::A, sa)?;
         let segs_b = segments(Side::B, sb)?;
         let (count_a, count_b) = (segs_a.len() as u32, segs_b.len() as u32);
-        // The linear-memory span of the data, to recognise pointers into it.
-        let span = segs_a
-            .iter()
-            .chain(&segs_b)
-            .filter_map(|s| Some((s.memory_offset?, s.memory_offset? + s.data.len() as u64)))
-            .fold(None, |acc: Option<(u64, u64)>, (lo, hi)| {
-                Some(acc.map_or((lo, hi), |(l, h)| (l.min(lo), h.max(hi))))
-            });
-        // Per (cause, knock-on): the differing ranges of each segment, and evidence.
-        type Group = (Vec<SegmentDiff>, Vec<String>, Vec<String>);
-        let mut groups: BTreeMap<(Cause, bool), Group> = BTreeMap::new();
-        for (index, (a, b)) in segs_a.iter().zip(&segs_b).enumerate() {
-            let moved = a.memory_offset != b.memory_offset;
-            if a.data == b.data {
-                if moved {
-                    // Same bytes placed elsewhere: an earlier segment changed length.
-                    groups
-                        .entry((Cause::CodeData, true))
-                        .or_default()
-                        .0
-                        .push(SegmentDiff {
-                            index: index as u32,
-                            memory_offset: a.memory_offset,
-                            memory_offset_b: b.memory_offset,
-                            len_a: a.data.len() as u64,
-                            len_b: b.data.len() as u64,
-                            ranges: Vec::new(),
-                            more_ranges: 0,
-                        });
-                }
-                continue;
-            }
-            let (windows, total) = differing_windows(a.data, b.data, MAX_CLASSIFIED);
-            let mut per_group: BTreeMap<(Cause, bool), (Vec<ByteRange>, usize)> = BTreeMap::new();
-            for w in &windows {
-                let (cause, ev_a, ev_b) = classify_window(a.data, b.data, w);
-                let knock_on = cause == Cause::CodeData
-                    && (moved_pointers(a, b, w, span) || padding(a.data, b.data, w));
-                let entry = per_group.entry((cause, knock_on)).or_default();
-                if entry.0.len() < MAX_LISTED {
-                    entry.0.push(byte_range(
-                        a.data,
-                        b.data,
-                        w,
-                        a.file_offset,
-                        b.file_offset,
-                        a.memory_offset,
-                    ));
-                } else {
-                    entry.1 += 1;
-                }
-                let group = groups.entry((cause, knock_on)).or_default();
-                push_unique(&mut group.1, ev_a);
-                push_unique(&mut group.2, ev_b);
-            }
-            // Ranges past the classification limit are counted as content.
-            if total > windows.len() {
-                per_group.entry((Cause::CodeData, false)).or_default().1 += total - windows.len();
-            }
-            for (key, (ranges, more_ranges)) in per_group {
-                groups.entry(key).or_default().0.push(SegmentDiff {
-                    index: index as u32,
-                    memory_offset: a.memory_offset,
-                    memory_offset_b: if moved { b.memory_offset } else { None },
-                    len_a: a.data.len() as u64,
-                    len_b: b.data.len() as u64,
-                    ranges,
-                    more_ranges,
-                });
-            }
-        }
+        let mut groups = group_segment_differences(&segs_a, &segs_b);
         if count_a != count_b {
             groups.entry((Cause::CodeData, false)).or_default();
         }
         for ((cause, knock_on), (segments, ev_a, ev_b)) in groups {
-            let ranges: usize = segments
-                .iter()
-                .map(|s| s.ranges.len() + s.more_ranges)
-                .sum();
-            let mut parts = Vec::new();
-            if count_a != count_b && cause == Cause::CodeData && !knock_on {
-                parts.push(format!("{count_a} vs {count_b} data segments"));
-            }
-            if let Some(r) = segments
-                .first()
-                .and_then(|s| s.ranges.first().map(|r| (s, r)))
-            {
-                let (first, r) = r;
-                parts.push(format!(
-                    "{ranges} differing range{} in {} segment{} (first: segment {} at +{:#x}{}, {} vs {} bytes{})",
-                    if ranges == 1 { "" } else { "s" },
-                    segments.len(),
-                    if segments.len() == 1 { "" } else { "s" },
-                    first.index,
-                    r.offset,
-                    r.address.map(|a| format!(", address {a:#x}")).unwrap_or_default(),
-                    r.len_a,
-                    r.len_b,
-                    if knock_on { "; only pointers into the data differ" } else { "" },
-                ));
-            }
-            let mut summary = parts.join("; ");
-            if !ev_a.is_empty() || !ev_b.is_empty() {
-                summary = format!(
-                    "{} vs {}; {summary}",
-                    evidence_text(&ev_a),
-                    evidence_text(&ev_b)
-                );
-            }
+            let summary = data_summary(
+                (count_a, count_b),
+                cause,
+                knock_on,
+                &segments,
+                (&ev_a, &ev_b),
+            );
             self.push(
                 cause,
                 location.clone(),
@@ -871,23 +784,7 @@ impl<'a> Walker<'a> {
         let (ia, ib) = (item_ranges(kind, sa), item_ranges(kind, sb));
         let (Some(ia), Some(ib)) = (ia, ib) else {
             // A section without items (start) or one we cannot split: report bytes.
-            let (windows, _) = differing_windows(sa.data, sb.data, MAX_LISTED);
-            let ranges = windows
-                .iter()
-                .map(|w| byte_range(sa.data, sb.data, w, sa.offset, sb.offset, None))
-                .collect();
-            self.push(
-                Cause::CodeData,
-                location,
-                format!("{} vs {} bytes", sa.data.len(), sb.data.len()),
-                Detail::Bytes {
-                    size_a: sa.data.len() as u64,
-                    size_b: sb.data.len() as u64,
-                    ranges,
-                    more_ranges: 0,
-                },
-                (vec![], vec![]),
-            );
+            self.unsplit_bytes(sa, sb, location);
             return;
         };
         let items_a: Vec<&[u8]> = ia.iter().map(|r| &sa.data[r.clone()]).collect();
@@ -934,48 +831,26 @@ impl<'a> Walker<'a> {
         }
         // Changed items whose text carries a path or time (e.g. an export named
         // after the build directory) are that leak.
-        let changed_text = |items: &[&[u8]], other: &[&[u8]]| -> String {
-            items
-                .iter()
-                .filter(|i| !other.contains(i))
-                .map(|i| text::show_bytes(i))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
         let (cause, ev_a, ev_b) = classify_texts(
-            &changed_text(&items_a, &items_b),
-            &changed_text(&items_b, &items_a),
+            &changed_items_text(&items_a, &items_b),
+            &changed_items_text(&items_b, &items_a),
         );
-        let mut summary = format!("{differing} of {count_a} vs {count_b} items differ");
-        if let Some(f) = first_differing {
-            summary.push_str(&format!(" (first: item {f})"));
-        }
-        if !only_a.is_empty() {
-            summary.push_str(&format!(
-                "; only in A: {}",
-                only_a
-                    .iter()
-                    .take(5)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        if !only_b.is_empty() {
-            summary.push_str(&format!(
-                "; only in B: {}",
-                only_b
-                    .iter()
-                    .take(5)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
         let knock_on = cause.is_none()
             && kind == UnitKind::Module
             && sa.id == 6
             && globals_differ_in_constants(sa, sb);
+        let mut summary = format!("{differing} of {count_a} vs {count_b} items differ");
+        if let Some(f) = first_differing {
+            summary.push_str(&format!(" (first: item {f})"));
+        }
+        for (side, only) in [("A", &only_a), ("B", &only_b)] {
+            if !only.is_empty() {
+                summary.push_str(&format!(
+                    "; only in {side}: {}",
+                    only.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
         if knock_on {
             summary.push_str(" (only constant initialisers differ)");
         }
@@ -990,6 +865,319 @@ impl<'a> Walker<'a> {
             self.mark_knock_on_candidate();
         }
     }
+
+    /// A section that cannot be split into items: where its bytes differ.
+    fn unsplit_bytes(&mut self, sa: &Section<'a>, sb: &Section<'a>, location: Location) {
+        let (windows, _) = differing_windows(sa.data, sb.data, MAX_LISTED);
+        let ranges = windows
+            .iter()
+            .map(|w| byte_range(sa.data, sb.data, w, sa.offset, sb.offset, None))
+            .collect();
+        self.push(
+            Cause::CodeData,
+            location,
+            format!("{} vs {} bytes", sa.data.len(), sb.data.len()),
+            Detail::Bytes {
+                size_a: sa.data.len() as u64,
+                size_b: sb.data.len() as u64,
+                ranges,
+                more_ranges: 0,
+            },
+            (vec![], vec![]),
+        );
+    }
+}
+
+/// The items of one side that the other does not have, as text.
+fn changed_items_text(items: &[&[u8]], other: &[&[u8]]) -> String {
+    items
+        .iter()
+        .filter(|i| !other.contains(i))
+        .map(|i| text::show_bytes(i))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One side's code section: its bodies, and what names them.
+struct CodeSide<'s, 'a> {
+    bodies: &'s [Body<'a>],
+    /// Imported functions come first in the index space: body `i` is function
+    /// `imported + i`.
+    imported: u32,
+    names: &'s HashMap<u32, String>,
+}
+
+impl CodeSide<'_, '_> {
+    fn index(&self, i: usize) -> u32 {
+        self.imported + i as u32
+    }
+
+    fn name(&self, i: usize) -> Option<&String> {
+        self.names.get(&self.index(i))
+    }
+}
+
+/// Function bodies paired across the two sides, and those left over on each.
+struct FunctionPairs {
+    pairs: Vec<(usize, usize)>,
+    only_a: Vec<String>,
+    only_b: Vec<String>,
+}
+
+/// Same count: pairs by position. Otherwise by name when the name section allows
+/// (inlining adds and removes functions), else by position.
+fn pair_functions(a: &CodeSide<'_, '_>, b: &CodeSide<'_, '_>) -> FunctionPairs {
+    let (len_a, len_b) = (a.bodies.len(), b.bodies.len());
+    let mut only_a = Vec::new();
+    let mut only_b = Vec::new();
+    if len_a == len_b || a.names.is_empty() || b.names.is_empty() {
+        let pairs = (0..len_a.min(len_b)).map(|i| (i, i)).collect();
+        return FunctionPairs {
+            pairs,
+            only_a,
+            only_b,
+        };
+    }
+    let mut pairs = Vec::new();
+    let by_name_b: HashMap<&str, usize> = (0..len_b)
+        .filter_map(|j| b.name(j).map(|n| (n.as_str(), j)))
+        .collect();
+    let mut matched_b = HashSet::new();
+    for i in 0..len_a {
+        match a.name(i) {
+            Some(n) => match by_name_b.get(n.as_str()) {
+                Some(&j) => {
+                    pairs.push((i, j));
+                    matched_b.insert(j);
+                }
+                None => only_a.push(n.clone()),
+            },
+            None => only_a.push(format!("#{}", a.index(i))),
+        }
+    }
+    for j in 0..len_b {
+        if !matched_b.contains(&j) {
+            only_b.push(
+                b.name(j)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", b.index(j))),
+            );
+        }
+    }
+    FunctionPairs {
+        pairs,
+        only_a,
+        only_b,
+    }
+}
+
+/// The same bodies on both sides, in whatever order.
+fn same_bodies(a: &[Body<'_>], b: &[Body<'_>]) -> bool {
+    let mut sorted_a: Vec<&[u8]> = a.iter().map(|b| b.1).collect();
+    let mut sorted_b: Vec<&[u8]> = b.iter().map(|b| b.1).collect();
+    sorted_a.sort_unstable();
+    sorted_b.sort_unstable();
+    sorted_a == sorted_b
+}
+
+/// The first [`MAX_LISTED`] differing functions, each with where its instructions
+/// first differ.
+fn function_diffs(
+    a: &CodeSide<'_, '_>,
+    b: &CodeSide<'_, '_>,
+    differing: &[(usize, usize)],
+) -> Vec<FunctionDiff> {
+    let mut functions = Vec::new();
+    for &(i, j) in differing.iter().take(MAX_LISTED) {
+        let (ra, ba) = &a.bodies[i];
+        let (rb, bb) = &b.bodies[j];
+        let index = a.index(i);
+        let name = a.names.get(&index).cloned();
+        let other = b.name(j).cloned();
+        let (first_difference, constants_only) =
+            compare_ops(ra.start as u64, ba, rb.start as u64, bb);
+        functions.push(FunctionDiff {
+            index,
+            name_b: if other != name { other } else { None },
+            name,
+            size_a: ba.len() as u64,
+            size_b: bb.len() as u64,
+            file_offset_a: ra.start as u64,
+            file_offset_b: rb.start as u64,
+            first_difference,
+            constants_only,
+        });
+    }
+    functions
+}
+
+/// The summary of a code section whose bodies differ: counts, the first functions,
+/// and whether only constants differ.
+fn code_summary(
+    (count_a, count_b): (u32, u32),
+    (only_a, only_b): (usize, usize),
+    differing: usize,
+    functions: &[FunctionDiff],
+    knock_on: bool,
+) -> String {
+    let listed: Vec<String> = functions.iter().take(3).map(describe_function).collect();
+    let mut summary = if count_a == count_b {
+        format!("{differing} of {count_a} function bodies differ")
+    } else {
+        format!(
+            "{count_a} vs {count_b} functions ({only_a} only in A, {only_b} only in B), {differing} common bodies differ"
+        )
+    };
+    if !listed.is_empty() {
+        summary.push_str(&format!(
+            ": {}{}",
+            listed.join(", "),
+            if differing > listed.len() {
+                ", …"
+            } else {
+                ""
+            }
+        ));
+    }
+    if knock_on {
+        summary.push_str(" (only constants differ)");
+    }
+    summary
+}
+
+/// The differing ranges of data segments with one cause, and the evidence.
+type SegmentGroup = (Vec<SegmentDiff>, Vec<String>, Vec<String>);
+
+/// Per (cause, knock-on): the differing ranges of each segment, and evidence.
+fn group_segment_differences(
+    segs_a: &[Segment<'_>],
+    segs_b: &[Segment<'_>],
+) -> BTreeMap<(Cause, bool), SegmentGroup> {
+    // The linear-memory span of the data, to recognise pointers into it.
+    let span = segs_a
+        .iter()
+        .chain(segs_b)
+        .filter_map(|s| Some((s.memory_offset?, s.memory_offset? + s.data.len() as u64)))
+        .fold(None, |acc: Option<(u64, u64)>, (lo, hi)| {
+            Some(acc.map_or((lo, hi), |(l, h)| (l.min(lo), h.max(hi))))
+        });
+    let mut groups: BTreeMap<(Cause, bool), SegmentGroup> = BTreeMap::new();
+    for (index, (a, b)) in segs_a.iter().zip(segs_b).enumerate() {
+        let moved = a.memory_offset != b.memory_offset;
+        if a.data != b.data {
+            classify_segment(index as u32, a, b, span, &mut groups);
+        } else if moved {
+            // Same bytes placed elsewhere: an earlier segment changed length.
+            groups
+                .entry((Cause::CodeData, true))
+                .or_default()
+                .0
+                .push(SegmentDiff {
+                    index: index as u32,
+                    memory_offset: a.memory_offset,
+                    memory_offset_b: b.memory_offset,
+                    len_a: a.data.len() as u64,
+                    len_b: b.data.len() as u64,
+                    ranges: Vec::new(),
+                    more_ranges: 0,
+                });
+        }
+    }
+    groups
+}
+
+/// Classifies each differing range of one segment pair into `groups`.
+fn classify_segment(
+    index: u32,
+    a: &Segment<'_>,
+    b: &Segment<'_>,
+    span: Option<(u64, u64)>,
+    groups: &mut BTreeMap<(Cause, bool), SegmentGroup>,
+) {
+    let moved = a.memory_offset != b.memory_offset;
+    let (windows, total) = differing_windows(a.data, b.data, MAX_CLASSIFIED);
+    let mut per_group: BTreeMap<(Cause, bool), (Vec<ByteRange>, usize)> = BTreeMap::new();
+    for w in &windows {
+        let (cause, ev_a, ev_b) = classify_window(a.data, b.data, w);
+        let knock_on = cause == Cause::CodeData
+            && (moved_pointers(a, b, w, span) || padding(a.data, b.data, w));
+        let entry = per_group.entry((cause, knock_on)).or_default();
+        if entry.0.len() < MAX_LISTED {
+            entry.0.push(byte_range(
+                a.data,
+                b.data,
+                w,
+                a.file_offset,
+                b.file_offset,
+                a.memory_offset,
+            ));
+        } else {
+            entry.1 += 1;
+        }
+        let group = groups.entry((cause, knock_on)).or_default();
+        push_unique(&mut group.1, ev_a);
+        push_unique(&mut group.2, ev_b);
+    }
+    // Ranges past the classification limit are counted as content.
+    if total > windows.len() {
+        per_group.entry((Cause::CodeData, false)).or_default().1 += total - windows.len();
+    }
+    for (key, (ranges, more_ranges)) in per_group {
+        groups.entry(key).or_default().0.push(SegmentDiff {
+            index,
+            memory_offset: a.memory_offset,
+            memory_offset_b: if moved { b.memory_offset } else { None },
+            len_a: a.data.len() as u64,
+            len_b: b.data.len() as u64,
+            ranges,
+            more_ranges,
+        });
+    }
+}
+
+/// The summary of one group of differing data ranges.
+fn data_summary(
+    (count_a, count_b): (u32, u32),
+    cause: Cause,
+    knock_on: bool,
+    segments: &[SegmentDiff],
+    (ev_a, ev_b): (&[String], &[String]),
+) -> String {
+    let ranges: usize = segments
+        .iter()
+        .map(|s| s.ranges.len() + s.more_ranges)
+        .sum();
+    let mut parts = Vec::new();
+    if count_a != count_b && cause == Cause::CodeData && !knock_on {
+        parts.push(format!("{count_a} vs {count_b} data segments"));
+    }
+    if let Some(r) = segments
+        .first()
+        .and_then(|s| s.ranges.first().map(|r| (s, r)))
+    {
+        let (first, r) = r;
+        parts.push(format!(
+            "{ranges} differing range{} in {} segment{} (first: segment {} at +{:#x}{}, {} vs {} bytes{})",
+            if ranges == 1 { "" } else { "s" },
+            segments.len(),
+            if segments.len() == 1 { "" } else { "s" },
+            first.index,
+            r.offset,
+            r.address.map(|a| format!(", address {a:#x}")).unwrap_or_default(),
+            r.len_a,
+            r.len_b,
+            if knock_on { "; only pointers into the data differ" } else { "" },
+        ));
+    }
+    let mut summary = parts.join("; ");
+    if !ev_a.is_empty() || !ev_b.is_empty() {
+        summary = format!(
+            "{} vs {}; {summary}",
+            evidence_text(ev_a),
+            evidence_text(ev_b)
+        );
+    }
+    summary
 }
 
 /// Same globals, where those that differ are integer constants of the same

@@ -315,7 +315,17 @@ pub fn diagnose_drift(
     artifact: &ArtifactContext,
 ) -> Diagnosis {
     let relevant = artifact.kind.relevant_tools();
-    // Relevant tools first (in their order), then any other that differs.
+    let toolchain = toolchain_shown(ctx, relevant);
+    match reference {
+        Some((label, reference)) => {
+            diff_with_reference(label, reference, actual, toolchain, artifact)
+        }
+        None => scan_alone(actual, ctx, artifact, relevant, toolchain),
+    }
+}
+
+/// Relevant tools first (in their order), then any other that differs.
+fn toolchain_shown(ctx: &DriftContext, relevant: &[&str]) -> Vec<ToolVersion> {
     let mut toolchain: Vec<ToolVersion> = relevant
         .iter()
         .filter_map(|name| ctx.tool(name).cloned())
@@ -326,23 +336,42 @@ pub fn diagnose_drift(
             .filter(|t| !relevant.contains(&t.tool.as_str()) && t.differs())
             .cloned(),
     );
+    toolchain
+}
 
-    if let Some((label, reference)) = reference {
-        return match diff_wasm(reference, actual) {
-            Ok(report) => Diagnosis::Diff {
-                reference: label.to_string(),
-                causes: report.causes,
-                toolchain: toolchain.into_iter().filter(ToolVersion::differs).collect(),
-                lockfile: artifact.lockfile.clone(),
-            },
-            Err(e) => Diagnosis::Unavailable {
-                reason: format!(
-                    "{}; not comparable as WebAssembly with {label}: {e}",
-                    byte_location(reference, actual)
-                ),
-            },
-        };
+/// The causes `diff_wasm` names against the reference, or where the bytes differ
+/// when the two cannot be compared as WebAssembly.
+fn diff_with_reference(
+    label: &str,
+    reference: &[u8],
+    actual: &[u8],
+    toolchain: Vec<ToolVersion>,
+    artifact: &ArtifactContext,
+) -> Diagnosis {
+    match diff_wasm(reference, actual) {
+        Ok(report) => Diagnosis::Diff {
+            reference: label.to_string(),
+            causes: report.causes,
+            toolchain: toolchain.into_iter().filter(ToolVersion::differs).collect(),
+            lockfile: artifact.lockfile.clone(),
+        },
+        Err(e) => Diagnosis::Unavailable {
+            reason: format!(
+                "{}; not comparable as WebAssembly with {label}: {e}",
+                byte_location(reference, actual)
+            ),
+        },
     }
+}
+
+/// No reference: the toolchain, the lockfile, and what the artifact shows on its own.
+fn scan_alone(
+    actual: &[u8],
+    ctx: &DriftContext,
+    artifact: &ArtifactContext,
+    relevant: &[&str],
+    toolchain: Vec<ToolVersion>,
+) -> Diagnosis {
     let findings = scan_artifact_with(
         actual,
         &ScanOptions {
@@ -352,47 +381,10 @@ pub fn diagnose_drift(
     );
     let mut lines = vec!["no reference artifact to compare with (keep the previous one, or pass --reference DIR); what is known:".to_string()];
 
-    // Toolchain: one line per tool that differs, else one summary line.
     let differing: Vec<&ToolVersion> = toolchain.iter().filter(|t| t.differs()).collect();
-    lines.extend(differing.iter().map(|t| tool_line(t)));
-    let matching: Vec<String> = toolchain
-        .iter()
-        .filter(|t| relevant.contains(&t.tool.as_str()) && !t.differs())
-        .filter_map(|t| t.recorded.as_ref().map(|r| format!("{} `{r}`", t.tool)))
-        .collect();
-    if differing.is_empty() {
-        if matching.is_empty() {
-            lines.push(format!(
-                "toolchain: the manifest records no version of {} to compare with",
-                relevant.join(", ")
-            ));
-        } else {
-            lines.push(format!("toolchain: as recorded ({})", matching.join(", ")));
-        }
-    }
-    // What the artifact says it was built with (caps: rustc in producers).
-    let mut producer_mismatch: Option<&ToolVersion> = None;
-    if let Some((rustc, recorded)) = ctx
-        .tool("rustc")
-        .and_then(|t| t.recorded.as_ref().map(|r| (t, r)))
-    {
-        let built_with: Vec<String> = findings
-            .tools()
-            .into_iter()
-            .filter(|(name, _)| name == "rustc")
-            .map(|(_, version)| format!("rustc {version}"))
-            .collect();
-        match built_with.first() {
-            Some(found) if found != recorded => {
-                producer_mismatch = Some(rustc);
-                lines.push(format!(
-                    "toolchain: built with `{found}`, the manifest's digests were made with `{recorded}`"
-                ))
-            }
-            Some(found) => lines.push(format!("toolchain: built with `{found}`, as recorded")),
-            None => {}
-        }
-    }
+    lines.extend(toolchain_lines(&toolchain, &differing, relevant));
+    let (built_with, producer_mismatch) = producer_check(ctx, &findings);
+    lines.extend(built_with);
 
     if let Some(lock) = &artifact.lockfile {
         lines.push(lock.line());
@@ -411,10 +403,96 @@ pub fn diagnose_drift(
         lines.push(format!("timestamp: {:?} in {}", t.text, t.location));
     }
 
+    let next = next_step_alone(
+        artifact,
+        relevant,
+        &differing,
+        producer_mismatch,
+        &findings,
+        !timestamps.is_empty(),
+    );
+    Diagnosis::Scan {
+        lines,
+        findings,
+        toolchain,
+        lockfile: artifact.lockfile.clone(),
+        next,
+    }
+}
+
+/// Toolchain: one line per tool that differs, else one summary line.
+fn toolchain_lines(
+    toolchain: &[ToolVersion],
+    differing: &[&ToolVersion],
+    relevant: &[&str],
+) -> Vec<String> {
+    let mut lines: Vec<String> = differing.iter().map(|t| tool_line(t)).collect();
+    let matching: Vec<String> = toolchain
+        .iter()
+        .filter(|t| relevant.contains(&t.tool.as_str()) && !t.differs())
+        .filter_map(|t| t.recorded.as_ref().map(|r| format!("{} `{r}`", t.tool)))
+        .collect();
+    if differing.is_empty() {
+        if matching.is_empty() {
+            lines.push(format!(
+                "toolchain: the manifest records no version of {} to compare with",
+                relevant.join(", ")
+            ));
+        } else {
+            lines.push(format!("toolchain: as recorded ({})", matching.join(", ")));
+        }
+    }
+    lines
+}
+
+/// What the artifact says it was built with (caps: rustc in producers) against the
+/// recorded rustc: the line saying so, and the recorded rustc when they differ.
+fn producer_check<'c>(
+    ctx: &'c DriftContext,
+    findings: &Findings,
+) -> (Option<String>, Option<&'c ToolVersion>) {
+    let Some((rustc, recorded)) = ctx
+        .tool("rustc")
+        .and_then(|t| t.recorded.as_ref().map(|r| (t, r)))
+    else {
+        return (None, None);
+    };
+    let built_with: Vec<String> = findings
+        .tools()
+        .into_iter()
+        .filter(|(name, _)| name == "rustc")
+        .map(|(_, version)| format!("rustc {version}"))
+        .collect();
+    match built_with.first() {
+        Some(found) if found != recorded => (
+            Some(format!(
+                "toolchain: built with `{found}`, the manifest's digests were made with `{recorded}`"
+            )),
+            Some(rustc),
+        ),
+        Some(found) => (
+            Some(format!("toolchain: built with `{found}`, as recorded")),
+            None,
+        ),
+        None => (None, None),
+    }
+}
+
+/// The next thing to try without a reference, from the most specific finding: a
+/// changed lockfile, a relevant toolchain difference, the rustc the artifact names,
+/// embedded paths, timestamps, then any other tool that differs.
+fn next_step_alone(
+    artifact: &ArtifactContext,
+    relevant: &[&str],
+    differing: &[&ToolVersion],
+    producer_mismatch: Option<&ToolVersion>,
+    findings: &Findings,
+    has_timestamps: bool,
+) -> String {
     let relevant_differing = differing
         .iter()
         .find(|t| relevant.contains(&t.tool.as_str()));
-    let next = if let Some(step) = artifact
+    if let Some(step) = artifact
         .lockfile
         .as_ref()
         .and_then(LockfileCheck::next_step)
@@ -430,7 +508,7 @@ pub fn diagnose_drift(
              or add a --remap-path-prefix for it",
             findings.paths[0].text
         )
-    } else if !timestamps.is_empty() {
+    } else if has_timestamps {
         "the build embeds the time: make it honour SOURCE_DATE_EPOCH (or drop the timestamp) in \
          the build script or C macro that writes it"
             .to_string()
@@ -440,12 +518,5 @@ pub fn diagnose_drift(
         "nothing explains it on this side: the difference is likely in the inputs (source \
          revision, flags); keep the old artifact and run `pylon diff OLD NEW`"
             .to_string()
-    };
-    Diagnosis::Scan {
-        lines,
-        findings,
-        toolchain,
-        lockfile: artifact.lockfile.clone(),
-        next,
     }
 }

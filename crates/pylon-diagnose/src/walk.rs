@@ -310,171 +310,212 @@ impl<'a> Unit<'a> {
     /// the instances made from them and those instances' names or exports).
     /// Components that define no nested units get empty lists.
     pub fn child_names(&self) -> ChildNames {
-        let mut names = ChildNames::default();
         if self.kind != UnitKind::Component {
-            return names;
+            return ChildNames::default();
         }
-        // Index spaces as the component model numbers them (imports, definitions
-        // and aliases all append), so export/instance references can be resolved.
-        let mut components: Vec<Option<usize>> = Vec::new(); // index -> defined position
-        let mut modules: Vec<Option<usize>> = Vec::new();
-        let mut instances: Vec<Option<u32>> = Vec::new(); // instance -> component index
-        let mut core_instances: Vec<Option<u32>> = Vec::new(); // core instance -> module index
-        let mut comp_export: HashMap<u32, String> = HashMap::new();
-        let mut module_export: HashMap<u32, String> = HashMap::new();
-        let mut instance_names: HashMap<u32, String> = HashMap::new();
-        let mut core_instance_names: HashMap<u32, String> = HashMap::new();
-        let mut comp_cn: HashMap<u32, String> = HashMap::new();
-        let mut module_cn: HashMap<u32, String> = HashMap::new();
-
+        let mut spaces = IndexSpaces::default();
         for s in &self.sections {
-            let reader = BinaryReader::new(s.data, s.offset);
-            match (s.id, s.nested, s.custom_name) {
-                (4, Some(_), _) => {
-                    components.push(Some(names.components.len()));
-                    names.components.push(None);
-                }
-                (1, Some(_), _) => {
-                    modules.push(Some(names.modules.len()));
-                    names.modules.push(None);
-                }
-                (10, None, None) => {
-                    let Ok(r) = wasmparser::ComponentImportSectionReader::new(reader) else {
-                        continue;
-                    };
-                    for import in r.into_iter().flatten() {
-                        match import.ty {
-                            ComponentTypeRef::Component(_) => components.push(None),
-                            ComponentTypeRef::Module(_) => modules.push(None),
-                            ComponentTypeRef::Instance(_) => {
-                                instances.push(None);
-                                instance_names.insert(
-                                    instances.len() as u32 - 1,
-                                    import.name.full_name().into_owned(),
-                                );
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                (6, None, None) => {
-                    let Ok(r) = wasmparser::ComponentAliasSectionReader::new(reader) else {
-                        continue;
-                    };
-                    for alias in r.into_iter().flatten() {
-                        match alias {
-                            ComponentAlias::InstanceExport { kind, .. } => match kind {
-                                ComponentExternalKind::Component => components.push(None),
-                                ComponentExternalKind::Module => modules.push(None),
-                                ComponentExternalKind::Instance => instances.push(None),
-                                _ => {}
-                            },
-                            ComponentAlias::CoreInstanceExport { .. } => {}
-                            ComponentAlias::Outer { kind, .. } => match kind {
-                                ComponentOuterAliasKind::Component => components.push(None),
-                                ComponentOuterAliasKind::CoreModule => modules.push(None),
-                                _ => {}
-                            },
-                        }
-                    }
-                }
-                (5, None, None) => {
-                    let Ok(r) = wasmparser::ComponentInstanceSectionReader::new(reader) else {
-                        continue;
-                    };
-                    for inst in r.into_iter().flatten() {
-                        instances.push(match inst {
-                            ComponentInstance::Instantiate {
-                                component_index, ..
-                            } => Some(component_index),
-                            ComponentInstance::FromExports(_) => None,
-                        });
-                    }
-                }
-                (2, None, None) => {
-                    let Ok(r) = wasmparser::InstanceSectionReader::new(reader) else {
-                        continue;
-                    };
-                    for inst in r.into_iter().flatten() {
-                        core_instances.push(match inst {
-                            wasmparser::Instance::Instantiate { module_index, .. } => {
-                                Some(module_index)
-                            }
-                            wasmparser::Instance::FromExports(_) => None,
-                        });
-                    }
-                }
-                (11, None, None) => {
-                    let Ok(r) = wasmparser::ComponentExportSectionReader::new(reader) else {
-                        continue;
-                    };
-                    for export in r.into_iter().flatten() {
-                        let name = export.name.full_name().into_owned();
-                        match export.kind {
-                            ComponentExternalKind::Component => {
-                                comp_export.entry(export.index).or_insert(name);
-                                components.push(None);
-                            }
-                            ComponentExternalKind::Module => {
-                                module_export.entry(export.index).or_insert(name);
-                                modules.push(None);
-                            }
-                            ComponentExternalKind::Instance => {
-                                instance_names.entry(export.index).or_insert(name);
-                                instances.push(None);
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                (0, _, Some("component-name")) => {
-                    let r = wasmparser::ComponentNameSectionReader::new(reader);
-                    for sub in r.into_iter().flatten() {
-                        let (map, into) = match sub {
-                            ComponentName::Components(m) => (m, &mut comp_cn),
-                            ComponentName::CoreModules(m) => (m, &mut module_cn),
-                            ComponentName::Instances(m) => (m, &mut instance_names),
-                            ComponentName::CoreInstances(m) => (m, &mut core_instance_names),
-                            _ => continue,
-                        };
-                        for naming in map.into_iter().flatten() {
-                            into.insert(naming.index, naming.name.to_string());
-                        }
-                    }
+            spaces.read_section(s);
+        }
+        spaces.resolve()
+    }
+}
+
+/// A component's index spaces as the component model numbers them (imports,
+/// definitions and aliases all append), so export and instance references can be
+/// resolved, and the names found for their items.
+#[derive(Default)]
+struct IndexSpaces {
+    /// Component index -> position among the components defined here.
+    components: Vec<Option<usize>>,
+    /// Core module index -> position among the modules defined here.
+    modules: Vec<Option<usize>>,
+    /// Instance index -> the component it instantiates.
+    instances: Vec<Option<u32>>,
+    /// Core instance index -> the module it instantiates.
+    core_instances: Vec<Option<u32>>,
+    defined_components: usize,
+    defined_modules: usize,
+    comp_export: HashMap<u32, String>,
+    module_export: HashMap<u32, String>,
+    instance_names: HashMap<u32, String>,
+    core_instance_names: HashMap<u32, String>,
+    /// `component-name` entries.
+    comp_cn: HashMap<u32, String>,
+    module_cn: HashMap<u32, String>,
+}
+
+impl IndexSpaces {
+    /// Takes in what one section defines, imports, aliases, instantiates, exports or
+    /// names.
+    fn read_section(&mut self, s: &Section<'_>) {
+        let reader = BinaryReader::new(s.data, s.offset);
+        match (s.id, s.nested, s.custom_name) {
+            (4, Some(_), _) => {
+                self.components.push(Some(self.defined_components));
+                self.defined_components += 1;
+            }
+            (1, Some(_), _) => {
+                self.modules.push(Some(self.defined_modules));
+                self.defined_modules += 1;
+            }
+            (10, None, None) => self.read_imports(reader),
+            (6, None, None) => self.read_aliases(reader),
+            (5, None, None) => self.read_instances(reader),
+            (2, None, None) => self.read_core_instances(reader),
+            (11, None, None) => self.read_exports(reader),
+            (0, _, Some("component-name")) => self.read_component_names(reader),
+            _ => {}
+        }
+    }
+
+    fn read_imports(&mut self, reader: BinaryReader<'_>) {
+        let Ok(r) = wasmparser::ComponentImportSectionReader::new(reader) else {
+            return;
+        };
+        for import in r.into_iter().flatten() {
+            match import.ty {
+                ComponentTypeRef::Component(_) => self.components.push(None),
+                ComponentTypeRef::Module(_) => self.modules.push(None),
+                ComponentTypeRef::Instance(_) => {
+                    self.instances.push(None);
+                    self.instance_names.insert(
+                        self.instances.len() as u32 - 1,
+                        import.name.full_name().into_owned(),
+                    );
                 }
                 _ => {}
             }
         }
+    }
+
+    fn read_aliases(&mut self, reader: BinaryReader<'_>) {
+        let Ok(r) = wasmparser::ComponentAliasSectionReader::new(reader) else {
+            return;
+        };
+        for alias in r.into_iter().flatten() {
+            match alias {
+                ComponentAlias::InstanceExport { kind, .. } => match kind {
+                    ComponentExternalKind::Component => self.components.push(None),
+                    ComponentExternalKind::Module => self.modules.push(None),
+                    ComponentExternalKind::Instance => self.instances.push(None),
+                    _ => {}
+                },
+                ComponentAlias::CoreInstanceExport { .. } => {}
+                ComponentAlias::Outer { kind, .. } => match kind {
+                    ComponentOuterAliasKind::Component => self.components.push(None),
+                    ComponentOuterAliasKind::CoreModule => self.modules.push(None),
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    fn read_instances(&mut self, reader: BinaryReader<'_>) {
+        let Ok(r) = wasmparser::ComponentInstanceSectionReader::new(reader) else {
+            return;
+        };
+        for inst in r.into_iter().flatten() {
+            self.instances.push(match inst {
+                ComponentInstance::Instantiate {
+                    component_index, ..
+                } => Some(component_index),
+                ComponentInstance::FromExports(_) => None,
+            });
+        }
+    }
+
+    fn read_core_instances(&mut self, reader: BinaryReader<'_>) {
+        let Ok(r) = wasmparser::InstanceSectionReader::new(reader) else {
+            return;
+        };
+        for inst in r.into_iter().flatten() {
+            self.core_instances.push(match inst {
+                wasmparser::Instance::Instantiate { module_index, .. } => Some(module_index),
+                wasmparser::Instance::FromExports(_) => None,
+            });
+        }
+    }
+
+    fn read_exports(&mut self, reader: BinaryReader<'_>) {
+        let Ok(r) = wasmparser::ComponentExportSectionReader::new(reader) else {
+            return;
+        };
+        for export in r.into_iter().flatten() {
+            let name = export.name.full_name().into_owned();
+            match export.kind {
+                ComponentExternalKind::Component => {
+                    self.comp_export.entry(export.index).or_insert(name);
+                    self.components.push(None);
+                }
+                ComponentExternalKind::Module => {
+                    self.module_export.entry(export.index).or_insert(name);
+                    self.modules.push(None);
+                }
+                ComponentExternalKind::Instance => {
+                    self.instance_names.entry(export.index).or_insert(name);
+                    self.instances.push(None);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn read_component_names(&mut self, reader: BinaryReader<'_>) {
+        let r = wasmparser::ComponentNameSectionReader::new(reader);
+        for sub in r.into_iter().flatten() {
+            let (map, into) = match sub {
+                ComponentName::Components(m) => (m, &mut self.comp_cn),
+                ComponentName::CoreModules(m) => (m, &mut self.module_cn),
+                ComponentName::Instances(m) => (m, &mut self.instance_names),
+                ComponentName::CoreInstances(m) => (m, &mut self.core_instance_names),
+                _ => continue,
+            };
+            for naming in map.into_iter().flatten() {
+                into.insert(naming.index, naming.name.to_string());
+            }
+        }
+    }
+
+    /// Names each defined unit from what was read.
+    fn resolve(self) -> ChildNames {
+        let mut names = ChildNames {
+            components: vec![None; self.defined_components],
+            modules: vec![None; self.defined_modules],
+            ..ChildNames::default()
+        };
         // Priority: an explicit component-name entry, then an export of the item,
         // then a name of an instance made from it.
         let mut by_instance: HashMap<u32, String> = HashMap::new();
-        for (i, comp) in instances.iter().enumerate() {
-            if let (Some(c), Some(n)) = (comp, instance_names.get(&(i as u32))) {
+        for (i, comp) in self.instances.iter().enumerate() {
+            if let (Some(c), Some(n)) = (comp, self.instance_names.get(&(i as u32))) {
                 by_instance.entry(*c).or_insert_with(|| n.clone());
             }
         }
         let mut by_core_instance: HashMap<u32, String> = HashMap::new();
-        for (i, m) in core_instances.iter().enumerate() {
-            if let (Some(m), Some(n)) = (m, core_instance_names.get(&(i as u32))) {
+        for (i, m) in self.core_instances.iter().enumerate() {
+            if let (Some(m), Some(n)) = (m, self.core_instance_names.get(&(i as u32))) {
                 by_core_instance.entry(*m).or_insert_with(|| n.clone());
             }
         }
-        for (index, pos) in components.iter().enumerate() {
+        for (index, pos) in self.components.iter().enumerate() {
             let Some(pos) = pos else { continue };
             let idx = index as u32;
-            names.components[*pos] = comp_cn
+            names.components[*pos] = self
+                .comp_cn
                 .get(&idx)
-                .or_else(|| comp_export.get(&idx))
+                .or_else(|| self.comp_export.get(&idx))
                 .or_else(|| by_instance.get(&idx))
                 .cloned();
             names.component_index.push(idx);
         }
-        for (index, pos) in modules.iter().enumerate() {
+        for (index, pos) in self.modules.iter().enumerate() {
             let Some(pos) = pos else { continue };
             let idx = index as u32;
-            names.modules[*pos] = module_cn
+            names.modules[*pos] = self
+                .module_cn
                 .get(&idx)
-                .or_else(|| module_export.get(&idx))
+                .or_else(|| self.module_export.get(&idx))
                 .or_else(|| by_core_instance.get(&idx))
                 .cloned();
             names.module_index.push(idx);

@@ -73,20 +73,10 @@ pub fn parse_args_with_env(
     env: impl Fn(&str) -> Option<OsString>,
 ) -> Result<LaunchOptions, LaunchError> {
     let env_nonempty = |k: &str| env(k).filter(|v| !v.is_empty());
-
-    let mut wasm: Option<PathBuf> = None;
-    let mut dirs = Vec::new();
-    let mut guest_env = Vec::new();
-    let mut net = NetAccess::Denied;
-    let mut max_memory = None;
-    let mut timeout = None;
-    let mut cache_dir: Option<PathBuf> = None;
-    let mut no_cache = false;
-    let mut stdlib = None;
-    let mut verbose = env_nonempty("PYLON_LAUNCH_VERBOSE").is_some_and(|v| v != "0");
-    let mut show_help = false;
-    let mut report_memory = false;
-    let mut guest_args = Vec::new();
+    let mut given = Given {
+        verbose: env_nonempty("PYLON_LAUNCH_VERBOSE").is_some_and(|v| v != "0"),
+        ..Given::default()
+    };
 
     let mut it = args.into_iter();
     while let Some(raw) = it.next() {
@@ -95,13 +85,13 @@ pub fn parse_args_with_env(
             return Err(LaunchError::NonUtf8Arg(raw));
         };
         if text == "--" {
-            guest_args = guest_strings(it)?;
+            given.guest_args = guest_strings(it)?;
             break;
         }
         let Some(long) = text.strip_prefix("--").filter(|s| !s.is_empty()) else {
             // First guest argument: it and everything after it belong to the guest.
-            guest_args.push(text.to_owned());
-            guest_args.extend(guest_strings(it)?);
+            given.guest_args.push(text.to_owned());
+            given.guest_args.extend(guest_strings(it)?);
             break;
         };
         let (name, inline) = match long.split_once('=') {
@@ -111,7 +101,7 @@ pub fn parse_args_with_env(
         let option = format!("--{name}");
         if name == "allow-net" {
             // A flag alone, or with an inline list: `--allow-net=HOST:PORT,…`.
-            net.add_option(inline.as_deref())?;
+            given.net.add_option(inline.as_deref())?;
             continue;
         }
         let takes_value = matches!(
@@ -129,12 +119,7 @@ pub fn parse_args_with_env(
             if inline.is_some() {
                 return Err(LaunchError::Usage(format!("`{option}` takes no value")));
             }
-            match name {
-                "no-cache" => no_cache = true,
-                "verbose" => verbose = true,
-                "report-memory" => report_memory = true,
-                _ => show_help = true,
-            }
+            given.set_flag(name);
             continue;
         }
         let value = match inline {
@@ -146,51 +131,98 @@ pub fn parse_args_with_env(
                 None => return Err(LaunchError::Usage(format!("`{option}` needs a value"))),
             },
         };
+        given.set_value(name, &option, value, &env)?;
+    }
+    Ok(given.with_defaults(&env_nonempty))
+}
+
+/// The launcher options as the command line gave them, before the defaults.
+#[derive(Default)]
+struct Given {
+    wasm: Option<PathBuf>,
+    dirs: Vec<DirMapping>,
+    guest_env: Vec<(String, String)>,
+    net: NetAccess,
+    max_memory: Option<u64>,
+    timeout: Option<Duration>,
+    cache_dir: Option<PathBuf>,
+    no_cache: bool,
+    stdlib: Option<PathBuf>,
+    verbose: bool,
+    show_help: bool,
+    report_memory: bool,
+    guest_args: Vec<String>,
+}
+
+impl Given {
+    /// A flag: `--no-cache`, `--verbose`, `--report-memory` or `--help`.
+    fn set_flag(&mut self, name: &str) {
         match name {
-            "wasm" => wasm = Some(PathBuf::from(value)),
-            "dir" => dirs.push(parse_dir(&value)?),
+            "no-cache" => self.no_cache = true,
+            "verbose" => self.verbose = true,
+            "report-memory" => self.report_memory = true,
+            _ => self.show_help = true,
+        }
+    }
+
+    /// An option that takes a value, checked here.
+    fn set_value(
+        &mut self,
+        name: &str,
+        option: &str,
+        value: String,
+        env: &impl Fn(&str) -> Option<OsString>,
+    ) -> Result<(), LaunchError> {
+        match name {
+            "wasm" => self.wasm = Some(PathBuf::from(value)),
+            "dir" => self.dirs.push(parse_dir(&value)?),
             "env" => {
-                if let Some(pair) = parse_env(&value, &env)? {
-                    guest_env.push(pair);
+                if let Some(pair) = parse_env(&value, env)? {
+                    self.guest_env.push(pair);
                 }
             }
             "max-memory" => {
                 let bytes =
-                    parse_size(&value).map_err(|r| LaunchError::invalid(&option, &value, &r))?;
-                max_memory = Some(bytes);
+                    parse_size(&value).map_err(|r| LaunchError::invalid(option, &value, &r))?;
+                self.max_memory = Some(bytes);
             }
             "timeout" => {
-                let d = parse_duration(&value)
-                    .map_err(|r| LaunchError::invalid(&option, &value, &r))?;
-                timeout = Some(d);
+                let d =
+                    parse_duration(&value).map_err(|r| LaunchError::invalid(option, &value, &r))?;
+                self.timeout = Some(d);
             }
-            "cache-dir" => cache_dir = Some(PathBuf::from(value)),
-            _ => stdlib = Some(PathBuf::from(value)),
+            "cache-dir" => self.cache_dir = Some(PathBuf::from(value)),
+            _ => self.stdlib = Some(PathBuf::from(value)),
         }
+        Ok(())
     }
 
-    let wasm = wasm
-        .or_else(|| env_nonempty("PYLON_WASM").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("build/pylon.wasm"));
-    let cache_dir = if no_cache {
-        None
-    } else {
-        cache_dir.or_else(|| default_cache_dir(&env_nonempty))
-    };
-    Ok(LaunchOptions {
-        wasm,
-        dirs,
-        env: guest_env,
-        net,
-        max_memory,
-        timeout,
-        cache_dir,
-        stdlib,
-        verbose,
-        report_memory,
-        show_help,
-        guest_args,
-    })
+    /// The options with the defaults resolved from the environment.
+    fn with_defaults(self, env_nonempty: &impl Fn(&str) -> Option<OsString>) -> LaunchOptions {
+        let wasm = self
+            .wasm
+            .or_else(|| env_nonempty("PYLON_WASM").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("build/pylon.wasm"));
+        let cache_dir = if self.no_cache {
+            None
+        } else {
+            self.cache_dir.or_else(|| default_cache_dir(env_nonempty))
+        };
+        LaunchOptions {
+            wasm,
+            dirs: self.dirs,
+            env: self.guest_env,
+            net: self.net,
+            max_memory: self.max_memory,
+            timeout: self.timeout,
+            cache_dir,
+            stdlib: self.stdlib,
+            verbose: self.verbose,
+            report_memory: self.report_memory,
+            show_help: self.show_help,
+            guest_args: self.guest_args,
+        }
+    }
 }
 
 fn guest_strings(rest: impl Iterator<Item = OsString>) -> Result<Vec<String>, LaunchError> {

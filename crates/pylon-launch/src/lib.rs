@@ -27,7 +27,7 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -374,14 +374,7 @@ pub fn run(
         source,
     })?;
     let stdlib = stdlib::locate(&wasm, opts.stdlib.as_deref())?;
-    let bytes = std::fs::read(&wasm).map_err(|source| LaunchError::ReadWasm {
-        path: wasm.clone(),
-        source,
-    })?;
-    let engine = engine()?;
-    let component =
-        cache::load_or_compile(&engine, &wasm, &bytes, opts.cache_dir.as_deref(), report)?;
-    drop(bytes);
+    let (engine, component) = load_component(&wasm, opts.cache_dir.as_deref(), report)?;
 
     let mut linker: Linker<Host> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
@@ -409,15 +402,84 @@ pub fn run(
             None
         }
     };
-    let fired = watchdog.as_ref().map(|w| w.fired.clone());
-    let timeout = opts.timeout;
-    let max_memory = opts.max_memory;
+    let guest = Guest {
+        store,
+        component,
+        linker,
+        wasm,
+        fired: watchdog.as_ref().map(|w| w.fired.clone()),
+        timeout: opts.timeout,
+        max_memory: opts.max_memory,
+    };
+    let (outcome, memory_bytes) = on_guest_thread(move || guest.run())?;
+    drop(watchdog);
+    if opts.report_memory {
+        report(&Event::LinearMemory {
+            bytes: memory_bytes,
+        });
+    }
+    Ok(outcome)
+}
 
-    // Synchronous wasmtime runs wasm on the calling thread's native stack, and
-    // `max_wasm_stack` only bounds how much of it wasm may use: the thread must have that
-    // much plus room for the host calls made from wasm, more than a main thread's usual
-    // 8 MiB. So the guest runs on a thread of its own, sized for it.
-    let guest = move || -> Result<(Outcome, u64), LaunchError> {
+/// Reads the component and loads its compiled form from the cache, or compiles it.
+fn load_component(
+    wasm: &Path,
+    cache_dir: Option<&Path>,
+    report: &mut dyn FnMut(&Event),
+) -> Result<(Engine, Component), LaunchError> {
+    let bytes = std::fs::read(wasm).map_err(|source| LaunchError::ReadWasm {
+        path: wasm.to_path_buf(),
+        source,
+    })?;
+    let engine = engine()?;
+    let component = cache::load_or_compile(&engine, wasm, &bytes, cache_dir, report)?;
+    Ok((engine, component))
+}
+
+/// Synchronous wasmtime runs wasm on the calling thread's native stack, and
+/// `max_wasm_stack` only bounds how much of it wasm may use: the thread must have that
+/// much plus room for the host calls made from wasm, more than a main thread's usual
+/// 8 MiB. So the guest runs on a thread of its own, sized for it.
+fn on_guest_thread<T: Send + 'static>(
+    guest: impl FnOnce() -> Result<T, LaunchError> + Send + 'static,
+) -> Result<T, LaunchError> {
+    let thread = std::thread::Builder::new()
+        .name("pylon-launch-guest".into())
+        .stack_size(GUEST_THREAD_STACK)
+        .spawn(guest)
+        .map_err(LaunchError::GuestThread)?;
+    match thread.join() {
+        Ok(result) => result,
+        // A panic in the host side of a call: the caller sees it as its own.
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Everything the guest thread needs to instantiate and run the command.
+struct Guest {
+    store: Store<Host>,
+    component: Component,
+    linker: Linker<Host>,
+    wasm: PathBuf,
+    /// Set once the watchdog has fired (`None`: no `--timeout`).
+    fired: Option<Arc<AtomicBool>>,
+    timeout: Option<Duration>,
+    max_memory: Option<u64>,
+}
+
+impl Guest {
+    /// Instantiates the component and calls `wasi:cli/run`; the outcome comes with
+    /// the total size of the linear memories at the end.
+    fn run(self) -> Result<(Outcome, u64), LaunchError> {
+        let Guest {
+            mut store,
+            component,
+            linker,
+            wasm,
+            fired,
+            timeout,
+            max_memory,
+        } = self;
         let fired = || fired.as_ref().is_some_and(|f| f.load(Ordering::SeqCst));
         let command = match Command::instantiate(&mut store, &component, &linker) {
             Ok(command) => command,
@@ -450,24 +512,7 @@ pub fn run(
             Err(e) => classify(e, fired(), timeout),
         };
         Ok((outcome, store.data().limits.memory_bytes()))
-    };
-    let thread = std::thread::Builder::new()
-        .name("pylon-launch-guest".into())
-        .stack_size(GUEST_THREAD_STACK)
-        .spawn(guest)
-        .map_err(LaunchError::GuestThread)?;
-    let (outcome, memory_bytes) = match thread.join() {
-        Ok(result) => result?,
-        // A panic in the host side of a call: the caller sees it as its own.
-        Err(panic) => std::panic::resume_unwind(panic),
-    };
-    drop(watchdog);
-    if opts.report_memory {
-        report(&Event::LinearMemory {
-            bytes: memory_bytes,
-        });
     }
-    Ok(outcome)
 }
 
 fn classify(err: wasmtime::Error, fired: bool, timeout: Option<Duration>) -> Outcome {

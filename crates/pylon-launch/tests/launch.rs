@@ -494,23 +494,21 @@ fn stdlib_is_mapped_from_record_json() {
     let link_dir = tempdir();
     let link = link_dir.path().join("pylon.wasm");
     std::os::unix::fs::symlink(&wasm, &link).unwrap();
-    let out = command()
-        .env("PYLON_WASM", &link)
-        .arg("--cache-dir")
-        .arg(shared_cache())
-        .args(["read", "/usr/local/lib/python313.zip"])
-        .output()
-        .unwrap();
+    // `pylon-launch` finding its wasm through PYLON_WASM, the link.
+    let via_link = |args: &[&str]| {
+        command()
+            .env("PYLON_WASM", &link)
+            .arg("--cache-dir")
+            .arg(shared_cache())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = via_link(&["read", "/usr/local/lib/python313.zip"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "zip bytes");
     // Read-only.
-    let out = command()
-        .env("PYLON_WASM", &link)
-        .arg("--cache-dir")
-        .arg(shared_cache())
-        .args(["write", "/usr/local/lib/python313.zip", "x"])
-        .output()
-        .unwrap();
+    let out = via_link(&["write", "/usr/local/lib/python313.zip", "x"]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
 
     // --stdlib points elsewhere.
@@ -531,22 +529,10 @@ fn stdlib_is_mapped_from_record_json() {
 
     // The stdlib's prefix is the guest's PYTHONHOME (CPython would otherwise warn that
     // it cannot find its landmarks); an explicit --env PYTHONHOME wins.
-    let out = command()
-        .env("PYLON_WASM", &link)
-        .arg("--cache-dir")
-        .arg(shared_cache())
-        .args(["--env", "A=1", "print-env"])
-        .output()
-        .unwrap();
+    let out = via_link(&["--env", "A=1", "print-env"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "A=1\nPYTHONHOME=/usr/local\n");
-    let out = command()
-        .env("PYLON_WASM", &link)
-        .arg("--cache-dir")
-        .arg(shared_cache())
-        .args(["--env", "PYTHONHOME=/opt", "print-env"])
-        .output()
-        .unwrap();
+    let out = via_link(&["--env", "PYTHONHOME=/opt", "print-env"]);
     assert_eq!(stdout(&out), "PYTHONHOME=/opt\n");
 }
 

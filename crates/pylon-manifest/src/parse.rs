@@ -263,63 +263,177 @@ impl Checker<'_> {
         // Until the name is known, refer to the cap by position.
         let mut owner = format!("cap[{index}]");
 
-        let name = self.required(table, "name", &owner).and_then(|item| {
-            let s = self.string(item, &format!("{owner}.name"))?;
-            let valid = !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-                && !s.starts_with('.');
-            if !valid {
-                self.report(
-                    span_of(item),
-                    &format!("{owner}.name"),
-                    "a cap name is letters, digits, '-', '_' and '.', not starting with '.'",
-                );
-                return None;
-            }
-            Some(s.to_string())
-        });
+        let name = self
+            .required(table, "name", &owner)
+            .and_then(|item| self.cap_name(item, &owner));
         if let Some(n) = &name {
             owner = format!("cap {n:?}");
         }
         self.unknown_keys(StrictToml::table_keys(table), CAP_KEYS, &owner);
 
-        let repo_spec = self.required(table, "repo", &owner).and_then(|item| {
-            let s = self.string(item, &format!("{owner}.repo"))?;
-            if s.trim().is_empty() {
-                self.report(span_of(item), &format!("{owner}.repo"), "must not be empty");
-                return None;
-            }
-            // git would read it as an option (`--upload-pack=…`), whatever we pass first.
-            if s.starts_with('-') {
+        let repo_spec = self
+            .required(table, "repo", &owner)
+            .and_then(|item| self.cap_repo(item, &owner));
+
+        let rev = self
+            .required(table, "rev", &owner)
+            .and_then(|item| self.cap_rev(item, &owner));
+
+        let local_dir = self.cap_local_dir(table, &owner);
+
+        let target = self
+            .required(table, "target", &owner)
+            .and_then(|item| self.cap_target(item, &owner));
+
+        let artifact = self
+            .required(table, "artifact", &owner)
+            .and_then(|item| self.cap_artifact(item, &owner));
+
+        let missing = header.clone();
+        let sha256 = self.digest(table, "sha256", &format!("{owner}.sha256"), missing);
+
+        let size = self.cap_size(table, &owner);
+
+        let exports = self
+            .required(table, "exports", &owner)
+            .and_then(|item| self.cap_exports(item, &owner));
+
+        let repo_spec = repo_spec?;
+        Some(Cap {
+            name: name?,
+            repo: Repo::classify(&repo_spec),
+            repo_spec,
+            rev: rev?,
+            local_dir: local_dir?,
+            target: target?,
+            artifact: artifact?,
+            sha256: sha256?,
+            size: size?,
+            exports: exports?,
+            line,
+        })
+    }
+
+    fn cap_name(&mut self, item: &Item, owner: &str) -> Option<String> {
+        let s = self.string(item, &format!("{owner}.name"))?;
+        let valid = !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            && !s.starts_with('.');
+        if !valid {
+            self.report(
+                span_of(item),
+                &format!("{owner}.name"),
+                "a cap name is letters, digits, '-', '_' and '.', not starting with '.'",
+            );
+            return None;
+        }
+        Some(s.to_string())
+    }
+
+    fn cap_repo(&mut self, item: &Item, owner: &str) -> Option<String> {
+        let s = self.string(item, &format!("{owner}.repo"))?;
+        if s.trim().is_empty() {
+            self.report(span_of(item), &format!("{owner}.repo"), "must not be empty");
+            return None;
+        }
+        // git would read it as an option (`--upload-pack=…`), whatever we pass first.
+        if s.starts_with('-') {
+            self.report(
+                span_of(item),
+                &format!("{owner}.repo"),
+                "must not start with '-' (git would take it as an option)",
+            );
+            return None;
+        }
+        Some(s.to_string())
+    }
+
+    fn cap_rev(&mut self, item: &Item, owner: &str) -> Option<Pin<Rev>> {
+        let field = format!("{owner}.rev");
+        let s = self.string(item, &field)?;
+        match Rev::parse(s) {
+            Ok(r) if r.as_str().bytes().all(|b| b == b'0') => Some(Pin::Placeholder),
+            Ok(r) => Some(Pin::Pinned(r)),
+            Err(why) => {
                 self.report(
                     span_of(item),
-                    &format!("{owner}.repo"),
-                    "must not start with '-' (git would take it as an option)",
+                    &field,
+                    format!("invalid git revision: {why} (a full 40-hex commit or tree id)"),
                 );
-                return None;
+                None
             }
-            Some(s.to_string())
-        });
+        }
+    }
 
-        let rev = self.required(table, "rev", &owner).and_then(|item| {
-            let field = format!("{owner}.rev");
-            let s = self.string(item, &field)?;
-            match Rev::parse(s) {
-                Ok(r) if r.as_str().bytes().all(|b| b == b'0') => Some(Pin::Placeholder),
-                Ok(r) => Some(Pin::Pinned(r)),
-                Err(why) => {
+    fn cap_target(&mut self, item: &Item, owner: &str) -> Option<Target> {
+        let field = format!("{owner}.target");
+        let s = self.string(item, &field)?;
+        match Target::parse(s) {
+            Some(t) => Some(t),
+            None => {
+                self.report(
+                    span_of(item),
+                    &field,
+                    format!("unknown target {s:?} (expected \"wasm32-wasip1\", \"wasm32-wasip2\", or \"\" to run make)"),
+                );
+                None
+            }
+        }
+    }
+
+    fn cap_artifact(&mut self, item: &Item, owner: &str) -> Option<PathBuf> {
+        let field = format!("{owner}.artifact");
+        let s = self.string(item, &field)?;
+        let p = PathBuf::from(s);
+        let escapes = p
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)));
+        if s.is_empty() || escapes {
+            self.report(
+                span_of(item),
+                &field,
+                "must be a relative path inside the cap's checkout (no '..', no leading '/')",
+            );
+            None
+        } else {
+            Some(p)
+        }
+    }
+
+    fn cap_exports(&mut self, item: &Item, owner: &str) -> Option<Vec<String>> {
+        let field = format!("{owner}.exports");
+        let Some(array) = item.as_array() else {
+            self.report(
+                span_of(item),
+                &field,
+                "expected an array of WIT interface names",
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for value in array.iter() {
+            match value.as_str() {
+                Some(s) if is_interface_name(s) => out.push(s.to_string()),
+                _ => {
+                    ok = false;
                     self.report(
-                        span_of(item),
+                        value_span(value),
                         &field,
-                        format!("invalid git revision: {why} (a full 40-hex commit or tree id)"),
+                        format!(
+                            "{} is not a WIT interface name like \"pylon:zlib/zlib@0.1.0\"",
+                            value.to_string().trim()
+                        ),
                     );
-                    None
                 }
             }
-        });
+        }
+        ok.then_some(out)
+    }
 
-        let local_dir = match table.get("local_dir") {
+    fn cap_local_dir(&mut self, table: &Table, owner: &str) -> Option<Option<String>> {
+        match table.get("local_dir") {
             None => Some(None),
             Some(item) => {
                 let field = format!("{owner}.local_dir");
@@ -338,47 +452,11 @@ impl Checker<'_> {
                     }
                 })
             }
-        };
+        }
+    }
 
-        let target = self.required(table, "target", &owner).and_then(|item| {
-            let field = format!("{owner}.target");
-            let s = self.string(item, &field)?;
-            match Target::parse(s) {
-                Some(t) => Some(t),
-                None => {
-                    self.report(
-                        span_of(item),
-                        &field,
-                        format!("unknown target {s:?} (expected \"wasm32-wasip1\", \"wasm32-wasip2\", or \"\" to run make)"),
-                    );
-                    None
-                }
-            }
-        });
-
-        let artifact = self.required(table, "artifact", &owner).and_then(|item| {
-            let field = format!("{owner}.artifact");
-            let s = self.string(item, &field)?;
-            let p = PathBuf::from(s);
-            let escapes = p
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)));
-            if s.is_empty() || escapes {
-                self.report(
-                    span_of(item),
-                    &field,
-                    "must be a relative path inside the cap's checkout (no '..', no leading '/')",
-                );
-                None
-            } else {
-                Some(p)
-            }
-        });
-
-        let missing = header.clone();
-        let sha256 = self.digest(table, "sha256", &format!("{owner}.sha256"), missing);
-
-        let size = match table.get("size") {
+    fn cap_size(&mut self, table: &Table, owner: &str) -> Option<Option<u64>> {
+        match table.get("size") {
             None => Some(None),
             Some(item) => match item.as_integer() {
                 Some(n) if n >= 0 => Some(Some(n as u64)),
@@ -391,53 +469,7 @@ impl Checker<'_> {
                     None
                 }
             },
-        };
-
-        let exports = self.required(table, "exports", &owner).and_then(|item| {
-            let field = format!("{owner}.exports");
-            let Some(array) = item.as_array() else {
-                self.report(
-                    span_of(item),
-                    &field,
-                    "expected an array of WIT interface names",
-                );
-                return None;
-            };
-            let mut out = Vec::new();
-            let mut ok = true;
-            for value in array.iter() {
-                match value.as_str() {
-                    Some(s) if is_interface_name(s) => out.push(s.to_string()),
-                    _ => {
-                        ok = false;
-                        self.report(
-                            value_span(value),
-                            &field,
-                            format!(
-                                "{} is not a WIT interface name like \"pylon:zlib/zlib@0.1.0\"",
-                                value.to_string().trim()
-                            ),
-                        );
-                    }
-                }
-            }
-            ok.then_some(out)
-        });
-
-        let repo_spec = repo_spec?;
-        Some(Cap {
-            name: name?,
-            repo: Repo::classify(&repo_spec),
-            repo_spec,
-            rev: rev?,
-            local_dir: local_dir?,
-            target: target?,
-            artifact: artifact?,
-            sha256: sha256?,
-            size: size?,
-            exports: exports?,
-            line,
-        })
+        }
     }
 }
 

@@ -140,7 +140,7 @@ pub fn build_product(
         force: req.force,
         extra_ext_dirs: shims
             .as_ref()
-            .map(|s| vec![s.ext_dir.path().to_path_buf()])
+            .map(|s| vec![s.ext_dir()])
             .unwrap_or_default(),
         overlay_dirs: shims
             .as_ref()

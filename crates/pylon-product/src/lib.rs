@@ -83,12 +83,20 @@ pub struct CapModule {
     pub served: Vec<pylon_manifest::ServedModule>,
 }
 
-/// The generated shims of a build, in a temporary `cpython-ext/`-shaped directory that
-/// lives as long as this value.
+/// The generated shims of a build, in a temporary directory that lives as long as this
+/// value: `ext/` is `cpython-ext/`-shaped, `python/` holds pylon-shim's Python runtime
+/// (`_pylon_runtime`), the first of the overlay directories.
 pub struct ShimSet {
     pub modules: Vec<CapModule>,
-    pub ext_dir: tempfile::TempDir,
+    scratch: tempfile::TempDir,
     pub overlay_dirs: Vec<PathBuf>,
+}
+
+impl ShimSet {
+    /// The `cpython-ext/`-shaped directory of the generated modules.
+    pub fn ext_dir(&self) -> PathBuf {
+        self.scratch.path().join("ext")
+    }
 }
 
 /// The caps that take part in the product: pinned ones, by name (placeholders are not
@@ -112,12 +120,16 @@ pub fn generate_shims(
     scratch_parent: &Path,
 ) -> Result<ShimSet, ProductError> {
     std::fs::create_dir_all(scratch_parent).map_err(io("creating", scratch_parent))?;
-    let ext_dir = tempfile::Builder::new()
+    let scratch = tempfile::Builder::new()
         .prefix(".shims-")
         .tempdir_in(scratch_parent)
         .map_err(io("creating a directory in", scratch_parent))?;
+    let ext_dir = scratch.path().join("ext");
+    let runtime_dir = scratch.path().join("python");
+    pylon_shim::python_runtime::write_to(&runtime_dir)
+        .map_err(io("writing the Python runtime into", &runtime_dir))?;
     let mut modules = Vec::new();
-    let mut overlay_dirs = Vec::new();
+    let mut overlay_dirs = vec![runtime_dir];
     for cap in product_caps(manifest) {
         let checkout = checkout_dir(manifest, cap, caps_dir);
         let wit = checkout.join("wit");
@@ -133,7 +145,7 @@ pub fn generate_shims(
                 source,
             }
         })?;
-        shim.write_to(ext_dir.path())
+        shim.write_to(&ext_dir)
             .map_err(|source| ProductError::Shim {
                 cap: cap.name.clone(),
                 source,
@@ -152,7 +164,7 @@ pub fn generate_shims(
     }
     Ok(ShimSet {
         modules,
-        ext_dir,
+        scratch,
         overlay_dirs,
     })
 }

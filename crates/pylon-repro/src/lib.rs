@@ -43,7 +43,7 @@ use std::fs;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use pylon_caps::build::{build_cap, BuildRequest, HostPaths, SOURCE_DATE_EPOCH};
@@ -644,147 +644,24 @@ const CALLER_SOURCE_DATE_EPOCH: &str = "1700000000";
 impl Environment {
     fn plan(scratch: &Path, selected: &[Variation]) -> Result<Environment, ReproError> {
         let host = HostPaths::detect();
-        let var = |k: &str| std::env::var_os(k);
-        let shown = |v: Option<OsString>| {
-            v.map_or_else(|| "unset".to_string(), |v| v.to_string_lossy().into_owned())
-        };
-
-        // The baseline is this process's environment (what caps-sync would run with
-        // here), with the variables the variations set made definite.
-        let mut baseline = ChildEnv::default();
-        // Toolchain homes stay put in every build: they are where cargo and rustup
-        // are installed, whatever HOME says.
-        if let Some(p) = &host.cargo_home {
-            baseline.set.push(("CARGO_HOME".into(), p.clone().into()));
-        }
-        if let Some(p) = &host.rustup_home {
-            baseline.set.push(("RUSTUP_HOME".into(), p.clone().into()));
-        }
-        for k in [
-            "SOURCE_DATE_EPOCH",
-            "CARGO_BUILD_JOBS",
-            "PYLON_JOBS",
-            "FOO",
-            "PYLON_REPRO_NOISE",
-        ] {
-            baseline.remove.push(k.into());
-        }
-        let current_umask = read_umask();
-        if current_umask.is_none() {
-            baseline.umask = Some(0o022);
-        }
-        let base_umask = current_umask.unwrap_or(0o022);
-
+        let (baseline, base_umask) = baseline_env(&host);
         let mut plans = Vec::new();
         let mut changes = Vec::new();
         for &v in selected {
-            let mut change = ChildEnv::default();
-            let mut unavailable = None;
-            let detail = match v {
-                Variation::BuildPath => {
-                    "another absolute path, 4 directories deeper (elsewhere/a/much/deeper/\
-                     build-directory/<cap>-checkout instead of b/<cap>)"
-                        .to_string()
+            match plan_variation(v, scratch, base_umask)? {
+                Planned::Available { change, detail } => {
+                    plans.push(VariationPlan {
+                        variation: v,
+                        available: true,
+                        detail,
+                    });
+                    changes.push((v, change));
                 }
-                Variation::Home => {
-                    let home = scratch.join("home-elsewhere");
-                    fs::create_dir_all(&home).map_err(|source| ReproError::Io {
-                        what: "creating",
-                        path: home.clone(),
-                        source,
-                    })?;
-                    let d = format!("HOME={} (baseline: {})", home.display(), shown(var("HOME")));
-                    change.set.push(("HOME".into(), home.into()));
-                    d
-                }
-                Variation::Tz => {
-                    let current = var("TZ");
-                    let tz = pick(&["Pacific/Chatham", "America/St_Johns"], current.as_deref());
-                    change.set.push(("TZ".into(), tz.into()));
-                    format!("TZ={tz} (baseline: {})", shown(current))
-                }
-                Variation::Locale => {
-                    let current = var("LC_ALL").or_else(|| var("LANG"));
-                    let loc = pick(&["C.UTF-8", "POSIX"], current.as_deref());
-                    change.set.push(("LC_ALL".into(), loc.into()));
-                    change.set.push(("LANG".into(), loc.into()));
-                    format!("LC_ALL=LANG={loc} (baseline: {})", shown(current))
-                }
-                Variation::Umask => {
-                    let mask = if base_umask == 0o077 { 0o002 } else { 0o077 };
-                    change.umask = Some(mask);
-                    format!("umask {mask:03o} (baseline: {base_umask:03o})")
-                }
-                Variation::Jobs => {
-                    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-                    if cpus < 2 {
-                        unavailable = Some(
-                            "one CPU: cargo's default is already one job, nothing to vary"
-                                .to_string(),
-                        );
-                    }
-                    change.set.push(("CARGO_BUILD_JOBS".into(), "1".into()));
-                    change.set.push(("PYLON_JOBS".into(), "1".into()));
-                    format!("CARGO_BUILD_JOBS=1 PYLON_JOBS=1 (baseline: unset, {cpus} jobs)")
-                }
-                Variation::SourceDateEpoch => {
-                    change
-                        .set
-                        .push(("SOURCE_DATE_EPOCH".into(), CALLER_SOURCE_DATE_EPOCH.into()));
-                    format!(
-                        "SOURCE_DATE_EPOCH={CALLER_SOURCE_DATE_EPOCH} in the caller's \
-                         environment (baseline: unset; build_cap pins {SOURCE_DATE_EPOCH})"
-                    )
-                }
-                Variation::ExtraEnv => {
-                    let (a, b) = (random_hex(), random_hex());
-                    change.set.push(("FOO".into(), a.clone().into()));
-                    change
-                        .set
-                        .push(("PYLON_REPRO_NOISE".into(), b.clone().into()));
-                    format!("FOO={a} PYLON_REPRO_NOISE={b} (baseline: unset)")
-                }
-                Variation::ListingOrder => {
-                    if !listing_follows_creation(scratch)? {
-                        unavailable = Some(format!(
-                            "the filesystem of {} lists a directory in the same order whatever \
-                             the creation order (ext4 lists by name hash); point TMPDIR at a \
-                             tmpfs to shuffle",
-                            scratch.display()
-                        ));
-                    }
-                    "source files created in reverse order (baseline: sorted)".to_string()
-                }
-                Variation::Clock => match find_on_path("faketime") {
-                    Some(p) => {
-                        let wrapper = rustc_without_faketime(scratch)?;
-                        let d = format!(
-                            "clock moved {FAKETIME_OFFSET} with {} -f {FAKETIME_OFFSET} \
-                             (cargo, build scripts, componentize; rustc itself runs with \
-                             the real clock through RUSTC={})",
-                            p.display(),
-                            wrapper.display()
-                        );
-                        change.faketime = Some(p);
-                        change.rustc = Some(wrapper);
-                        d
-                    }
-                    None => {
-                        unavailable = Some(
-                            "faketime is not installed (Debian package `faketime`)".to_string(),
-                        );
-                        String::new()
-                    }
-                },
-            };
-            let available = unavailable.is_none();
-            plans.push(VariationPlan {
-                variation: v,
-                available,
-                detail: unavailable.unwrap_or(detail),
-            });
-            if available {
-                changes.push((v, change));
+                Planned::Unavailable(reason) => plans.push(VariationPlan {
+                    variation: v,
+                    available: false,
+                    detail: reason,
+                }),
             }
         }
         Ok(Environment {
@@ -830,6 +707,188 @@ impl Environment {
         }
         env
     }
+}
+
+/// The baseline is this process's environment (what caps-sync would run with here),
+/// with the variables the variations set made definite. Returned with the umask the
+/// umask variation moves away from.
+fn baseline_env(host: &HostPaths) -> (ChildEnv, u32) {
+    let mut baseline = ChildEnv::default();
+    // Toolchain homes stay put in every build: they are where cargo and rustup
+    // are installed, whatever HOME says.
+    if let Some(p) = &host.cargo_home {
+        baseline.set.push(("CARGO_HOME".into(), p.clone().into()));
+    }
+    if let Some(p) = &host.rustup_home {
+        baseline.set.push(("RUSTUP_HOME".into(), p.clone().into()));
+    }
+    for k in [
+        "SOURCE_DATE_EPOCH",
+        "CARGO_BUILD_JOBS",
+        "PYLON_JOBS",
+        "FOO",
+        "PYLON_REPRO_NOISE",
+    ] {
+        baseline.remove.push(k.into());
+    }
+    let current_umask = read_umask();
+    if current_umask.is_none() {
+        baseline.umask = Some(0o022);
+    }
+    (baseline, current_umask.unwrap_or(0o022))
+}
+
+/// One variation as this run applies it, or why this machine cannot.
+enum Planned {
+    Available { change: ChildEnv, detail: String },
+    Unavailable(String),
+}
+
+impl Planned {
+    /// Available, changing only environment variables.
+    fn setting(vars: &[(&str, &str)], detail: String) -> Planned {
+        Planned::Available {
+            change: ChildEnv {
+                set: vars
+                    .iter()
+                    .map(|&(k, v)| (k.to_string(), OsString::from(v)))
+                    .collect(),
+                ..ChildEnv::default()
+            },
+            detail,
+        }
+    }
+}
+
+/// Fixes one variation's values for this run; the home and clock variations create
+/// what they need in the scratch directory.
+fn plan_variation(v: Variation, scratch: &Path, base_umask: u32) -> Result<Planned, ReproError> {
+    let var = |k: &str| std::env::var_os(k);
+    Ok(match v {
+        Variation::BuildPath => Planned::Available {
+            change: ChildEnv::default(),
+            detail: "another absolute path, 4 directories deeper (elsewhere/a/much/deeper/\
+                     build-directory/<cap>-checkout instead of b/<cap>)"
+                .to_string(),
+        },
+        Variation::Home => {
+            let home = scratch.join("home-elsewhere");
+            fs::create_dir_all(&home).map_err(|source| ReproError::Io {
+                what: "creating",
+                path: home.clone(),
+                source,
+            })?;
+            let detail = format!(
+                "HOME={} (baseline: {})",
+                home.display(),
+                shown_value(var("HOME"))
+            );
+            Planned::Available {
+                change: ChildEnv {
+                    set: vec![("HOME".into(), home.into())],
+                    ..ChildEnv::default()
+                },
+                detail,
+            }
+        }
+        Variation::Tz => {
+            let current = var("TZ");
+            let tz = pick(&["Pacific/Chatham", "America/St_Johns"], current.as_deref());
+            let detail = format!("TZ={tz} (baseline: {})", shown_value(current));
+            Planned::setting(&[("TZ", tz)], detail)
+        }
+        Variation::Locale => {
+            let current = var("LC_ALL").or_else(|| var("LANG"));
+            let loc = pick(&["C.UTF-8", "POSIX"], current.as_deref());
+            let detail = format!("LC_ALL=LANG={loc} (baseline: {})", shown_value(current));
+            Planned::setting(&[("LC_ALL", loc), ("LANG", loc)], detail)
+        }
+        Variation::Umask => {
+            let mask = if base_umask == 0o077 { 0o002 } else { 0o077 };
+            Planned::Available {
+                change: ChildEnv {
+                    umask: Some(mask),
+                    ..ChildEnv::default()
+                },
+                detail: format!("umask {mask:03o} (baseline: {base_umask:03o})"),
+            }
+        }
+        Variation::Jobs => {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            if cpus < 2 {
+                Planned::Unavailable(
+                    "one CPU: cargo's default is already one job, nothing to vary".to_string(),
+                )
+            } else {
+                Planned::setting(
+                    &[("CARGO_BUILD_JOBS", "1"), ("PYLON_JOBS", "1")],
+                    format!("CARGO_BUILD_JOBS=1 PYLON_JOBS=1 (baseline: unset, {cpus} jobs)"),
+                )
+            }
+        }
+        Variation::SourceDateEpoch => Planned::setting(
+            &[("SOURCE_DATE_EPOCH", CALLER_SOURCE_DATE_EPOCH)],
+            format!(
+                "SOURCE_DATE_EPOCH={CALLER_SOURCE_DATE_EPOCH} in the caller's \
+                 environment (baseline: unset; build_cap pins {SOURCE_DATE_EPOCH})"
+            ),
+        ),
+        Variation::ExtraEnv => {
+            let (a, b) = (random_hex(), random_hex());
+            let detail = format!("FOO={a} PYLON_REPRO_NOISE={b} (baseline: unset)");
+            Planned::setting(
+                &[("FOO", a.as_str()), ("PYLON_REPRO_NOISE", b.as_str())],
+                detail,
+            )
+        }
+        Variation::ListingOrder => {
+            if listing_follows_creation(scratch)? {
+                Planned::Available {
+                    change: ChildEnv::default(),
+                    detail: "source files created in reverse order (baseline: sorted)".to_string(),
+                }
+            } else {
+                Planned::Unavailable(format!(
+                    "the filesystem of {} lists a directory in the same order whatever \
+                     the creation order (ext4 lists by name hash); point TMPDIR at a \
+                     tmpfs to shuffle",
+                    scratch.display()
+                ))
+            }
+        }
+        Variation::Clock => plan_clock(scratch)?,
+    })
+}
+
+/// The clock variation: `faketime` around the child, with rustc run through a wrapper
+/// that takes libfaketime out again ([`rustc_without_faketime`]).
+fn plan_clock(scratch: &Path) -> Result<Planned, ReproError> {
+    let Some(faketime) = find_on_path("faketime") else {
+        return Ok(Planned::Unavailable(
+            "faketime is not installed (Debian package `faketime`)".to_string(),
+        ));
+    };
+    let wrapper = rustc_without_faketime(scratch)?;
+    let detail = format!(
+        "clock moved {FAKETIME_OFFSET} with {} -f {FAKETIME_OFFSET} \
+         (cargo, build scripts, componentize; rustc itself runs with \
+         the real clock through RUSTC={})",
+        faketime.display(),
+        wrapper.display()
+    );
+    Ok(Planned::Available {
+        change: ChildEnv {
+            faketime: Some(faketime),
+            rustc: Some(wrapper),
+            ..ChildEnv::default()
+        },
+        detail,
+    })
+}
+
+/// A variable's value as the report shows it.
+fn shown_value(v: Option<OsString>) -> String {
+    v.map_or_else(|| "unset".to_string(), |v| v.to_string_lossy().into_owned())
 }
 
 /// The first candidate that differs from the current value.
@@ -1040,148 +1099,11 @@ fn check_subject(
         opts,
         on_event,
     };
-
-    // What every build is compared with: a baseline built now, or the pins.
-    let mut expected = match opts.against {
-        Against::Baseline => {
-            let built = ctx.build("baseline", &[]);
-            result.builds += 1;
-            match built {
-                Ok(b) => {
-                    result.baseline = Some(ctx.baseline_info(&b));
-                    Expected::from_build(b)
-                }
-                Err(f) => {
-                    result.error = Some(CapFailure {
-                        step: "baseline".into(),
-                        message: f.message,
-                        log: f.log,
-                        log_tail: f.log_tail,
-                    });
-                    return;
-                }
-            }
-        }
-        Against::Pins => match ctx.pinned(manifest) {
-            Ok(e) => {
-                result.pins = Some(e.info());
-                e
-            }
-            Err(message) => {
-                result.error = Some(CapFailure::new("pins", message));
-                return;
-            }
-        },
+    let Some(mut expected) = ctx.expected(manifest, result) else {
+        return;
     };
-
-    let available = env.available();
-    let mut rows: Vec<(Row, Option<Built>)> = Vec::new();
-    let mut alone = opts.each;
-    if !opts.each && !available.is_empty() {
-        let names = available
-            .iter()
-            .map(|v| v.name())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let (combined, built) = ctx.compare(
-            &expected,
-            RowKind::Combined {
-                variations: available.clone(),
-            },
-            "combined",
-            &available,
-            names,
-        );
-        result.builds += 1;
-        let identical = combined.verdict == Verdict::Identical;
-        let attribute = match subject {
-            Subject::Cap(_) => opts.attribute_caps,
-            Subject::Product(_) => opts.attribute_product,
-        };
-        alone = !identical && (opts.against == Against::Baseline || attribute);
-        if identical {
-            for &v in &available {
-                let mut row = Row::new(
-                    RowKind::Variation {
-                        variation: v,
-                        alone: false,
-                    },
-                    v.name().to_string(),
-                    Verdict::Identical,
-                    env.detail(v),
-                );
-                row.sha256 = combined.sha256.clone();
-                row.size = combined.size;
-                row.outputs = combined.outputs.clone();
-                rows.push((row, None));
-            }
-        }
-        rows.insert(0, (combined, built));
-    }
-    if alone {
-        for &v in &available {
-            rows.push(ctx.compare(
-                &expected,
-                RowKind::Variation {
-                    variation: v,
-                    alone: true,
-                },
-                v.name(),
-                &[v],
-                env.detail(v),
-            ));
-            result.builds += 1;
-        }
-        // Something differs: was it the variation, or does the build differ anyway?
-        if rows.iter().any(|(r, _)| r.verdict == Verdict::Differs) {
-            let detail = match opts.against {
-                Against::Baseline => "the baseline's conditions again",
-                Against::Pins => "this machine's own conditions, no variation",
-            };
-            rows.push(ctx.compare(
-                &expected,
-                RowKind::Control,
-                "control",
-                &[],
-                detail.to_string(),
-            ));
-            result.builds += 1;
-        }
-    }
-    // Diagnoses last: a build of this run that matched a pin is a reference for the
-    // ones that did not, when this machine held no copy of the pinned bytes.
-    for (_, built) in &rows {
-        if let Some(b) = built {
-            expected.learn_references(b);
-        }
-    }
-    let mut rows: Vec<Row> = rows
-        .into_iter()
-        .map(|(mut row, built)| {
-            if let (Verdict::Differs, Some(b)) = (row.verdict, &built) {
-                ctx.explain(&mut row, &expected, b);
-            }
-            row
-        })
-        .collect();
-    for plan in env.plans.iter().filter(|p| !p.available) {
-        rows.push(Row::new(
-            RowKind::Variation {
-                variation: plan.variation,
-                alone: true,
-            },
-            plan.variation.name().to_string(),
-            Verdict::NotAvailable,
-            plan.detail.clone(),
-        ));
-    }
-    // Table order: combined, the variations in their canonical order, control.
-    rows.sort_by_key(|r| match r.kind {
-        RowKind::Combined { .. } => (0, None),
-        RowKind::Variation { variation, .. } => (1, Some(variation)),
-        RowKind::Control => (2, None),
-    });
-    result.rows = rows;
+    let rows = ctx.compare_variations(&expected, result);
+    result.rows = ctx.diagnosed_rows(rows, &mut expected);
 }
 
 impl CapFailure {
@@ -1279,6 +1201,190 @@ impl Expected {
 impl SubjectContext<'_> {
     fn name(&self) -> &str {
         self.subject.name()
+    }
+
+    /// What every build is compared with: a baseline built now, or the pins. `None`
+    /// when there is nothing to compare with (the failure is in `result`).
+    fn expected(&self, manifest: &Manifest, result: &mut SubjectRepro) -> Option<Expected> {
+        match self.opts.against {
+            Against::Baseline => {
+                let built = self.build("baseline", &[]);
+                result.builds += 1;
+                match built {
+                    Ok(b) => {
+                        result.baseline = Some(self.baseline_info(&b));
+                        Some(Expected::from_build(b))
+                    }
+                    Err(f) => {
+                        result.error = Some(CapFailure {
+                            step: "baseline".into(),
+                            message: f.message,
+                            log: f.log,
+                            log_tail: f.log_tail,
+                        });
+                        None
+                    }
+                }
+            }
+            Against::Pins => match self.pinned(manifest) {
+                Ok(e) => {
+                    result.pins = Some(e.info());
+                    Some(e)
+                }
+                Err(message) => {
+                    result.error = Some(CapFailure::new("pins", message));
+                    None
+                }
+            },
+        }
+    }
+
+    /// The varied builds, compared with `expected`: every available variation in one
+    /// build, then one build per variation (with `each`, or to attribute a combined
+    /// build that differs). Rows in build order, each with its build for the diagnoses.
+    fn compare_variations(
+        &self,
+        expected: &Expected,
+        result: &mut SubjectRepro,
+    ) -> Vec<(Row, Option<Built>)> {
+        let available = self.env.available();
+        let mut rows: Vec<(Row, Option<Built>)> = Vec::new();
+        let mut alone = self.opts.each;
+        if !self.opts.each && !available.is_empty() {
+            alone = self.compare_combined(expected, &available, &mut rows, result);
+        }
+        if alone {
+            self.compare_each_alone(expected, &available, &mut rows, result);
+        }
+        rows
+    }
+
+    /// One build with every available variation; when it is identical, so is each
+    /// variation. Returns whether the variations are to be built one by one.
+    fn compare_combined(
+        &self,
+        expected: &Expected,
+        available: &[Variation],
+        rows: &mut Vec<(Row, Option<Built>)>,
+        result: &mut SubjectRepro,
+    ) -> bool {
+        let names = available
+            .iter()
+            .map(|v| v.name())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (combined, built) = self.compare(
+            expected,
+            RowKind::Combined {
+                variations: available.to_vec(),
+            },
+            "combined",
+            available,
+            names,
+        );
+        result.builds += 1;
+        let identical = combined.verdict == Verdict::Identical;
+        let attribute = match self.subject {
+            Subject::Cap(_) => self.opts.attribute_caps,
+            Subject::Product(_) => self.opts.attribute_product,
+        };
+        let alone = !identical && (self.opts.against == Against::Baseline || attribute);
+        if identical {
+            for &v in available {
+                let mut row = Row::new(
+                    RowKind::Variation {
+                        variation: v,
+                        alone: false,
+                    },
+                    v.name().to_string(),
+                    Verdict::Identical,
+                    self.env.detail(v),
+                );
+                row.sha256 = combined.sha256.clone();
+                row.size = combined.size;
+                row.outputs = combined.outputs.clone();
+                rows.push((row, None));
+            }
+        }
+        rows.insert(0, (combined, built));
+        alone
+    }
+
+    /// One build per available variation, then a control build if any row differs.
+    fn compare_each_alone(
+        &self,
+        expected: &Expected,
+        available: &[Variation],
+        rows: &mut Vec<(Row, Option<Built>)>,
+        result: &mut SubjectRepro,
+    ) {
+        for &v in available {
+            rows.push(self.compare(
+                expected,
+                RowKind::Variation {
+                    variation: v,
+                    alone: true,
+                },
+                v.name(),
+                &[v],
+                self.env.detail(v),
+            ));
+            result.builds += 1;
+        }
+        // Something differs: was it the variation, or does the build differ anyway?
+        if rows.iter().any(|(r, _)| r.verdict == Verdict::Differs) {
+            let detail = match self.opts.against {
+                Against::Baseline => "the baseline's conditions again",
+                Against::Pins => "this machine's own conditions, no variation",
+            };
+            rows.push(self.compare(
+                expected,
+                RowKind::Control,
+                "control",
+                &[],
+                detail.to_string(),
+            ));
+            result.builds += 1;
+        }
+    }
+
+    /// The table: the rows of the builds, those that differ explained, plus a row per
+    /// variation not available here, in table order.
+    fn diagnosed_rows(&self, rows: Vec<(Row, Option<Built>)>, expected: &mut Expected) -> Vec<Row> {
+        // Diagnoses last: a build of this run that matched a pin is a reference for the
+        // ones that did not, when this machine held no copy of the pinned bytes.
+        for (_, built) in &rows {
+            if let Some(b) = built {
+                expected.learn_references(b);
+            }
+        }
+        let mut rows: Vec<Row> = rows
+            .into_iter()
+            .map(|(mut row, built)| {
+                if let (Verdict::Differs, Some(b)) = (row.verdict, &built) {
+                    self.explain(&mut row, expected, b);
+                }
+                row
+            })
+            .collect();
+        for plan in self.env.plans.iter().filter(|p| !p.available) {
+            rows.push(Row::new(
+                RowKind::Variation {
+                    variation: plan.variation,
+                    alone: true,
+                },
+                plan.variation.name().to_string(),
+                Verdict::NotAvailable,
+                plan.detail.clone(),
+            ));
+        }
+        // Table order: combined, the variations in their canonical order, control.
+        rows.sort_by_key(|r| match r.kind {
+            RowKind::Combined { .. } => (0, None),
+            RowKind::Variation { variation, .. } => (1, Some(variation)),
+            RowKind::Control => (2, None),
+        });
+        rows
     }
 
     /// The subject's pins, each with the local file that holds the pinned bytes if
@@ -1527,13 +1633,28 @@ impl SubjectContext<'_> {
     }
 
     fn build_inner(&self, label: &str, variations: &[Variation]) -> Result<Built, BuildFailed> {
-        let fail = |message: String| BuildFailed {
-            message,
-            log: None,
-            log_tail: Vec::new(),
+        let checkout = self.fresh_checkout(variations)?;
+        let artifacts = self.dir.join("artifacts").join(label);
+        let logs = self.dir.join("logs");
+        for d in [&artifacts, &logs] {
+            fs::create_dir_all(d).map_err(|e| BuildFailed::io("creating", d, e))?;
+        }
+        let dirs = BuildDirs {
+            log: logs.join(format!("{label}.log")),
+            checkout,
+            artifacts,
         };
-        let io_fail =
-            |what: &str, path: &Path, e: io::Error| fail(format!("{what} {}: {e}", path.display()));
+        let env = self.env.with(variations);
+        let built = match self.subject {
+            Subject::Cap(cap) => self.run_cap_build(cap, label, &dirs, &env),
+            Subject::Product(spec) => self.run_product_build(spec, &dirs, &env),
+        };
+        self.dispose_checkout(&dirs.checkout, label);
+        built
+    }
+
+    /// A fresh copy of the source for one build, at the path the variations call for.
+    fn fresh_checkout(&self, variations: &[Variation]) -> Result<PathBuf, BuildFailed> {
         let name = self.subject.dir_name();
         // Every build without build-path variation runs at the same path, so a
         // path-dependent build is blamed on build-path alone; the other one is
@@ -1546,96 +1667,144 @@ impl SubjectContext<'_> {
             self.dir.join("b").join(name)
         };
         if checkout.exists() {
-            fs::remove_dir_all(&checkout).map_err(|e| io_fail("removing", &checkout, e))?;
+            fs::remove_dir_all(&checkout).map_err(|e| BuildFailed::io("removing", &checkout, e))?;
         }
         let reversed = variations.contains(&Variation::ListingOrder);
         write_tree(&checkout, &self.files, reversed)
-            .map_err(|e| io_fail("copying the source into", &checkout, e))?;
+            .map_err(|e| BuildFailed::io("copying the source into", &checkout, e))?;
+        Ok(checkout)
+    }
 
-        let artifacts = self.dir.join("artifacts").join(label);
-        let logs = self.dir.join("logs");
-        for d in [&artifacts, &logs] {
-            fs::create_dir_all(d).map_err(|e| io_fail("creating", d, e))?;
-        }
-        let log = logs.join(format!("{label}.log"));
-        let env = self.env.with(variations);
-        let timeout = self.opts.build_timeout;
-
-        let built = match self.subject {
-            Subject::Cap(cap) => {
-                let output = artifacts.join(format!("{}.wasm", cap.name));
-                let request = ChildRequest {
-                    name: cap.name.clone(),
-                    checkout: checkout.clone(),
-                    target: cap.target.as_str().to_string(),
-                    output: output.clone(),
-                    // Fresh with the directory: caps-sync's default, `<checkout>/target`.
-                    target_dir: None,
-                    log: log.clone(),
-                    result: self.dir.join(format!("{label}.result.json")),
-                    rustc: env.rustc.clone(),
-                };
-                run_cap_child(&self.opts.child, &request, &env, &self.dir, timeout).and_then(|()| {
-                    // make caps publish inside their checkout.
-                    if cap.target.rust_triple().is_none() {
-                        let inside = checkout.join(&cap.artifact);
-                        fs::copy(&inside, &output).map_err(|e| io_fail("copying", &inside, e))?;
-                    }
-                    Ok(Built {
-                        outputs: vec![read_output(cap_output_file(cap), &output).map_err(fail)?],
-                    })
-                })
-            }
-            Subject::Product(spec) => {
-                let out_dir = checkout.join(&spec.out_dir);
-                let mut args = spec.build_args.clone();
-                args.push("--out-dir".into());
-                args.push(out_dir.clone().into());
-                args.push("--cache-dir".into());
-                // Inside the copy, so the CPython work tree moves with the build path.
-                args.push(checkout.join(".pylon-cache").into());
-                let mut env = env.clone();
-                for k in &spec.env_remove {
-                    env.set.retain(|(s, _)| s != k);
-                    env.remove.push(k.clone());
-                }
-                for (k, v) in &spec.env {
-                    env.remove.retain(|r| r != k);
-                    env.set.push((k.clone(), v.clone()));
-                }
-                product_rustc(&mut env);
-                let run = ChildRun {
-                    program: &self.opts.child.program,
-                    args,
-                    cwd: Some(&checkout),
-                    stdout: log.clone(),
-                    stderr: log.clone(),
-                    failure_file: None,
-                };
-                run_child(&run, &env, timeout, &log).and_then(|()| {
-                    let mut outputs = Vec::new();
-                    for o in &spec.outputs {
-                        let produced = out_dir.join(&o.file);
-                        let keep = artifacts.join(&o.file);
-                        fs::copy(&produced, &keep).map_err(|e| io_fail("copying", &produced, e))?;
-                        outputs.push(read_output(o.file.clone(), &keep).map_err(fail)?);
-                    }
-                    Ok(Built { outputs })
-                })
-            }
+    /// Runs the cap's child build and reads the artifact it published.
+    fn run_cap_build(
+        &self,
+        cap: &Cap,
+        label: &str,
+        dirs: &BuildDirs,
+        env: &ChildEnv,
+    ) -> Result<Built, BuildFailed> {
+        let output = dirs.artifacts.join(format!("{}.wasm", cap.name));
+        let request = ChildRequest {
+            name: cap.name.clone(),
+            checkout: dirs.checkout.clone(),
+            target: cap.target.as_str().to_string(),
+            output: output.clone(),
+            // Fresh with the directory: caps-sync's default, `<checkout>/target`.
+            target_dir: None,
+            log: dirs.log.clone(),
+            result: self.dir.join(format!("{label}.result.json")),
+            rustc: env.rustc.clone(),
         };
+        run_cap_child(
+            &self.opts.child,
+            &request,
+            env,
+            &self.dir,
+            self.opts.build_timeout,
+        )?;
+        // make caps publish inside their checkout.
+        if cap.target.rust_triple().is_none() {
+            let inside = dirs.checkout.join(&cap.artifact);
+            fs::copy(&inside, &output).map_err(|e| BuildFailed::io("copying", &inside, e))?;
+        }
+        Ok(Built {
+            outputs: vec![read_output(cap_output_file(cap), &output).map_err(BuildFailed::new)?],
+        })
+    }
 
-        // Keep the whole build directory only when asked; the outputs and log stay
-        // in the scratch directory either way (removed with it unless kept).
+    /// Runs `pylon build` in the checkout and copies its outputs into the artifacts
+    /// directory.
+    fn run_product_build(
+        &self,
+        spec: &ProductSpec,
+        dirs: &BuildDirs,
+        env: &ChildEnv,
+    ) -> Result<Built, BuildFailed> {
+        let out_dir = dirs.checkout.join(&spec.out_dir);
+        let mut args = spec.build_args.clone();
+        args.push("--out-dir".into());
+        args.push(out_dir.clone().into());
+        args.push("--cache-dir".into());
+        // Inside the copy, so the CPython work tree moves with the build path.
+        args.push(dirs.checkout.join(".pylon-cache").into());
+        let env = product_env(spec, env);
+        let run = ChildRun {
+            program: &self.opts.child.program,
+            args,
+            cwd: Some(&dirs.checkout),
+            stdout: dirs.log.clone(),
+            stderr: dirs.log.clone(),
+            failure_file: None,
+        };
+        run_child(&run, &env, self.opts.build_timeout, &dirs.log)?;
+        let mut outputs = Vec::new();
+        for o in &spec.outputs {
+            let produced = out_dir.join(&o.file);
+            let keep = dirs.artifacts.join(&o.file);
+            fs::copy(&produced, &keep).map_err(|e| BuildFailed::io("copying", &produced, e))?;
+            outputs.push(read_output(o.file.clone(), &keep).map_err(BuildFailed::new)?);
+        }
+        Ok(Built { outputs })
+    }
+
+    /// Keeps the whole build directory only when asked; the outputs and log stay
+    /// in the scratch directory either way (removed with it unless kept).
+    fn dispose_checkout(&self, checkout: &Path, label: &str) {
         if self.opts.keep {
             let kept = self.dir.join("kept").join(label);
             let _ = fs::create_dir_all(self.dir.join("kept"));
-            let _ = fs::rename(&checkout, &kept);
+            let _ = fs::rename(checkout, &kept);
         } else {
-            let _ = fs::remove_dir_all(&checkout);
+            let _ = fs::remove_dir_all(checkout);
         }
-        built
     }
+}
+
+/// Where one build runs and what it leaves.
+struct BuildDirs {
+    /// The fresh copy of the source the build runs in.
+    checkout: PathBuf,
+    /// Where the outputs are copied, to outlive the checkout.
+    artifacts: PathBuf,
+    log: PathBuf,
+}
+
+impl BuildFailed {
+    fn new(message: String) -> BuildFailed {
+        BuildFailed {
+            message,
+            log: None,
+            log_tail: Vec::new(),
+        }
+    }
+
+    fn io(what: &str, path: &Path, e: io::Error) -> BuildFailed {
+        BuildFailed::new(format!("{what} {}: {e}", path.display()))
+    }
+
+    /// A failure of the build that wrote `log`, with the log's last lines.
+    fn with_log(log: &Path, message: String) -> BuildFailed {
+        BuildFailed {
+            message,
+            log: Some(log.to_path_buf()),
+            log_tail: tail_lines(log, 20),
+        }
+    }
+}
+
+/// The product build's environment: the spec's variables over the varied ones.
+fn product_env(spec: &ProductSpec, varied: &ChildEnv) -> ChildEnv {
+    let mut env = varied.clone();
+    for k in &spec.env_remove {
+        env.set.retain(|(s, _)| s != k);
+        env.remove.push(k.clone());
+    }
+    for (k, v) in &spec.env {
+        env.remove.retain(|r| r != k);
+        env.set.push((k.clone(), v.clone()));
+    }
+    product_rustc(&mut env);
+    env
 }
 
 /// The product's `pylon build` asks `rustc` for its version and sysroot; under the
@@ -1938,11 +2107,7 @@ fn run_cap_child(
     dir: &Path,
     timeout: Duration,
 ) -> Result<(), BuildFailed> {
-    let fail = |message: String| BuildFailed {
-        message,
-        log: Some(req.log.clone()),
-        log_tail: tail_lines(&req.log, 20),
-    };
+    let fail = |message: String| BuildFailed::with_log(&req.log, message);
     let req_path = dir.join(format!(
         "{}.request.json",
         req.result
@@ -1977,11 +2142,30 @@ fn run_child(
     timeout: Duration,
     log: &Path,
 ) -> Result<(), BuildFailed> {
-    let fail = |message: String| BuildFailed {
-        message,
-        log: Some(log.to_path_buf()),
-        log_tail: tail_lines(log, 20),
-    };
+    let fail = |message: String| BuildFailed::with_log(log, message);
+    let (mut cmd, program) = child_command(run, env);
+    let stdout = open_output(&run.stdout, false).map_err(fail)?;
+    // The same file for both (the product's log) must not be truncated twice.
+    let stderr = open_output(&run.stderr, run.stderr == run.stdout).map_err(fail)?;
+    // Its own process group, so a hung build (cargo, rustc, make, clang) can be
+    // killed as a whole.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::from(stderr));
+    let mut proc = cmd
+        .spawn()
+        .map_err(|e| fail(format!("cannot start {}: {e}", program.to_string_lossy())))?;
+    let status = wait_or_kill(&mut proc, timeout).map_err(fail)?;
+    if status.success() {
+        return Ok(());
+    }
+    Err(child_failure(run, log, status))
+}
+
+/// The command for `run` with `env` applied, and the program it starts first
+/// (`faketime` under the clock variation) for error messages.
+fn child_command(run: &ChildRun<'_>, env: &ChildEnv) -> (Command, OsString) {
     let mut argv: Vec<OsString> = Vec::new();
     if let Some(faketime) = &env.faketime {
         argv.push(faketime.clone().into());
@@ -2014,59 +2198,58 @@ fn run_child(
     for (k, v) in &env.set {
         cmd.env(k, v);
     }
-    let open = |path: &Path, append: bool| {
-        fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .append(append)
-            .truncate(!append)
-            .open(path)
-            .map_err(|e| fail(format!("creating {}: {e}", path.display())))
-    };
-    let stdout = open(&run.stdout, false)?;
-    // The same file for both (the product's log) must not be truncated twice.
-    let stderr = open(&run.stderr, run.stderr == run.stdout)?;
-    // Its own process group, so a hung build (cargo, rustc, make, clang) can be
-    // killed as a whole.
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::from(stderr));
-    let mut proc = cmd
-        .spawn()
-        .map_err(|e| fail(format!("cannot start {}: {e}", argv[0].to_string_lossy())))?;
+    let program = argv.swap_remove(0);
+    (cmd, program)
+}
+
+/// Creates (or, with `append`, opens to append to) a file the child writes.
+fn open_output(path: &Path, append: bool) -> Result<fs::File, String> {
+    fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(path)
+        .map_err(|e| format!("creating {}: {e}", path.display()))
+}
+
+/// Waits for the child; one still running after `timeout` is killed with its whole
+/// process group.
+fn wait_or_kill(proc: &mut Child, timeout: Duration) -> Result<ExitStatus, String> {
     let start = Instant::now();
-    let status = loop {
+    loop {
         match proc.try_wait() {
-            Ok(Some(status)) => break status,
+            Ok(Some(status)) => return Ok(status),
             Ok(None) if start.elapsed() > timeout => {
                 let _ = Command::new("kill")
                     .args(["-KILL", "--", &format!("-{}", proc.id())])
                     .status();
                 let _ = proc.wait();
-                return Err(fail(format!(
+                return Err(format!(
                     "the build did not finish within {} s and was killed",
                     timeout.as_secs()
-                )));
+                ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => return Err(fail(format!("waiting for the build process: {e}"))),
+            Err(e) => return Err(format!("waiting for the build process: {e}")),
         }
-    };
-    if status.success() {
-        return Ok(());
     }
+}
+
+/// Why a child that exited with `status` failed: what it reported itself, else the
+/// last line of its stderr.
+fn child_failure(run: &ChildRun<'_>, log: &Path, status: ExitStatus) -> BuildFailed {
     if let Some(f) = run
         .failure_file
         .as_ref()
         .and_then(|p| fs::read_to_string(p).ok())
         .and_then(|t| serde_json::from_str::<ChildFailure>(&t).ok())
     {
-        return Err(BuildFailed {
+        return BuildFailed {
             message: f.message,
             log: Some(log.to_path_buf()),
             log_tail: f.log_tail,
-        });
+        };
     }
     let stderr = fs::read_to_string(&run.stderr).unwrap_or_default();
     let last = stderr
@@ -2074,7 +2257,7 @@ fn run_child(
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("");
-    Err(fail(format!("build process {status}: {last}")))
+    BuildFailed::with_log(log, format!("build process {status}: {last}"))
 }
 
 /// Root causes of a row, for callers that test or summarise (`embedded-path`, …).

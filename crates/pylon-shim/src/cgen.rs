@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashSet};
 use std::fmt::Write as _;
 
 use wit_bindgen_core::wit_parser::{
-    Docs, Function, FunctionKind, Handle, Int, InterfaceId, Resolve, Type, TypeDefKind, TypeId,
-    TypeOwner, WorldId, WorldItem,
+    Docs, Function, FunctionKind, Handle, Int, InterfaceId, Param, Record, Resolve, Result_, Tuple,
+    Type, TypeDefKind, TypeId, TypeOwner, Variant, WorldId, WorldItem,
 };
 
 use crate::names::CNames;
@@ -130,6 +130,26 @@ enum Callable {
     Method,
     Static,
     Ctor(TypeId),
+}
+
+/// The attribute names of one interface's namespace: two WIT items that would map to
+/// the same Python name are refused rather than one silently replacing the other.
+struct NamespaceAttrs {
+    ns_py: String,
+    names: BTreeSet<String>,
+}
+
+impl NamespaceAttrs {
+    fn add(&mut self, g: &Gen<'_>, name: String) -> Result<(), ShimError> {
+        if self.names.insert(name.clone()) {
+            Ok(())
+        } else {
+            Err(g.unsupported(
+                &format!("{}.{name}", self.ns_py),
+                "two WIT items map to the same Python name",
+            ))
+        }
+    }
 }
 
 impl<'a> Gen<'a> {
@@ -374,23 +394,28 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// Emits one imported interface: its namespace module, types, resource classes and
+    /// free functions.
     fn interface(&mut self, iface: InterfaceId) -> Result<(), ShimError> {
-        let resolve = self.resolve;
-        let i = &resolve.interfaces[iface];
-        let ns_py = self.iface_py(iface);
-        let full = resolve.id_of(iface).unwrap_or_else(|| ns_py.clone());
-        let mut attrs: BTreeSet<String> = BTreeSet::new();
-        let mut add_attr = |this: &Self, name: String| -> Result<(), ShimError> {
-            if attrs.insert(name.clone()) {
-                Ok(())
-            } else {
-                Err(this.unsupported(
-                    &format!("{ns_py}.{name}"),
-                    "two WIT items map to the same Python name",
-                ))
-            }
+        let mut attrs = NamespaceAttrs {
+            ns_py: self.iface_py(iface),
+            names: BTreeSet::new(),
         };
+        self.namespace_init(iface);
+        let resources = self.interface_types(iface, &mut attrs)?;
+        // Resources: create the classes before anything can return one.
+        for &res in &resources {
+            self.resource_type(iface, res)?;
+        }
+        self.interface_functions(iface, &mut attrs)
+    }
 
+    /// Module init: creates the interface's namespace module (with its docstring) and
+    /// attaches it to the top-level module.
+    fn namespace_init(&mut self, iface: InterfaceId) {
+        let i = &self.resolve.interfaces[iface];
+        let ns_py = self.iface_py(iface);
+        let full = self.resolve.id_of(iface).unwrap_or_else(|| ns_py.clone());
         let _ = writeln!(
             self.init,
             "    /* {full} */\n    ns = PyModule_New({});\n    if (ns == NULL) {{\n        goto fail;\n    }}\n    rc = PyModule_AddObjectRef(m, {}, ns);\n    Py_DECREF(ns);\n    if (rc < 0) {{\n        goto fail;\n    }}",
@@ -405,17 +430,27 @@ impl<'a> Gen<'a> {
                 c_str(&ns_doc)
             );
         }
+    }
 
-        // Types: records and resources become classes, enum/flags/variant cases constants.
+    /// Types: records and resources become classes, enum/flags/variant cases constants.
+    /// Returns the resources the interface defines itself (not `use`s), whose classes
+    /// are still to be made.
+    fn interface_types(
+        &mut self,
+        iface: InterfaceId,
+        attrs: &mut NamespaceAttrs,
+    ) -> Result<Vec<TypeId>, ShimError> {
+        let resolve = self.resolve;
+        let ns_py = self.iface_py(iface);
         let mut resources = Vec::new();
-        for (name, &tid) in i.types.iter() {
+        for (name, &tid) in resolve.interfaces[iface].types.iter() {
             let what = format!("{ns_py}.{name}");
             let target = wit_bindgen_core::dealias(resolve, tid);
             let tdef = &resolve.types[target];
             match &tdef.kind {
                 TypeDefKind::Record(r) => {
                     self.request(&Type::Id(target), &what)?;
-                    add_attr(self, camel(name))?;
+                    attrs.add(self, camel(name))?;
                     if target == tid {
                         self.record_type(target, r.fields.len())?;
                     }
@@ -427,7 +462,7 @@ impl<'a> Gen<'a> {
                     );
                 }
                 TypeDefKind::Resource => {
-                    add_attr(self, camel(name))?;
+                    attrs.add(self, camel(name))?;
                     if target == tid {
                         resources.push(tid);
                     } else {
@@ -441,40 +476,53 @@ impl<'a> Gen<'a> {
                 }
                 TypeDefKind::Enum(e) => {
                     self.request(&Type::Id(target), &what)?;
-                    for (n, case) in e.cases.iter().enumerate() {
-                        let cname = format!("{}_{}", shouty(name), shouty(&case.name));
-                        add_attr(self, cname.clone())?;
-                        self.add_const(&cname, n as u64);
-                    }
+                    let cases = e.cases.iter().map(|c| c.name.as_str());
+                    self.case_constants(attrs, name, cases, |n| n as u64)?;
                 }
                 TypeDefKind::Variant(v) => {
                     self.request(&Type::Id(target), &what)?;
-                    for (n, case) in v.cases.iter().enumerate() {
-                        let cname = format!("{}_{}", shouty(name), shouty(&case.name));
-                        add_attr(self, cname.clone())?;
-                        self.add_const(&cname, n as u64);
-                    }
+                    let cases = v.cases.iter().map(|c| c.name.as_str());
+                    self.case_constants(attrs, name, cases, |n| n as u64)?;
                 }
                 TypeDefKind::Flags(f) => {
                     self.request(&Type::Id(target), &what)?;
-                    for (n, flag) in f.flags.iter().enumerate() {
-                        let cname = format!("{}_{}", shouty(name), shouty(&flag.name));
-                        add_attr(self, cname.clone())?;
-                        self.add_const(&cname, 1u64 << n);
-                    }
+                    let flags = f.flags.iter().map(|f| f.name.as_str());
+                    self.case_constants(attrs, name, flags, |n| 1u64 << n)?;
                 }
                 _ => self.request(&Type::Id(tid), &what)?,
             }
         }
+        Ok(resources)
+    }
 
-        // Resources: create the classes before anything can return one.
-        for &res in &resources {
-            self.resource_type(iface, res)?;
+    /// The constants `<TYPE>_<CASE>` of the cases (or flags) of type `type_name`, the
+    /// n-th valued `value(n)`.
+    fn case_constants<'c>(
+        &mut self,
+        attrs: &mut NamespaceAttrs,
+        type_name: &str,
+        cases: impl Iterator<Item = &'c str>,
+        value: impl Fn(usize) -> u64,
+    ) -> Result<(), ShimError> {
+        for (n, case) in cases.enumerate() {
+            let cname = format!("{}_{}", shouty(type_name), shouty(case));
+            attrs.add(self, cname.clone())?;
+            self.add_const(&cname, value(n));
         }
+        Ok(())
+    }
 
-        // Functions.
+    /// The interface's free functions, added to its namespace with one method table.
+    /// (Resource functions are made with their classes, by `resource_type`.)
+    fn interface_functions(
+        &mut self,
+        iface: InterfaceId,
+        attrs: &mut NamespaceAttrs,
+    ) -> Result<(), ShimError> {
+        let resolve = self.resolve;
+        let ns_py = self.iface_py(iface);
         let mut free_entries = String::new();
-        for (_, func) in i.functions.iter() {
+        for (_, func) in resolve.interfaces[iface].functions.iter() {
             let callable = match &func.kind {
                 FunctionKind::Freestanding => Callable::Free,
                 FunctionKind::Method(_) => Callable::Method,
@@ -488,7 +536,7 @@ impl<'a> Gen<'a> {
             };
             if let Callable::Free = callable {
                 let py = py_ident(&func.name);
-                add_attr(self, py.clone())?;
+                attrs.add(self, py.clone())?;
                 let cfn = self.function(iface, func, &callable)?;
                 let _ = writeln!(
                     free_entries,
@@ -668,22 +716,50 @@ impl<'a> Gen<'a> {
         func: &Function,
         callable: &Callable,
     ) -> Result<String, ShimError> {
-        let resolve = self.resolve;
-        let cname = self.names.func(resolve, iface, func);
+        let cname = self.names.func(self.resolve, iface, func);
         let what = format!("{}.{}", self.iface_py(iface), func.name);
-        for p in &func.params {
-            self.request(&p.ty, &what)?;
-        }
-        if let Some(r) = &func.result {
-            self.request(r, &what)?;
-            if self.contains_borrow(r) {
-                return Err(self.unsupported(&what, "borrow<T> in a result"));
-            }
-        }
+        self.request_signature(func, &what)?;
         let skip = usize::from(matches!(callable, Callable::Method));
-        let py_params = &func.params[skip..];
 
         let mut s = String::new();
+        self.parse_arguments(&mut s, &cname, func, callable, &func.params[skip..]);
+        let call_args = self.lower_arguments(&mut s, func, skip);
+        s.push_str("    pylon_cleanup_commit(c);\n");
+        self.call_and_convert(&mut s, &cname, func.result.as_ref(), call_args);
+        // Every parameter lowered (the self handle included) can jump to `fail`.
+        if !func.params.is_empty() {
+            s.push_str("fail:\n    pylon_cleanup_run(c);\n    return NULL;\n");
+        }
+        s.push_str("}\n\n");
+        self.funcs.push_str(&s);
+        Ok(cname)
+    }
+
+    /// Checks that every parameter and the result of `func` can be mapped, and registers
+    /// the converters they need.
+    fn request_signature(&mut self, func: &Function, what: &str) -> Result<(), ShimError> {
+        for p in &func.params {
+            self.request(&p.ty, what)?;
+        }
+        if let Some(r) = &func.result {
+            self.request(r, what)?;
+            if self.contains_borrow(r) {
+                return Err(self.unsupported(what, "borrow<T> in a result"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The wrapper's signature and the parsing of its Python arguments (`py_params`,
+    /// positional or by keyword) into `a0`, `a1`, …; then the cleanup list is set up.
+    fn parse_arguments(
+        &self,
+        s: &mut String,
+        cname: &str,
+        func: &Function,
+        callable: &Callable,
+        py_params: &[Param],
+    ) {
         let sig = match callable {
             Callable::Ctor(_) => "PyTypeObject *type, PyObject *args, PyObject *kwargs",
             _ => "PyObject *self, PyObject *args, PyObject *kwargs",
@@ -707,7 +783,7 @@ impl<'a> Gen<'a> {
             "{}:{}",
             "O".repeat(py_params.len()),
             match callable {
-                Callable::Ctor(r) => camel(resolve.types[*r].name.as_deref().unwrap_or("")),
+                Callable::Ctor(r) => camel(self.resolve.types[*r].name.as_deref().unwrap_or("")),
                 _ => py_ident(func.item_name()),
             }
         );
@@ -722,8 +798,13 @@ impl<'a> Gen<'a> {
             s,
             "    pylon_cleanup cl;\n    pylon_cleanup *c = &cl;\n    pylon_cleanup_init(c);"
         );
+    }
+
+    /// Lowers every WIT parameter into `p0`, `p1`, … (the first `skip` from `self`'s
+    /// handle, the others from the parsed Python arguments); returns the C call's
+    /// arguments.
+    fn lower_arguments(&self, s: &mut String, func: &Function, skip: usize) -> Vec<String> {
         let mut call_args = Vec::new();
-        let mut uses_fail = false;
         for (n, p) in func.params.iter().enumerate() {
             let ct = self.names.c_type(&p.ty);
             let _ = writeln!(s, "    {ct} p{n};\n    memset(&p{n}, 0, sizeof(p{n}));");
@@ -739,74 +820,81 @@ impl<'a> Gen<'a> {
                     self.lower(&p.ty, &format!("a{}", n - skip), &format!("&p{n}"))
                 );
             }
-            uses_fail = true;
-            if wit_bindgen_c::is_arg_by_pointer(resolve, &p.ty) {
+            if wit_bindgen_c::is_arg_by_pointer(self.resolve, &p.ty) {
                 call_args.push(format!("&p{n}"));
             } else {
                 call_args.push(format!("p{n}"));
             }
         }
-        s.push_str("    pylon_cleanup_commit(c);\n");
-        match &func.result {
-            None => {
+        call_args
+    }
+
+    /// Calls the import `cname` and returns its result converted to Python (`None`
+    /// without one), after the arguments' cleanup.
+    fn call_and_convert(
+        &self,
+        s: &mut String,
+        cname: &str,
+        result: Option<&Type>,
+        mut call_args: Vec<String>,
+    ) {
+        let Some(rty) = result else {
+            let _ = writeln!(
+                s,
+                "    {cname}({});\n    pylon_cleanup_run(c);\n    Py_RETURN_NONE;",
+                call_args.join(", ")
+            );
+            return;
+        };
+        let ct = self.names.c_type(rty);
+        if self.ret_by_pointer(rty) {
+            call_args.push("&ret".into());
+            let _ = writeln!(
+                s,
+                "    {ct} ret;\n    memset(&ret, 0, sizeof(ret));\n    {cname}({});",
+                call_args.join(", ")
+            );
+        } else {
+            let _ = writeln!(s, "    {ct} ret = {cname}({});", call_args.join(", "));
+        }
+        s.push_str("    pylon_cleanup_run(c);\n    PyObject *out;\n");
+        self.convert_result(s, rty);
+        if let Some(d) = self.names.dtor(self.resolve, rty) {
+            let _ = writeln!(s, "    {d}(&ret);");
+        }
+        s.push_str("    return out;\n");
+    }
+
+    /// Sets `out` from `ret`: a top-level `result<T, E>` gives the converted `T` or
+    /// raises `WitError` with the converted `E`; any other type is converted as it is.
+    fn convert_result(&self, s: &mut String, rty: &Type) {
+        let top = self.dealias(rty);
+        let result = match top {
+            Type::Id(id) => match &self.resolve.types[id].kind {
+                TypeDefKind::Result(r) => Some(r.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        match result {
+            Some(r) => {
+                let ok = match &r.ok {
+                    Some(t) => self.lift(t, "&ret.val.ok"),
+                    None => "Py_NewRef(Py_None)".into(),
+                };
+                let err = match &r.err {
+                    Some(t) => self.lift(t, "&ret.val.err"),
+                    None => "Py_NewRef(Py_None)".into(),
+                };
                 let _ = writeln!(
                     s,
-                    "    {cname}({});\n    pylon_cleanup_run(c);\n    Py_RETURN_NONE;",
-                    call_args.join(", ")
+                    "    if (!ret.is_err) {{\n        out = {ok};\n    }}\n    else {{\n        pylon_raise_wit_error({err});\n        out = NULL;\n    }}"
                 );
             }
-            Some(rty) => {
-                let ct = self.names.c_type(rty);
-                if self.ret_by_pointer(rty) {
-                    call_args.push("&ret".into());
-                    let _ = writeln!(
-                        s,
-                        "    {ct} ret;\n    memset(&ret, 0, sizeof(ret));\n    {cname}({});",
-                        call_args.join(", ")
-                    );
-                } else {
-                    let _ = writeln!(s, "    {ct} ret = {cname}({});", call_args.join(", "));
-                }
-                s.push_str("    pylon_cleanup_run(c);\n    PyObject *out;\n");
-                let top = self.dealias(rty);
-                let result = match top {
-                    Type::Id(id) => match &resolve.types[id].kind {
-                        TypeDefKind::Result(r) => Some(r.clone()),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                match result {
-                    Some(r) => {
-                        let ok = match &r.ok {
-                            Some(t) => self.lift(t, "&ret.val.ok"),
-                            None => "Py_NewRef(Py_None)".into(),
-                        };
-                        let err = match &r.err {
-                            Some(t) => self.lift(t, "&ret.val.err"),
-                            None => "Py_NewRef(Py_None)".into(),
-                        };
-                        let _ = writeln!(
-                            s,
-                            "    if (!ret.is_err) {{\n        out = {ok};\n    }}\n    else {{\n        pylon_raise_wit_error({err});\n        out = NULL;\n    }}"
-                        );
-                    }
-                    None => {
-                        let _ = writeln!(s, "    out = {};", self.lift(rty, "&ret"));
-                    }
-                }
-                if let Some(d) = self.names.dtor(resolve, rty) {
-                    let _ = writeln!(s, "    {d}(&ret);");
-                }
-                s.push_str("    return out;\n");
+            None => {
+                let _ = writeln!(s, "    out = {};", self.lift(rty, "&ret"));
             }
         }
-        if uses_fail {
-            s.push_str("fail:\n    pylon_cleanup_run(c);\n    return NULL;\n");
-        }
-        s.push_str("}\n\n");
-        self.funcs.push_str(&s);
-        Ok(cname)
     }
 
     /// wit-bindgen-c without signature flattening: which results come back through a
@@ -829,69 +917,30 @@ impl<'a> Gen<'a> {
 
     /// The lower/lift pair of one type.
     fn converter(&self, id: TypeId, protos: &mut String, defs: &mut String) {
-        let resolve = self.resolve;
         let key = self.key(id);
         let ct = self.names.c_type(&Type::Id(id));
-        let what = c_str(&self.wit_name(&Type::Id(id)));
         let _ = writeln!(
             protos,
             "PYLON_UNUSED static int pylon_lower_{key}(PyObject *o, {ct} *out, pylon_cleanup *c);\nPYLON_UNUSED static PyObject *pylon_lift_{key}(const {ct} *v);"
         );
-        let (lower, lift) = match &resolve.types[id].kind {
+        let (lower, lift) = self.converter_bodies(id, &key, &ct);
+        let _ = writeln!(
+            defs,
+            "static int\npylon_lower_{key}(PyObject *o, {ct} *out, pylon_cleanup *c)\n{{\n    (void)c;\n{lower}}}\n\nstatic PyObject *\npylon_lift_{key}(const {ct} *v)\n{{\n{lift}}}\n"
+        );
+    }
+
+    /// The bodies of `pylon_lower_<key>` and `pylon_lift_<key>` for type `id` (C type
+    /// `ct`), by kind of type.
+    fn converter_bodies(&self, id: TypeId, key: &str, ct: &str) -> (String, String) {
+        let what = c_str(&self.wit_name(&Type::Id(id)));
+        match &self.resolve.types[id].kind {
             TypeDefKind::Type(t) => (
                 format!("    return {};\n", self.lower(t, "o", "out")),
                 format!("    return {};\n", self.lift(t, "v")),
             ),
-            TypeDefKind::Record(r) => {
-                let mut lo = format!(
-                    "    PyObject *const *items;\n    if (pylon_fixed_seq(o, {}, {what}, c, &items) < 0) {{\n        return -1;\n    }}\n",
-                    r.fields.len()
-                );
-                let mut li = format!(
-                    "    PyObject *r = PyStructSequence_New(pylon_stype_{key});\n    if (r == NULL) {{\n        return NULL;\n    }}\n    PyObject *x;\n"
-                );
-                for (n, f) in r.fields.iter().enumerate() {
-                    let field = wit_bindgen_c::to_c_ident(&f.name);
-                    let _ = writeln!(
-                        lo,
-                        "    if ({} < 0) {{\n        return -1;\n    }}",
-                        self.lower(&f.ty, &format!("items[{n}]"), &format!("&out->{field}"))
-                    );
-                    let _ = writeln!(
-                        li,
-                        "    x = {};\n    if (x == NULL) {{\n        Py_DECREF(r);\n        return NULL;\n    }}\n    PyStructSequence_SetItem(r, {n}, x);",
-                        self.lift(&f.ty, &format!("&v->{field}"))
-                    );
-                }
-                lo.push_str("    return 0;\n");
-                li.push_str("    return r;\n");
-                (lo, li)
-            }
-            TypeDefKind::Tuple(t) => {
-                let mut lo = format!(
-                    "    PyObject *const *items;\n    if (pylon_fixed_seq(o, {}, {what}, c, &items) < 0) {{\n        return -1;\n    }}\n",
-                    t.types.len()
-                );
-                let mut li = format!(
-                    "    PyObject *r = PyTuple_New({});\n    if (r == NULL) {{\n        return NULL;\n    }}\n    PyObject *x;\n",
-                    t.types.len()
-                );
-                for (n, ty) in t.types.iter().enumerate() {
-                    let _ = writeln!(
-                        lo,
-                        "    if ({} < 0) {{\n        return -1;\n    }}",
-                        self.lower(ty, &format!("items[{n}]"), &format!("&out->f{n}"))
-                    );
-                    let _ = writeln!(
-                        li,
-                        "    x = {};\n    if (x == NULL) {{\n        Py_DECREF(r);\n        return NULL;\n    }}\n    PyTuple_SET_ITEM(r, {n}, x);",
-                        self.lift(ty, &format!("&v->f{n}"))
-                    );
-                }
-                lo.push_str("    return 0;\n");
-                li.push_str("    return r;\n");
-                (lo, li)
-            }
+            TypeDefKind::Record(r) => self.record_converter(r, key, &what),
+            TypeDefKind::Tuple(t) => self.tuple_converter(t, &what),
             TypeDefKind::Enum(e) => (
                 format!(
                     "    uint32_t tag;\n    if (pylon_lower_index(o, {}, {what}, &tag) < 0) {{\n        return -1;\n    }}\n    *out = ({ct})tag;\n    return 0;\n",
@@ -916,129 +965,202 @@ impl<'a> Gen<'a> {
                     self.lift(t, "&v->val")
                 ),
             ),
-            TypeDefKind::Result(r) => {
-                // Not in return position: a variant with cases 0 = ok, 1 = err.
-                let mut lo = format!(
-                    "    uint32_t tag;\n    PyObject *payload;\n    int bare;\n    if (pylon_variant_parts(o, 2, {what}, c, &tag, &payload, &bare) < 0) {{\n        return -1;\n    }}\n    out->is_err = tag == 1;\n"
-                );
-                let mut li = String::from("    if (!v->is_err) {\n");
-                for (tag, field, t) in [(0, "ok", r.ok), (1, "err", r.err)] {
-                    let case = format!("{} case {field}", self.wit_name(&Type::Id(id)));
-                    match t {
-                        Some(t) => {
-                            let _ = writeln!(
-                                lo,
-                                "    if (tag == {tag}) {{\n        if (pylon_need_payload(bare, {}) < 0) {{\n            return -1;\n        }}\n        return {};\n    }}",
-                                c_str(&case),
-                                self.lower(&t, "payload", &format!("&out->val.{field}"))
-                            );
-                            let _ = writeln!(
-                                li,
-                                "        return pylon_lift_case({tag}, {});",
-                                self.lift(&t, &format!("&v->val.{field}"))
-                            );
-                        }
-                        None => {
-                            let _ = writeln!(
-                                lo,
-                                "    if (tag == {tag}) {{\n        return pylon_no_payload(payload, {});\n    }}",
-                                c_str(&case)
-                            );
-                            let _ = writeln!(
-                                li,
-                                "        return pylon_lift_case({tag}, Py_NewRef(Py_None));"
-                            );
-                        }
-                    }
-                    if tag == 0 {
-                        li.push_str("    }\n    else {\n");
-                    }
-                }
-                li.push_str("    }\n");
-                lo.push_str("    return 0;\n");
-                (lo, li)
-            }
-            TypeDefKind::Variant(v) => {
-                let tag_t = int_c(v.tag());
-                let mut lo = format!(
-                    "    uint32_t tag;\n    PyObject *payload;\n    int bare;\n    if (pylon_variant_parts(o, {}, {what}, c, &tag, &payload, &bare) < 0) {{\n        return -1;\n    }}\n    out->tag = ({tag_t})tag;\n    switch (tag) {{\n",
-                    v.cases.len()
-                );
-                let mut li = String::from("    switch (v->tag) {\n");
-                for (n, case) in v.cases.iter().enumerate() {
-                    let cname = c_str(&format!("{} case {}", self.wit_name(&Type::Id(id)), case.name));
-                    match &case.ty {
-                        Some(t) => {
-                            let field = wit_bindgen_c::to_c_ident(&case.name);
-                            let _ = writeln!(
-                                lo,
-                                "    case {n}:\n        if (pylon_need_payload(bare, {cname}) < 0) {{\n            return -1;\n        }}\n        return {};",
-                                self.lower(t, "payload", &format!("&out->val.{field}"))
-                            );
-                            let _ = writeln!(
-                                li,
-                                "    case {n}:\n        return pylon_lift_case({n}, {});",
-                                self.lift(t, &format!("&v->val.{field}"))
-                            );
-                        }
-                        None => {
-                            let _ = writeln!(
-                                lo,
-                                "    case {n}:\n        return pylon_no_payload(payload, {cname});"
-                            );
-                            let _ = writeln!(
-                                li,
-                                "    case {n}:\n        return pylon_lift_case({n}, Py_NewRef(Py_None));"
-                            );
-                        }
-                    }
-                }
-                lo.push_str("    default:\n        return 0;\n    }\n");
-                li.push_str("    default:\n        PyErr_SetString(PyExc_SystemError, \"invalid variant tag\");\n        return NULL;\n    }\n");
-                (lo, li)
-            }
-            TypeDefKind::List(t) if self.is_bytes(t) => (
-                "    return pylon_lower_bytes(o, (uint8_t **)&out->ptr, &out->len, c);\n".to_string(),
-                "    return pylon_lift_bytes((const uint8_t *)v->ptr, v->len);\n".to_string(),
-            ),
-            TypeDefKind::List(t) => {
-                let et = self.names.c_type(t);
-                (
-                    format!(
-                        "    PyObject *const *items;\n    Py_ssize_t n;\n    if (pylon_seq(o, c, &items, &n) < 0) {{\n        return -1;\n    }}\n    {et} *arr = NULL;\n    if (n > 0) {{\n        arr = pylon_alloc_array(c, n, sizeof({et}));\n        if (arr == NULL) {{\n            return -1;\n        }}\n    }}\n    for (Py_ssize_t i = 0; i < n; i++) {{\n        if ({} < 0) {{\n            return -1;\n        }}\n    }}\n    out->ptr = arr;\n    out->len = (size_t)n;\n    return 0;\n",
-                        self.lower(t, "items[i]", "&arr[i]")
-                    ),
-                    format!(
-                        "    if (v->len > (size_t)PY_SSIZE_T_MAX) {{\n        return PyErr_NoMemory();\n    }}\n    PyObject *r = PyList_New((Py_ssize_t)v->len);\n    if (r == NULL) {{\n        return NULL;\n    }}\n    for (size_t i = 0; i < v->len; i++) {{\n        PyObject *x = {};\n        if (x == NULL) {{\n            Py_DECREF(r);\n            return NULL;\n        }}\n        PyList_SET_ITEM(r, (Py_ssize_t)i, x);\n    }}\n    return r;\n",
-                        self.lift(t, "&v->ptr[i]")
-                    ),
-                )
-            }
-            TypeDefKind::Handle(h) => {
-                let (own, res) = match h {
-                    Handle::Own(r) => (1, *r),
-                    Handle::Borrow(r) => (0, *r),
-                };
-                let res = wit_bindgen_core::dealias(resolve, res);
-                let rkey = self.resource_key(res);
-                let lower = format!(
-                    "    return pylon_lower_handle(o, pylon_rtype_{rkey}, {own}, c, &out->__handle);\n"
-                );
-                let lift = if own == 1 {
-                    format!(
-                        "    return pylon_wrap_handle(pylon_rtype_{rkey}, v->__handle, pylon_drop_{rkey});\n"
-                    )
-                } else {
-                    "    (void)v;\n    PyErr_SetString(PyExc_SystemError, \"a borrow cannot be returned\");\n    return NULL;\n".to_string()
-                };
-                (lower, lift)
-            }
+            TypeDefKind::Result(r) => self.result_converter(id, r, &what),
+            TypeDefKind::Variant(v) => self.variant_converter(id, v, &what),
+            TypeDefKind::List(t) => self.list_converter(t),
+            TypeDefKind::Handle(h) => self.handle_converter(h),
             k => unreachable!("rejected by request(): {}", k.as_str()),
-        };
-        let _ = writeln!(
-            defs,
-            "static int\npylon_lower_{key}(PyObject *o, {ct} *out, pylon_cleanup *c)\n{{\n    (void)c;\n{lower}}}\n\nstatic PyObject *\npylon_lift_{key}(const {ct} *v)\n{{\n{lift}}}\n"
+        }
+    }
+
+    /// A record: lowered from its struct-sequence type or any sequence in field order,
+    /// lifted to its struct-sequence type.
+    fn record_converter(&self, r: &Record, key: &str, what: &str) -> (String, String) {
+        let mut lo = format!(
+            "    PyObject *const *items;\n    if (pylon_fixed_seq(o, {}, {what}, c, &items) < 0) {{\n        return -1;\n    }}\n",
+            r.fields.len()
         );
+        let mut li = format!(
+            "    PyObject *r = PyStructSequence_New(pylon_stype_{key});\n    if (r == NULL) {{\n        return NULL;\n    }}\n    PyObject *x;\n"
+        );
+        for (n, f) in r.fields.iter().enumerate() {
+            let field = wit_bindgen_c::to_c_ident(&f.name);
+            let _ = writeln!(
+                lo,
+                "    if ({} < 0) {{\n        return -1;\n    }}",
+                self.lower(&f.ty, &format!("items[{n}]"), &format!("&out->{field}"))
+            );
+            let _ = writeln!(
+                li,
+                "    x = {};\n    if (x == NULL) {{\n        Py_DECREF(r);\n        return NULL;\n    }}\n    PyStructSequence_SetItem(r, {n}, x);",
+                self.lift(&f.ty, &format!("&v->{field}"))
+            );
+        }
+        lo.push_str("    return 0;\n");
+        li.push_str("    return r;\n");
+        (lo, li)
+    }
+
+    /// A tuple: lowered from any sequence of its length, lifted to a `tuple`.
+    fn tuple_converter(&self, t: &Tuple, what: &str) -> (String, String) {
+        let mut lo = format!(
+            "    PyObject *const *items;\n    if (pylon_fixed_seq(o, {}, {what}, c, &items) < 0) {{\n        return -1;\n    }}\n",
+            t.types.len()
+        );
+        let mut li = format!(
+            "    PyObject *r = PyTuple_New({});\n    if (r == NULL) {{\n        return NULL;\n    }}\n    PyObject *x;\n",
+            t.types.len()
+        );
+        for (n, ty) in t.types.iter().enumerate() {
+            let _ = writeln!(
+                lo,
+                "    if ({} < 0) {{\n        return -1;\n    }}",
+                self.lower(ty, &format!("items[{n}]"), &format!("&out->f{n}"))
+            );
+            let _ = writeln!(
+                li,
+                "    x = {};\n    if (x == NULL) {{\n        Py_DECREF(r);\n        return NULL;\n    }}\n    PyTuple_SET_ITEM(r, {n}, x);",
+                self.lift(ty, &format!("&v->f{n}"))
+            );
+        }
+        lo.push_str("    return 0;\n");
+        li.push_str("    return r;\n");
+        (lo, li)
+    }
+
+    /// A `result` not in return position: a variant with cases 0 = ok, 1 = err.
+    fn result_converter(&self, id: TypeId, r: &Result_, what: &str) -> (String, String) {
+        let mut lo = format!(
+            "    uint32_t tag;\n    PyObject *payload;\n    int bare;\n    if (pylon_variant_parts(o, 2, {what}, c, &tag, &payload, &bare) < 0) {{\n        return -1;\n    }}\n    out->is_err = tag == 1;\n"
+        );
+        let mut li = String::from("    if (!v->is_err) {\n");
+        for (tag, field, t) in [(0, "ok", r.ok), (1, "err", r.err)] {
+            let case = format!("{} case {field}", self.wit_name(&Type::Id(id)));
+            match t {
+                Some(t) => {
+                    let _ = writeln!(
+                        lo,
+                        "    if (tag == {tag}) {{\n        if (pylon_need_payload(bare, {}) < 0) {{\n            return -1;\n        }}\n        return {};\n    }}",
+                        c_str(&case),
+                        self.lower(&t, "payload", &format!("&out->val.{field}"))
+                    );
+                    let _ = writeln!(
+                        li,
+                        "        return pylon_lift_case({tag}, {});",
+                        self.lift(&t, &format!("&v->val.{field}"))
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        lo,
+                        "    if (tag == {tag}) {{\n        return pylon_no_payload(payload, {});\n    }}",
+                        c_str(&case)
+                    );
+                    let _ = writeln!(
+                        li,
+                        "        return pylon_lift_case({tag}, Py_NewRef(Py_None));"
+                    );
+                }
+            }
+            if tag == 0 {
+                li.push_str("    }\n    else {\n");
+            }
+        }
+        li.push_str("    }\n");
+        lo.push_str("    return 0;\n");
+        (lo, li)
+    }
+
+    /// A variant: lowered from `(case_index, payload)` or a bare case index, lifted to
+    /// `(case_index, payload_or_None)`.
+    fn variant_converter(&self, id: TypeId, v: &Variant, what: &str) -> (String, String) {
+        let tag_t = int_c(v.tag());
+        let mut lo = format!(
+            "    uint32_t tag;\n    PyObject *payload;\n    int bare;\n    if (pylon_variant_parts(o, {}, {what}, c, &tag, &payload, &bare) < 0) {{\n        return -1;\n    }}\n    out->tag = ({tag_t})tag;\n    switch (tag) {{\n",
+            v.cases.len()
+        );
+        let mut li = String::from("    switch (v->tag) {\n");
+        for (n, case) in v.cases.iter().enumerate() {
+            let cname = c_str(&format!(
+                "{} case {}",
+                self.wit_name(&Type::Id(id)),
+                case.name
+            ));
+            match &case.ty {
+                Some(t) => {
+                    let field = wit_bindgen_c::to_c_ident(&case.name);
+                    let _ = writeln!(
+                        lo,
+                        "    case {n}:\n        if (pylon_need_payload(bare, {cname}) < 0) {{\n            return -1;\n        }}\n        return {};",
+                        self.lower(t, "payload", &format!("&out->val.{field}"))
+                    );
+                    let _ = writeln!(
+                        li,
+                        "    case {n}:\n        return pylon_lift_case({n}, {});",
+                        self.lift(t, &format!("&v->val.{field}"))
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        lo,
+                        "    case {n}:\n        return pylon_no_payload(payload, {cname});"
+                    );
+                    let _ = writeln!(
+                        li,
+                        "    case {n}:\n        return pylon_lift_case({n}, Py_NewRef(Py_None));"
+                    );
+                }
+            }
+        }
+        lo.push_str("    default:\n        return 0;\n    }\n");
+        li.push_str("    default:\n        PyErr_SetString(PyExc_SystemError, \"invalid variant tag\");\n        return NULL;\n    }\n");
+        (lo, li)
+    }
+
+    /// A list: `list<u8>` borrows a bytes-like object's buffer and lifts to `bytes`;
+    /// other lists lower any iterable into a PyMem array and lift to a `list`.
+    fn list_converter(&self, t: &Type) -> (String, String) {
+        if self.is_bytes(t) {
+            return (
+                "    return pylon_lower_bytes(o, (uint8_t **)&out->ptr, &out->len, c);\n"
+                    .to_string(),
+                "    return pylon_lift_bytes((const uint8_t *)v->ptr, v->len);\n".to_string(),
+            );
+        }
+        let et = self.names.c_type(t);
+        (
+            format!(
+                "    PyObject *const *items;\n    Py_ssize_t n;\n    if (pylon_seq(o, c, &items, &n) < 0) {{\n        return -1;\n    }}\n    {et} *arr = NULL;\n    if (n > 0) {{\n        arr = pylon_alloc_array(c, n, sizeof({et}));\n        if (arr == NULL) {{\n            return -1;\n        }}\n    }}\n    for (Py_ssize_t i = 0; i < n; i++) {{\n        if ({} < 0) {{\n            return -1;\n        }}\n    }}\n    out->ptr = arr;\n    out->len = (size_t)n;\n    return 0;\n",
+                self.lower(t, "items[i]", "&arr[i]")
+            ),
+            format!(
+                "    if (v->len > (size_t)PY_SSIZE_T_MAX) {{\n        return PyErr_NoMemory();\n    }}\n    PyObject *r = PyList_New((Py_ssize_t)v->len);\n    if (r == NULL) {{\n        return NULL;\n    }}\n    for (size_t i = 0; i < v->len; i++) {{\n        PyObject *x = {};\n        if (x == NULL) {{\n            Py_DECREF(r);\n            return NULL;\n        }}\n        PyList_SET_ITEM(r, (Py_ssize_t)i, x);\n    }}\n    return r;\n",
+                self.lift(t, "&v->ptr[i]")
+            ),
+        )
+    }
+
+    /// A resource handle: lowered from an instance of the resource's class (an `own`
+    /// moves the handle out of it); an `own` lifts to a new instance, a `borrow` never
+    /// lifts (rejected in results).
+    fn handle_converter(&self, h: &Handle) -> (String, String) {
+        let (own, res) = match h {
+            Handle::Own(r) => (1, *r),
+            Handle::Borrow(r) => (0, *r),
+        };
+        let res = wit_bindgen_core::dealias(self.resolve, res);
+        let rkey = self.resource_key(res);
+        let lower = format!(
+            "    return pylon_lower_handle(o, pylon_rtype_{rkey}, {own}, c, &out->__handle);\n"
+        );
+        let lift = if own == 1 {
+            format!(
+                "    return pylon_wrap_handle(pylon_rtype_{rkey}, v->__handle, pylon_drop_{rkey});\n"
+            )
+        } else {
+            "    (void)v;\n    PyErr_SetString(PyExc_SystemError, \"a borrow cannot be returned\");\n    return NULL;\n".to_string()
+        };
+        (lower, lift)
     }
 
     fn finish(self, header: &str, ifaces: &[InterfaceId]) -> Result<String, ShimError> {

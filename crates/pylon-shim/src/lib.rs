@@ -83,13 +83,14 @@
 
 mod cgen;
 mod names;
+pub mod python_runtime;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use wit_bindgen_core::wit_parser::{Resolve, WorldItem, WorldKey};
+use wit_bindgen_core::wit_parser::{PackageId, Resolve, WorldId, WorldItem, WorldKey};
 
 /// The subdirectory of CPython's `Modules/` that `pylon build` copies `cpython-ext/`
 /// modules into (pylon-cpython's `EXT_SUBDIR`).
@@ -241,140 +242,11 @@ pub fn generate_shim(
         cap: cap.clone(),
         message,
     })?;
-    if !wit_dir.is_dir() {
-        return Err(ShimError::NoWitDir {
-            cap,
-            dir: wit_dir.to_path_buf(),
-        });
-    }
-    let mut resolve = Resolve::default();
-    let pkg = match resolve.push_dir(wit_dir) {
-        Ok((pkg, _)) => pkg,
-        Err(e) => {
-            // Rendered against the Resolve's source map: `file:line:column` + snippet.
-            return Err(ShimError::Wit {
-                cap,
-                dir: wit_dir.to_path_buf(),
-                message: resolve.render_error(&e),
-            });
-        }
-    };
-
-    // The cap's world.
-    let worlds: Vec<_> = resolve.packages[pkg].worlds.iter().collect();
-    let cap_world = match world {
-        Some(name) => match resolve.packages[pkg].worlds.get(name) {
-            Some(id) => *id,
-            None => {
-                return Err(ShimError::World {
-                    cap,
-                    dir: wit_dir.to_path_buf(),
-                    message: format!(
-                        "no world `{name}` (worlds: {})",
-                        worlds
-                            .iter()
-                            .map(|(n, _)| n.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                })
-            }
-        },
-        None => match worlds.as_slice() {
-            [(_, id)] => **id,
-            [] => {
-                return Err(ShimError::World {
-                    cap,
-                    dir: wit_dir.to_path_buf(),
-                    message: "the package defines no world".into(),
-                })
-            }
-            many => {
-                return Err(ShimError::AmbiguousWorld {
-                    cap,
-                    dir: wit_dir.to_path_buf(),
-                    worlds: many.iter().map(|(n, _)| n.to_string()).collect(),
-                })
-            }
-        },
-    };
-
-    // The shim world: every exported interface imported.
-    let mut imports = Vec::new();
-    for (key, item) in resolve.worlds[cap_world].exports.iter() {
-        match (key, item) {
-            (WorldKey::Interface(id), WorldItem::Interface { .. }) => {
-                imports.push(resolve.id_of(*id).ok_or_else(|| ShimError::World {
-                    cap: cap.clone(),
-                    dir: wit_dir.to_path_buf(),
-                    message: "an exported interface has no package name".into(),
-                })?);
-            }
-            (WorldKey::Name(name), WorldItem::Function(_)) => {
-                return Err(ShimError::Unsupported {
-                    cap,
-                    function: name.clone(),
-                    what: "a function exported directly by the world (export it from an interface)"
-                        .into(),
-                })
-            }
-            (WorldKey::Name(name), _) => {
-                return Err(ShimError::Unsupported {
-                    cap,
-                    function: name.clone(),
-                    what: "an inline exported interface (export a named interface)".into(),
-                })
-            }
-            (_, _) => {
-                return Err(ShimError::Unsupported {
-                    cap,
-                    function: resolve.name_world_key(key),
-                    what: "this kind of export".into(),
-                })
-            }
-        }
-    }
-    if imports.is_empty() {
-        return Err(ShimError::World {
-            cap,
-            dir: wit_dir.to_path_buf(),
-            message: format!(
-                "world `{}` exports no interface",
-                resolve.worlds[cap_world].name
-            ),
-        });
-    }
-    let wit_cap = cap_name.replace('_', "-");
-    let mut shim_wit = format!("package pylon-shim:{wit_cap};\n\nworld shim-{wit_cap} {{\n");
-    for i in &imports {
-        shim_wit.push_str(&format!("    import {i};\n"));
-    }
-    shim_wit.push_str("}\n");
-    let shim_pkg =
-        resolve
-            .push_str("pylon-shim.wit", &shim_wit)
-            .map_err(|e| ShimError::InvalidCapName {
-                cap: cap.clone(),
-                message: format!("{e:#}"),
-            })?;
-    let shim_world = resolve
-        .select_world(&[shim_pkg], None)
-        .map_err(|e| ShimError::Bindgen {
-            cap: cap.clone(),
-            message: format!("{e:#}"),
-        })?;
-    // wit-bindgen-c does this itself; doing it first makes the ids we walk the same.
-    resolve.generate_nominal_type_ids(shim_world);
-
-    // Every interface of the elaborated world (dependencies of `use` included).
-    let all_imports: Vec<String> = resolve.worlds[shim_world]
-        .imports
-        .iter()
-        .filter_map(|(key, item)| match item {
-            WorldItem::Interface { .. } => Some(resolve.name_world_key(key)),
-            _ => None,
-        })
-        .collect();
+    let (mut resolve, pkg) = parse_wit_dir(&cap, wit_dir)?;
+    let cap_world = select_cap_world(&resolve, pkg, world, &cap, wit_dir)?;
+    let imports = exported_interfaces(&resolve, cap_world, &cap, wit_dir)?;
+    let shim_world = push_shim_world(&mut resolve, cap_name, &imports, &cap)?;
+    let all_imports = imported_interfaces(&resolve, shim_world);
 
     let module = format!("_pylon_{}", cap_name.replace('-', "_"));
     let names = names::CNames::new(&resolve, shim_world).map_err(|message| ShimError::Bindgen {
@@ -387,35 +259,7 @@ pub fn generate_shim(
     // gets to see (and possibly panic on) it.
     let module_c = cgen::module_source(&resolve, shim_world, &cap, &module, &header, names)?;
 
-    let mut files = wit_bindgen_core::Files::default();
-    let opts = wit_bindgen_c::Opts {
-        no_sig_flattening: true,
-        ..Default::default()
-    };
-    opts.build()
-        .generate(&mut resolve, shim_world, &mut files)
-        .map_err(|e| ShimError::Bindgen {
-            cap: cap.clone(),
-            message: format!("{e:#}"),
-        })?;
-    let mut out: BTreeMap<String, Vec<u8>> = files
-        .iter()
-        .map(|(n, b)| (n.to_string(), b.to_vec()))
-        .collect();
-    let object = out
-        .keys()
-        .find(|n| n.ends_with("_component_type.o"))
-        .cloned()
-        .ok_or_else(|| ShimError::Bindgen {
-            cap: cap.clone(),
-            message: "no component-type object was generated".into(),
-        })?;
-    if !out.contains_key(&header) {
-        return Err(ShimError::Bindgen {
-            cap: cap.clone(),
-            message: format!("expected {header} among the generated files"),
-        });
-    }
+    let (mut out, object) = run_bindgen(&mut resolve, shim_world, &cap, &header)?;
     out.insert(format!("{module}module.c"), module_c.into_bytes());
     out.insert(
         "setup.flags".into(),
@@ -427,6 +271,203 @@ pub fn generate_shim(
         imports: all_imports,
         files: out,
     })
+}
+
+/// Parses the cap's WIT directory into a fresh `Resolve`; returns it and the cap's package.
+fn parse_wit_dir(cap: &str, wit_dir: &Path) -> Result<(Resolve, PackageId), ShimError> {
+    if !wit_dir.is_dir() {
+        return Err(ShimError::NoWitDir {
+            cap: cap.to_string(),
+            dir: wit_dir.to_path_buf(),
+        });
+    }
+    let mut resolve = Resolve::default();
+    match resolve.push_dir(wit_dir) {
+        Ok((pkg, _)) => Ok((resolve, pkg)),
+        Err(e) => {
+            // Rendered against the Resolve's source map: `file:line:column` + snippet.
+            Err(ShimError::Wit {
+                cap: cap.to_string(),
+                dir: wit_dir.to_path_buf(),
+                message: resolve.render_error(&e),
+            })
+        }
+    }
+}
+
+/// The cap's world: the one named `world`, or else the package's only world.
+fn select_cap_world(
+    resolve: &Resolve,
+    pkg: PackageId,
+    world: Option<&str>,
+    cap: &str,
+    wit_dir: &Path,
+) -> Result<WorldId, ShimError> {
+    let worlds: Vec<_> = resolve.packages[pkg].worlds.iter().collect();
+    let world_error = |message: String| ShimError::World {
+        cap: cap.to_string(),
+        dir: wit_dir.to_path_buf(),
+        message,
+    };
+    match world {
+        Some(name) => match resolve.packages[pkg].worlds.get(name) {
+            Some(id) => Ok(*id),
+            None => Err(world_error(format!(
+                "no world `{name}` (worlds: {})",
+                worlds
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        },
+        None => match worlds.as_slice() {
+            [(_, id)] => Ok(**id),
+            [] => Err(world_error("the package defines no world".into())),
+            many => Err(ShimError::AmbiguousWorld {
+                cap: cap.to_string(),
+                dir: wit_dir.to_path_buf(),
+                worlds: many.iter().map(|(n, _)| n.to_string()).collect(),
+            }),
+        },
+    }
+}
+
+/// The names of the interfaces the cap's world exports (what the shim world imports),
+/// in world order; anything else the world exports is unsupported.
+fn exported_interfaces(
+    resolve: &Resolve,
+    cap_world: WorldId,
+    cap: &str,
+    wit_dir: &Path,
+) -> Result<Vec<String>, ShimError> {
+    let unsupported = |function: String, what: &str| ShimError::Unsupported {
+        cap: cap.to_string(),
+        function,
+        what: what.into(),
+    };
+    let mut imports = Vec::new();
+    for (key, item) in resolve.worlds[cap_world].exports.iter() {
+        match (key, item) {
+            (WorldKey::Interface(id), WorldItem::Interface { .. }) => {
+                imports.push(resolve.id_of(*id).ok_or_else(|| ShimError::World {
+                    cap: cap.to_string(),
+                    dir: wit_dir.to_path_buf(),
+                    message: "an exported interface has no package name".into(),
+                })?);
+            }
+            (WorldKey::Name(name), WorldItem::Function(_)) => {
+                return Err(unsupported(
+                    name.clone(),
+                    "a function exported directly by the world (export it from an interface)",
+                ))
+            }
+            (WorldKey::Name(name), _) => {
+                return Err(unsupported(
+                    name.clone(),
+                    "an inline exported interface (export a named interface)",
+                ))
+            }
+            (_, _) => {
+                return Err(unsupported(
+                    resolve.name_world_key(key),
+                    "this kind of export",
+                ))
+            }
+        }
+    }
+    if imports.is_empty() {
+        return Err(ShimError::World {
+            cap: cap.to_string(),
+            dir: wit_dir.to_path_buf(),
+            message: format!(
+                "world `{}` exports no interface",
+                resolve.worlds[cap_world].name
+            ),
+        });
+    }
+    Ok(imports)
+}
+
+/// Adds the shim world (`package pylon-shim:<cap>; world shim-<cap> { import …; }`) to
+/// `resolve` and returns it, with the nominal type ids wit-bindgen-c will use.
+fn push_shim_world(
+    resolve: &mut Resolve,
+    cap_name: &str,
+    imports: &[String],
+    cap: &str,
+) -> Result<WorldId, ShimError> {
+    let wit_cap = cap_name.replace('_', "-");
+    let mut shim_wit = format!("package pylon-shim:{wit_cap};\n\nworld shim-{wit_cap} {{\n");
+    for i in imports {
+        shim_wit.push_str(&format!("    import {i};\n"));
+    }
+    shim_wit.push_str("}\n");
+    let shim_pkg =
+        resolve
+            .push_str("pylon-shim.wit", &shim_wit)
+            .map_err(|e| ShimError::InvalidCapName {
+                cap: cap.to_string(),
+                message: format!("{e:#}"),
+            })?;
+    let shim_world = resolve
+        .select_world(&[shim_pkg], None)
+        .map_err(|e| ShimError::Bindgen {
+            cap: cap.to_string(),
+            message: format!("{e:#}"),
+        })?;
+    // wit-bindgen-c does this itself; doing it first makes the ids we walk the same.
+    resolve.generate_nominal_type_ids(shim_world);
+    Ok(shim_world)
+}
+
+/// Every interface of the elaborated world (dependencies of `use` included).
+fn imported_interfaces(resolve: &Resolve, shim_world: WorldId) -> Vec<String> {
+    resolve.worlds[shim_world]
+        .imports
+        .iter()
+        .filter_map(|(key, item)| match item {
+            WorldItem::Interface { .. } => Some(resolve.name_world_key(key)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs wit-bindgen-c on the shim world: its files by name, and the name of the
+/// component-type object among them. Checks that `header` is one of them.
+fn run_bindgen(
+    resolve: &mut Resolve,
+    shim_world: WorldId,
+    cap: &str,
+    header: &str,
+) -> Result<(BTreeMap<String, Vec<u8>>, String), ShimError> {
+    let bindgen_error = |message: String| ShimError::Bindgen {
+        cap: cap.to_string(),
+        message,
+    };
+    let mut files = wit_bindgen_core::Files::default();
+    let opts = wit_bindgen_c::Opts {
+        no_sig_flattening: true,
+        ..Default::default()
+    };
+    opts.build()
+        .generate(resolve, shim_world, &mut files)
+        .map_err(|e| bindgen_error(format!("{e:#}")))?;
+    let out: BTreeMap<String, Vec<u8>> = files
+        .iter()
+        .map(|(n, b)| (n.to_string(), b.to_vec()))
+        .collect();
+    let object = out
+        .keys()
+        .find(|n| n.ends_with("_component_type.o"))
+        .cloned()
+        .ok_or_else(|| bindgen_error("no component-type object was generated".into()))?;
+    if !out.contains_key(header) {
+        return Err(bindgen_error(format!(
+            "expected {header} among the generated files"
+        )));
+    }
+    Ok((out, object))
 }
 
 fn setup_flags(cap: &str, module: &str, object: &str) -> String {

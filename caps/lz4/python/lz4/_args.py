@@ -4,23 +4,16 @@ functions get from ``PyArg_ParseTupleAndKeywords`` (formats ``y*``, ``z*``, ``i`
 
 import operator
 
-_INT_MIN = -(1 << 31)
-_INT_MAX = (1 << 31) - 1
+import _pylon_runtime as _rt
+
+_INT_MAX = (1 << 31) - 1  # the C int limit lz4.block checks sizes against
 
 
 def data(value):
     """``y*``: any C-contiguous bytes-like object, never a str. Returned as something
     the cap's ``list<u8>`` arguments take without copying, with its length."""
-    if isinstance(value, str):
-        raise TypeError(f"a bytes-like object is required, not '{type(value).__name__}'")
-    if isinstance(value, (bytes, bytearray)):
-        return value, len(value)
-    view = memoryview(value)
-    if not view.c_contiguous:
-        raise BufferError("memoryview: underlying buffer is not C-contiguous")
-    if view.format != "B" or view.ndim != 1:
-        view = view.cast("B")
-    return view, view.nbytes
+    view = _rt.buffer(value)
+    return view, len(view)
 
 
 def optional_data(value):
@@ -34,16 +27,8 @@ def optional_data(value):
     return data(value)
 
 
-def c_int(value):
-    """``i``: an int (or ``__index__``) that fits a C int."""
-    if isinstance(value, float):
-        raise TypeError("'float' object cannot be interpreted as an integer")
-    number = operator.index(value)
-    if number > _INT_MAX:
-        raise OverflowError("signed integer is greater than maximum")
-    if number < _INT_MIN:
-        raise OverflowError("signed integer is less than minimum")
-    return number
+# ``i``: an int (or ``__index__``) that fits a C int.
+c_int = _rt.c_int
 
 
 def py_ssize(value):
