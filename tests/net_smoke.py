@@ -188,4 +188,30 @@ async def main():
 asyncio.run(asyncio.wait_for(main(), 120))
 passed("asyncio client and server")
 
+
+async def by_name():
+    # Name resolution goes through loop.getaddrinfo(), which runs in the default
+    # executor: without threads it runs inline (profiles/patches: asyncio), and
+    # asyncio.run()'s executor shutdown must not need a thread either.
+    reader, writer = await asyncio.open_connection("localhost", ports["http"])
+    writer.write(b"GET /asyncio-by-name HTTP/1.0\r\nHost: localhost\r\n\r\n")
+    await writer.drain()
+    reply = await reader.read()
+    writer.close()
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:80]
+    assert b"GET /asyncio-by-name via localhost" in reply, reply[-200:]
+    loop = asyncio.get_running_loop()
+    assert await loop.run_in_executor(None, sum, [1, 2, 3]) == 6
+    assert await asyncio.to_thread(divmod, 7, 2) == (3, 1)
+    try:
+        await asyncio.to_thread(int, "not a number")
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("to_thread lost the exception")
+
+
+asyncio.run(asyncio.wait_for(by_name(), 60))
+passed("asyncio by host name, run_in_executor and to_thread without threads")
+
 print(f"net: {len(done)} checks against real servers ({', '.join(done)})")
