@@ -3,13 +3,16 @@ with the grant net_smoke_host.py asks for (`--allow-net=HOST:PORT,…`).
 
 urllib and http.client GET/POST (IPv4, IPv6, a name), socket timeouts, non-blocking
 connect with select and poll, UDP, asyncio client and server, a server the host's
-client talks to, getpeername() on a reset connection (an OSError, not a trap), and the
-grant itself: a port that was not granted is refused.
+client talks to, a connection the peer reset (recv, send, os.read and os.write each
+raise ConnectionResetError when they meet the reset first; after a recv met it, a send
+raises BrokenPipeError and getpeername() OSError(ENOTCONN), not a trap), and the grant
+itself: a port that was not granted is refused.
 """
 import asyncio
 import errno
 import http.client
 import json
+import os
 import select
 import socket
 import time
@@ -126,21 +129,58 @@ assert data == b"udp:ping" and peer == (LOOP, ports["udp"]), (data, peer)
 u.close()
 passed("UDP")
 
-s = socket.create_connection((LOOP, ports["reset"]), timeout=30)
-try:
-    s.recv(10)  # the host resets the connection
-except OSError as e:
-    # wasi-libc reports every failed stream read as EIO: the host's ECONNRESET does not
-    # reach it (README, pylon-launch: known gaps).
-    assert e.errno in (errno.ECONNRESET, errno.EIO), e
-try:
-    s.getpeername()
-except OSError as e:
-    assert e.errno == errno.ENOTCONN, e
-else:
-    raise AssertionError("getpeername() on a reset connection returned")
-s.close()
-passed("getpeername after a reset")
+def first_send_error(sock, rounds=64):
+    """The error of the first of up to `rounds` 64 KiB sends that fails: a connection
+    the peer reset cannot take that much, so all of them succeeding is a failure."""
+    for _ in range(rounds):
+        try:
+            sock.send(b"x" * 65536)
+        except OSError as e:
+            return e
+    raise AssertionError(f"{rounds} sends on a reset connection all succeeded")
+
+
+def reset_connection():
+    """A connection the host has reset: its RST has arrived (the socket is readable),
+    and nothing has reported it yet."""
+    s = socket.create_connection((LOOP, ports["reset"]), timeout=30)
+    assert select.select([s], [], [], 30)[0] == [s], "no reset within 30 s"
+    return s
+
+
+def fails_with(exc_type, err, what, op):
+    try:
+        got = op()
+    except OSError as e:
+        assert type(e) is exc_type and e.errno == err, f"{what}: {e!r}"
+    else:
+        raise AssertionError(f"{what} on a reset connection returned {got!r}")
+
+
+# The first call that meets the reset raises ConnectionResetError: wasi-libc says EIO for
+# every failed stream read or write, and _pylon_wasi_libc makes that ECONNRESET on a TCP
+# socket (recv and send, read and write on its descriptor). Once a recv has reported the
+# reset, a send fails with EPIPE (BrokenPipeError), as on Linux.
+first_ops = {
+    "recv": lambda s: s.recv(10),
+    "send": lambda s: s.send(b"x"),
+    "os.read": lambda s: os.read(s.fileno(), 10),
+    "os.write": lambda s: os.write(s.fileno(), b"x"),
+}
+for name, op in first_ops.items():
+    s = reset_connection()
+    fails_with(ConnectionResetError, errno.ECONNRESET, name, lambda: op(s))
+    if name == "recv":
+        e = first_send_error(s)
+        assert type(e) is BrokenPipeError and e.errno == errno.EPIPE, f"send: {e!r}"
+        try:
+            s.getpeername()
+        except OSError as e:
+            assert e.errno == errno.ENOTCONN, e
+        else:
+            raise AssertionError("getpeername() on a reset connection returned")
+    s.close()
+passed("a reset connection: ConnectionResetError, then BrokenPipeError and ENOTCONN")
 
 try:
     socket.create_connection((LOOP, ports["forbidden"]), timeout=10)

@@ -1,7 +1,9 @@
 //! The tls cap as a component in wasmtime: a client and a server connection
 //! both inside one instance, the handshake and data pumped through the WIT
-//! boundary, a verification failure coming back as an `Err` (not a trap),
-//! `decode-certificate`, `check-key-pair` and the library facts. Run by
+//! boundary, a verification failure coming back as an `Err` (not a trap), a
+//! server that picks its configuration after the ClientHello,
+//! `decode-certificate`, `check-key-pair`, `decrypt-private-key` and the
+//! library facts. Run by
 //! `cargo test -p pylon-cap-tests` against the component caps-sync published.
 
 use pylon_cap_tests::{harness, Host};
@@ -300,4 +302,75 @@ fn certificates_and_library_facts() {
     let version = tls.call_library_version(&mut cap.store).unwrap();
     assert!(version.starts_with("rustls 0.23."), "{version}");
     assert!(version.contains("(ring 0.17."), "{version}");
+}
+
+#[test]
+fn server_configured_after_the_client_hello() {
+    let mut cap = Cap::new();
+    let mut cc = client_config("localhost");
+    cc.alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let c = cap.client(&cc).expect("client");
+    let tls = cap.cap.pylon_tls_tls();
+    let conn = tls.connection();
+    let s = conn
+        .call_server_awaiting_hello(&mut cap.store)
+        .expect("server-awaiting-hello does not trap");
+    assert!(conn.call_client_hello(&mut cap.store, s).unwrap().is_none());
+    let hello_bytes = cap.transmit(c);
+    let taken = cap.receive(s, &hello_bytes).expect("the hello is taken");
+    assert_eq!(taken as usize, hello_bytes.len());
+    let tls = cap.cap.pylon_tls_tls();
+    let conn = tls.connection();
+    let hello = conn
+        .call_client_hello(&mut cap.store, s)
+        .unwrap()
+        .expect("the hello is whole");
+    assert_eq!(hello.server_name.as_deref(), Some("localhost"));
+    assert_eq!(hello.alpn, cc.alpn);
+    conn.call_accept(&mut cap.store, s, &server_config())
+        .unwrap()
+        .expect("accept");
+    let (ce, se) = cap.pump(c, s);
+    assert!(ce.is_none() && se.is_none(), "{ce:?} {se:?}");
+    assert!(!cap.handshaking(c) && !cap.handshaking(s));
+    assert_eq!(cap.write(c, b"after accept").unwrap(), 12);
+    let _ = cap.pump(c, s);
+    assert_eq!(cap.read_data(s, 100).as_deref(), Some(&b"after accept"[..]));
+
+    // Rejected: the client gets the alert, the server CALLBACK_FAILED.
+    let c = cap.client(&client_config("nobody.example")).expect("client");
+    let tls = cap.cap.pylon_tls_tls();
+    let conn = tls.connection();
+    let s = conn.call_server_awaiting_hello(&mut cap.store).unwrap();
+    let hello_bytes = cap.transmit(c);
+    cap.receive(s, &hello_bytes).expect("the hello is taken");
+    let tls = cap.cap.pylon_tls_tls();
+    tls.connection()
+        .call_reject(&mut cap.store, s, 112)
+        .expect("reject does not trap");
+    let (ce, _) = cap.pump(c, s);
+    assert_eq!(ce.expect("the client fails").reason, "TLSV1_UNRECOGNIZED_NAME");
+    assert_eq!(cap.receive(s, b"x").unwrap_err().reason, "CALLBACK_FAILED");
+}
+
+#[test]
+fn encrypted_private_keys() {
+    // Made by OpenSSL 3.0 (`openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf
+    // hmacWithSHA256`; src/tests/key.rs has the whole set).
+    let encrypted = include_bytes!("src/tests/keys/pbes2-aes256-sha256.der");
+    let plain = include_bytes!("src/tests/keys/plain-pkcs8.der");
+    let mut cap = Cap::new();
+    let tls = cap.cap.pylon_tls_tls();
+    let got = tls
+        .call_decrypt_private_key(&mut cap.store, encrypted, None, b"pylon-key-pass")
+        .expect("decrypt-private-key does not trap");
+    assert_eq!(got.expect("decrypted"), plain.to_vec());
+    let wrong = tls
+        .call_decrypt_private_key(&mut cap.store, encrypted, None, b"not it")
+        .unwrap();
+    assert_eq!(wrong.unwrap_err().reason, "BAD_DECRYPT");
+    let junk = tls
+        .call_decrypt_private_key(&mut cap.store, b"junk", Some("AES-128-CBC,00"), b"x")
+        .unwrap();
+    assert_eq!(junk.unwrap_err().reason, "PEM_LIB");
 }

@@ -107,6 +107,58 @@ __wrap___wasilibc_map_socket_error(network_error_code_t *error)
     return __real___wasilibc_map_socket_error(error);
 }
 
+/* --- a connection the peer reset ------------------------------------------------
+ *
+ * A connected TCP socket's data moves through the pair of wasi:io streams its connect
+ * or accept returned. When the host's recv(2) or send(2) fails, the stream reports
+ * `last-operation-failed` with an opaque wasi:io `error` resource; the socket error
+ * code is behind it, reachable only through wasi:sockets/network's
+ * `network-error-code(error)`. WASI 0.2.0, the WIT this libc is built against, has no
+ * such function (later 0.2.x WITs have it, still @unstable), so libc drops the
+ * resource and sets EIO for every stream failure (wasip2_handle_read_error and
+ * wasip2_handle_write_error in its file_utils.h). Python then raises OSError(EIO),
+ * which `except ConnectionError` does not catch, where a POSIX system raises
+ * ConnectionResetError.
+ *
+ * On a connected TCP stream, a failed recv or send of the host means the connection
+ * is lost: the peer reset it (ECONNRESET, by far the most common), or the kernel gave
+ * up on it (ETIMEDOUT, an ICMP unreachable). The host's EPIPE is not among them:
+ * wasmtime reports it as the stream's `closed`, which libc already makes EPIPE.
+ * Whatever the cause, the connection is gone for good, which ECONNRESET says and EIO
+ * does not. So an EIO on a stream socket becomes ECONNRESET in recv(), send(), read(),
+ * readv() and write() (this libc's writev() calls write(), which the link routes here
+ * too); files and stdio keep their EIO. Costs an fstat and a getsockopt, only after
+ * an EIO. */
+static void
+eio_on_socket_is_reset(int fd)
+{
+    if (errno != EIO) {
+        return;
+    }
+    struct stat st;
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)
+        && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0
+        && type == SOCK_STREAM) {
+        errno = ECONNRESET;
+    }
+    else {
+        errno = EIO;  /* fstat or getsockopt may have set their own */
+    }
+}
+
+ssize_t __real_write(int, const void *, size_t);
+ssize_t
+__wrap_write(int fd, const void *buf, size_t count)
+{
+    ssize_t n = __real_write(fd, buf, count);
+    if (n < 0) {
+        eio_on_socket_is_reset(fd);
+    }
+    return n;
+}
+
 /* --- a read at the end of a file that has grown since -----------------------------
  *
  * wasi-libc reads a file through one WASI input stream per descriptor, opened at the
@@ -145,6 +197,9 @@ __wrap_read(int fd, void *buf, size_t count)
     if (n == 0 && count > 0 && drop_stale_stream(fd)) {
         n = __real_read(fd, buf, count);
     }
+    if (n < 0) {
+        eio_on_socket_is_reset(fd);
+    }
     return n;
 }
 
@@ -161,6 +216,9 @@ __wrap_readv(int fd, const struct iovec *iov, int iovcnt)
         if (wanted > 0 && drop_stale_stream(fd)) {
             n = __real_readv(fd, iov, iovcnt);
         }
+    }
+    if (n < 0) {
+        eio_on_socket_is_reset(fd);
     }
     return n;
 }
@@ -211,6 +269,9 @@ __wrap_recv(int fd, void *buf, size_t len, int flags)
     if (n < 0 && errno == ENOTCONN && connected_now(fd, 1)) {
         n = __real_recv(fd, buf, len, flags);
     }
+    if (n < 0) {
+        eio_on_socket_is_reset(fd);
+    }
     return n;
 }
 
@@ -221,6 +282,9 @@ __wrap_send(int fd, const void *buf, size_t len, int flags)
     ssize_t n = __real_send(fd, buf, len, flags);
     if (n < 0 && errno == ENOTCONN && connected_now(fd, 1)) {
         n = __real_send(fd, buf, len, flags);
+    }
+    if (n < 0) {
+        eio_on_socket_is_reset(fd);
     }
     return n;
 }
@@ -245,7 +309,8 @@ static struct PyModuleDef wasi_libc_module = {
              "fail the lookup instead of trapping; a socket the host reports as no "
              "longer connected gives ENOTCONN instead of an abort; a read of a file "
              "that grew after a read reached its end sees the new data; a socket "
-             "whose non-blocking connect completed works once made blocking. "
+             "whose non-blocking connect completed works once made blocking; a "
+             "connection the peer reset fails with ECONNRESET instead of EIO. "
              "Nothing to call.",
     .m_size = 0,
 };

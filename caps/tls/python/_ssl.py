@@ -12,13 +12,14 @@ of ``MemoryBIO`` objects (``SSLObject``).
 What rustls does not do is an error here, never a silent no-op (docs: caps/tls/README.md):
 TLS 1.0/1.1 and SSLv3, DH parameters (``load_dh_params``), NPN, post-handshake client
 authentication, TLS session resumption across connections (``SSLSession``), CRL checks,
-encrypted private keys, switching certificates from an ``sni_callback``, and OpenSSL
-cipher strings beyond the mapping in ``_select_ciphers``.
+PBES1/PKCS#12-encrypted private keys, and OpenSSL cipher strings beyond the mapping in
+``_select_ciphers``.
 """
 
 import base64 as _base64
 import os as _os
 import _socket
+import sys as _sys
 import weakref as _weakref
 
 import _pylon_runtime as _rt
@@ -238,16 +239,66 @@ def _pem_blocks(text, labels):
         pos = end + len(end_marker)
         if label not in labels:
             continue
-        body = text[head_end + 5:end]
-        if "Proc-Type:" in body or label == "ENCRYPTED PRIVATE KEY":
-            out.append((label, None))
-            continue
+        headers, body = _pem_headers(text[head_end + 5:end])
         try:
             der = _base64.b64decode("".join(body.split()), validate=True)
         except ValueError:
             raise _ssl_error(SSLError, SSL_ERROR_SSL, "PEM_LIB",
                              f"PEM lib (bad base64 in block {label!r})", "PEM") from None
+        if label == "ENCRYPTED PRIVATE KEY":
+            der = _EncryptedKey(der, None)
+        elif headers.get("Proc-Type", "").replace(" ", "") == "4,ENCRYPTED":
+            der = _EncryptedKey(der, headers.get("DEK-Info", ""))
         out.append((label, der))
+
+
+def _pem_headers(body):
+    """RFC 1421 headers (``Proc-Type``, ``DEK-Info``) of a PEM block, and the rest."""
+    headers = {}
+    lines = body.strip("\r\n").splitlines()
+    i = 0
+    while i < len(lines) and ":" in lines[i]:
+        name, _, value = lines[i].partition(":")
+        headers[name.strip()] = value.strip()
+        i += 1
+    return headers, "\n".join(lines[i:])
+
+
+class _EncryptedKey:
+    """A password-protected private key: PKCS#8 ``EncryptedPrivateKeyInfo``
+    (``dek_info`` None) or OpenSSL's legacy encrypted PEM (its ``DEK-Info``)."""
+
+    def __init__(self, der, dek_info):
+        self.der = der
+        self.dek_info = dek_info
+
+    def decrypt(self, password):
+        try:
+            return bytes(_cap.decrypt_private_key(self.der, self.dek_info, password))
+        except _WitError as e:
+            err = e.args[0]
+            if err.reason == "BAD_DECRYPT":
+                # OpenSSL's load_cert_chain reports a wrong password as "PEM lib".
+                raise _ssl_error(SSLError, SSL_ERROR_SSL, "PEM_LIB",
+                                 f"PEM lib ({err.message})", "SSL") from None
+            raise _from_wit(e) from None
+
+
+# OpenSSL reads a password into a buffer of PEM_BUFSIZE bytes.
+_PEM_BUFSIZE = 1024
+
+
+def _password_bytes(value, type_message):
+    """A password as CPython's _ssl takes it: str (UTF-8), bytes or bytearray."""
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    elif isinstance(value, (bytes, bytearray)):
+        value = bytes(value)
+    else:
+        raise TypeError(type_message)
+    if len(value) > _PEM_BUFSIZE:
+        raise ValueError(f"password cannot be longer than {_PEM_BUFSIZE} bytes")
+    return value
 
 
 _KEY_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY",
@@ -487,44 +538,35 @@ def _version_name(v):
     return "TLSv1.3" if v == _cap.TLS_VERSION_TLS13 else "TLSv1.2"
 
 
+_unraisable_args_type = None
+
+
+def _write_unraisable(exc, obj):
+    """CPython's ``PyErr_WriteUnraisable(obj)`` from Python: ``sys.unraisablehook``
+    with an ``UnraisableHookArgs``. That type is not importable; a ``__del__`` that
+    raises, under a hook that keeps its argument, yields it once."""
+    global _unraisable_args_type
+    if _unraisable_args_type is None:
+        seen = []
+
+        class _Raises:
+            def __del__(self):
+                raise RuntimeError
+
+        hook, _sys.unraisablehook = _sys.unraisablehook, seen.append
+        try:
+            _Raises()
+        finally:
+            _sys.unraisablehook = hook
+        _unraisable_args_type = type(seen[0])
+    _sys.unraisablehook(_unraisable_args_type(
+        (type(exc), exc, exc.__traceback__, None, obj)))
+
+
 class _NoCertificate(Exception):
     def __init__(self, error):
         super().__init__(error)
         self.error = error
-
-
-class _Unusable:
-    """Stands for the cap connection of a server that has no certificate: nothing was
-    negotiated, and any step of the handshake raises the error."""
-
-    def __init__(self, error):
-        self._error = error
-
-    def handshaking(self):
-        return True
-
-    def transmit(self):
-        raise self._error
-
-    def receive(self, data):
-        raise self._error
-
-    def write(self, data):
-        raise self._error
-
-    def read(self, n):
-        raise self._error
-
-    def close_notify(self):
-        pass
-
-    def peer_certificates(self):
-        return []
-
-    def version(self):
-        return None
-
-    cipher = alpn_protocol = server_name = version
 
 
 class _SSLSocket:
@@ -552,18 +594,24 @@ class _SSLSocket:
         self._closed = False  # close_notify received
         self._shutdown_sent = False
         self._done = False
-        self._sni_seen = False
+        # Server side: ciphertext that came after the ClientHello, held while the
+        # hello is answered (the cap takes nothing until then).
+        self._after_hello = b""
         try:
             if self.server_side:
-                self._conn = _cap.Connection.server(ctx._server_config())
+                # A server is configured when the ClientHello is in, from the context
+                # the sni_callback leaves it with (see _answer_hello). A configuration
+                # that can never work is refused now; a missing certificate fails the
+                # handshake, as with OpenSSL.
+                try:
+                    ctx._server_config()
+                except _NoCertificate:
+                    pass
+                self._conn = _cap.Connection.server_awaiting_hello()
             else:
                 self._conn = _cap.Connection.client(ctx._client_config(server_hostname))
         except _WitError as e:
             raise _from_wit(e) from None
-        except _NoCertificate as e:
-            # As with OpenSSL, a server without a certificate fails its handshake, not
-            # its creation.
-            self._conn = _Unusable(e.error)
 
     # -- attributes ssl.py reads
     @property
@@ -580,10 +628,12 @@ class _SSLSocket:
 
     @context.setter
     def context(self, ctx):
-        if ctx is not self._ctx:
-            raise _ssl_error(SSLError, SSL_ERROR_SSL, "UNSUPPORTED",
-                             "switching the context of a connection (as from an "
-                             "sni_callback) is not supported by the tls cap")
+        # From an sni_callback this picks the configuration the server answers the
+        # ClientHello with; after the handshake it changes nothing negotiated (as with
+        # OpenSSL's SSL_set_SSL_CTX).
+        if not isinstance(ctx, _SSLContext):
+            raise TypeError("The value must be a SSLContext")
+        self._ctx = ctx
 
     session = None
     session_reused = False
@@ -627,12 +677,21 @@ class _SSLSocket:
                 raise _socket.timeout("The read operation timed out") from None
             if not data:
                 return self._end_of_input()
+        self._receive(data)
+        return True
+
+    def _receive(self, data):
+        """Gives the cap ciphertext, all of it (a server keeps what follows a
+        ClientHello until the hello is answered)."""
         view = memoryview(data)
         while view:
             try:
                 n = self._conn.receive(view)
             except _WitError as e:
                 self._fail(e)
+            if n == 0 and self.server_side and self._conn.client_hello() is not None:
+                self._after_hello += view
+                return
             if n == 0:
                 self._drain_plain()
                 n = self._conn.receive(view)
@@ -640,7 +699,6 @@ class _SSLSocket:
                     raise _ssl_error(SSLError, SSL_ERROR_SSL, "INTERNAL",
                                      "the tls cap takes no more input")
             view = view[n:]
-        return True
 
     def _end_of_input(self):
         """Tells the cap the transport ended; False (nothing more will come)."""
@@ -652,10 +710,7 @@ class _SSLSocket:
 
     def _fail(self, e):
         """Sends the alert the cap queued, then raises its error."""
-        try:
-            self._flush()
-        except (OSError, SSLError):
-            pass
+        self._flush_quietly()
         raise _from_wit(e) from None
 
     def _drain_plain(self):
@@ -678,28 +733,65 @@ class _SSLSocket:
             self._flush()
             if not self._conn.handshaking():
                 break
+            if self.server_side and self._conn.client_hello() is not None:
+                self._answer_hello()
+                continue
             if not self._fill():
                 raise _eof_error()
-            self._check_sni()
         self._flush()
         self._done = True
-        self._check_sni()
 
-    def _check_sni(self):
-        if not self.server_side or self._sni_seen or self._ctx.sni_callback is None:
-            return
-        name = self._conn.server_name()
-        if name is None and self._conn.handshaking():
-            return
-        self._sni_seen = True
+    def _answer_hello(self):
+        """A server's ClientHello is in: as OpenSSL's servername callback, the context's
+        sni_callback may switch ``self.context`` (its certificate, ALPN, …) or refuse
+        the client with an alert; the handshake then goes on with that context."""
+        name = self._conn.client_hello()[0]
+        alert = self._call_sni_callback(name) if self._ctx.sni_callback else None
+        if alert is None:
+            try:
+                self._conn.accept(self._ctx._server_config())
+            except _NoCertificate as e:
+                self._conn.reject(ALERT_DESCRIPTION_HANDSHAKE_FAILURE)
+                self._flush_quietly()
+                raise e.error from None
+            except _WitError as e:
+                self._fail(e)
+        else:
+            self._conn.reject(alert)
+            self._flush_quietly()
+            raise _ssl_error(SSLError, SSL_ERROR_SSL, "CALLBACK_FAILED",
+                             f"callback failed (sni_callback: alert {alert})")
+        after, self._after_hello = self._after_hello, b""
+        self._receive(after)
+
+    def _call_sni_callback(self, name):
+        """Runs the sni_callback as CPython's _ssl does: None to go on, else the alert
+        to refuse the client with (an exception in the callback, or a result that is
+        not an int, is reported as unraisable and refuses with an alert)."""
         owner = self.owner
         if self._owner is not None and owner is None:
-            raise _ssl_error(SSLError, SSL_ERROR_SSL, "CALLBACK_FAILED",
-                             "callback failed: the SSL object this connection belonged to is gone")
-        result = self._ctx.sni_callback(owner or self, name, self._ctx)
-        if result is not None:
-            raise _ssl_error(SSLError, SSL_ERROR_SSL, "CALLBACK_FAILED",
-                             f"sni_callback returned alert {result}")
+            # The SSLSocket/SSLObject is gone: the callback is not called.
+            return ALERT_DESCRIPTION_INTERNAL_ERROR
+        callback = self._ctx.sni_callback
+        try:
+            result = callback(owner or self, name, self._ctx)
+        except BaseException as e:  # noqa: BLE001 - CPython's C callback does the same
+            _write_unraisable(e, callback)
+            return ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+        if result is None:
+            return None
+        try:
+            return _rt.as_int(result) & 0xFF
+        except (TypeError, OverflowError) as e:
+            _write_unraisable(e, result)
+            return ALERT_DESCRIPTION_INTERNAL_ERROR
+
+    def _flush_quietly(self):
+        """Sends the alert the cap queued; the peer may already be gone."""
+        try:
+            self._flush()
+        except (OSError, SSLError):
+            pass
 
     # -- data
     def read(self, len=1024, buffer=None):
@@ -850,7 +942,7 @@ class _SSLContext:
         self._alpn = []
         self._ciphers = []        # TLS 1.2 suites by OpenSSL name; [] = all
         self._host_flags = HOSTFLAG_NEVER_CHECK_SUBJECT
-        self.sni_callback = None
+        self._sni_callback = None
         self._msg_cb = None
         self.keylog_filename = None
         self._post_handshake_auth = False
@@ -866,6 +958,16 @@ class _SSLContext:
     @property
     def check_hostname(self):
         return self._check_hostname
+
+    @property
+    def sni_callback(self):
+        return self._sni_callback
+
+    @sni_callback.setter
+    def sni_callback(self, value):
+        if value is not None and not callable(value):
+            raise TypeError("not a callable object")
+        self._sni_callback = value
 
     @check_hostname.setter
     def check_hostname(self, value):
@@ -1060,6 +1162,10 @@ class _SSLContext:
                 self._roots.append(der)
 
     def load_cert_chain(self, certfile, keyfile=None, password=None):
+        # As CPython's _ssl: a password value is checked at once, a callable is called
+        # only when the key turns out to be encrypted.
+        if password is not None and not callable(password):
+            password = _password_bytes(password, "password should be a string or callable")
         cert_text = _read_file(certfile)
         chain = [d for _, d in _pem_blocks(cert_text, ("CERTIFICATE",))]
         if not chain:
@@ -1069,12 +1175,16 @@ class _SSLContext:
         if not keys:
             raise _ssl_error(SSLError, SSL_ERROR_SSL, "PEM_LIB", "PEM lib", "SSL")
         label, key = keys[0]
-        if key is None:
+        if isinstance(key, _EncryptedKey):
+            if password is None:
+                # OpenSSL would prompt on the terminal; a library has no business doing so.
+                raise _ssl_error(SSLError, SSL_ERROR_SSL, "PEM_LIB",
+                                 "PEM lib (the private key is encrypted and no password "
+                                 "was given)", "SSL")
             if callable(password):
-                password = password()
-            raise _ssl_error(SSLError, SSL_ERROR_SSL, "UNSUPPORTED",
-                             "encrypted private keys are not supported by the tls cap "
-                             "yet; decrypt the key first (openssl pkey -in KEY -out PLAIN)")
+                password = _password_bytes(password(),
+                                           "password callback must return a string")
+            key = key.decrypt(password)
         try:
             _cap.check_key_pair(chain[0], key)
         except _WitError as e:

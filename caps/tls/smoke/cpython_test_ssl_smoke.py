@@ -55,8 +55,6 @@ EXPECTED_FAILURES = {
     "ContextTests.test_get_ca_certs": _CA_FLAG,
     "ContextTests.test_hostname_checks_common_name": "rustls never matches a hostname "
         "against the subject's commonName, so the property is False and stays so",
-    "ContextTests.test_load_cert_chain": "encrypted private keys are refused (the cap "
-        "cannot decrypt them yet)",
     "ContextTests.test_load_default_certs_env": "SSL_CERT_DIR is read at once, every "
         "certificate in it; OpenSSL looks certificates up by hash when needed",
     "ContextTests.test_load_dh_params": "no DH parameters: rustls uses ECDHE only",

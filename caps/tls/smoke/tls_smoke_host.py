@@ -2,6 +2,14 @@
 servers of the host's Python (OpenSSL) on loopback, `openssl s_server`, and host
 clients (Python's ssl, `openssl s_client`) for the server the guest runs.
 
+The guest's server loads its key encrypted (server-pkcs8.key, PKCS#8 PBES2 as OpenSSL
+3 writes it; server-legacy.key, OpenSSL's legacy DES-EDE3-CBC PEM; password
+KEY_PASSWORD) and has an sni_callback: the name other.example switches it to the
+other.example certificate, denied.example is refused with access_denied. The host's
+clients ask for each: localhost and other.example from the guest's asyncio server,
+denied.example from a blocking server on another port (asyncio drops the alert a
+refused handshake queued, with OpenSSL too: its transport closes without flushing).
+
 Servers (each its own port, all granted to the guest, all on 127.0.0.1):
   https       HTTPS with a certificate for localhost/127.0.0.1 from the run's CA
   wrongname   the same CA, a certificate for another name
@@ -26,6 +34,7 @@ import threading
 import time
 
 _state = {}
+KEY_PASSWORD = "pylon smoke key"
 
 
 def _openssl(*args, cwd):
@@ -62,6 +71,12 @@ def _make_pki(d):
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "selfsigned.key",
              "-out", "selfsigned.pem", "-days", "30", "-subj", "/CN=localhost",
              "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", cwd=d)
+    leaf("other", "/CN=other.example", "DNS:other.example", days=30)
+    pw = f"pass:{KEY_PASSWORD}"
+    _openssl("pkey", "-in", "server.key", "-aes-256-cbc", "-passout", pw, "-out",
+             "server-pkcs8.key", cwd=d)
+    _openssl("rsa", "-in", "server.key", "-traditional", "-des3", "-passout", pw, "-out",
+             "server-legacy.key", cwd=d)
     _expired(d)
 
 
@@ -179,9 +194,10 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _client_of_guest_server(port, cafile, result):
+def _client_of_guest_server(port, denied_port, cafile, result):
     """The host's Python (OpenSSL) as the client of the guest's TLS server, then
-    `openssl s_client`; waits for the guest to listen."""
+    `openssl s_client`, then both asking for other.example by SNI, then the Python
+    client asking for denied.example; waits for the guest to listen."""
     ctx = ssl.create_default_context(cafile=cafile)
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
@@ -196,15 +212,44 @@ def _client_of_guest_server(port, cafile, result):
         except Exception as e:  # noqa: BLE001 - reported by check()
             result["python"] = ("error", repr(e))
             break
+    result["s_client"] = _s_client(port, cafile, "localhost", b"s_client line\n")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+            with ctx.wrap_socket(raw, server_hostname="other.example") as s:
+                subject = dict(x[0] for x in s.getpeercert()["subject"])
+                s.sendall(b"sni other\n")
+                result["python_other"] = (subject["commonName"], s.recv(4096).decode())
+    except Exception as e:  # noqa: BLE001
+        result["python_other"] = ("error", repr(e))
+    result["s_client_other"] = _s_client(port, cafile, "other.example",
+                                         b"s_client other\n")
+    deadline = time.monotonic() + 300
+    while "python_denied" not in result:
+        try:
+            with socket.create_connection(("127.0.0.1", denied_port), timeout=30) as raw:
+                with ctx.wrap_socket(raw, server_hostname="denied.example"):
+                    result["python_denied"] = ("connected", "")
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                result["python_denied"] = ("error", "the guest never listened")
+            time.sleep(0.05)
+        except ssl.SSLError as e:
+            result["python_denied"] = ("SSLError", e.reason)
+        except Exception as e:  # noqa: BLE001
+            result["python_denied"] = ("error", repr(e))
+
+
+def _s_client(port, cafile, name, line):
+    """`openssl s_client` asking for `name` (SNI, and verified as the host name)."""
     try:
         p = subprocess.run(
             ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername",
-             "localhost", "-CAfile", cafile, "-verify_return_error", "-quiet"],
-            input=b"s_client line\n", capture_output=True, timeout=60)
-        result["s_client"] = (p.returncode, p.stdout.decode(errors="replace"),
-                              p.stderr.decode(errors="replace")[-500:])
+             name, "-verify_hostname", name, "-CAfile", cafile, "-verify_return_error",
+             "-quiet"], input=line, capture_output=True, timeout=60)
+        return (p.returncode, p.stdout.decode(errors="replace"),
+                p.stderr.decode(errors="replace")[-500:])
     except Exception as e:  # noqa: BLE001
-        result["s_client"] = ("error", repr(e), "")
+        return ("error", repr(e), "")
 
 
 def prepare(scratch):
@@ -236,11 +281,13 @@ def prepare(scratch):
          "-quiet"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     ports["guest_server"] = _free_port()
+    ports["guest_denied"] = _free_port()
     _state["guest_client"] = {}
     threading.Thread(target=_client_of_guest_server,
-                     args=(ports["guest_server"], os.path.join(d, "ca.pem"),
-                           _state["guest_client"]), daemon=True).start()
-    return {"ports": ports, "dir": "/smoke/tls"}
+                     args=(ports["guest_server"], ports["guest_denied"],
+                           os.path.join(d, "ca.pem"), _state["guest_client"]),
+                     daemon=True).start()
+    return {"ports": ports, "dir": "/smoke/tls", "key_password": KEY_PASSWORD}
 
 
 def launcher_args(prepared):
@@ -252,16 +299,27 @@ def launcher_args(prepared):
 def check(scratch):
     result = _state["guest_client"]
     deadline = time.monotonic() + 60
-    while "s_client" not in result and time.monotonic() < deadline:
+    while "python_denied" not in result and time.monotonic() < deadline:
         time.sleep(0.1)
     server = _state.get("s_server")
     if server is not None:
         server.kill()
     py = result.get("python")
     sc = result.get("s_client")
+    other = result.get("python_other")
+    sc_other = result.get("s_client_other")
+    denied = result.get("python_denied")
     return [
         ("the host's Python (OpenSSL) client talked TLS 1.3 to the guest's server",
          py is not None and py[0] == "TLSv1.3" and py[1] == "PYTHON CLIENT\n", repr(py)),
         ("openssl s_client verified the guest's server and got its reply",
          sc is not None and sc[0] == 0 and "S_CLIENT LINE" in sc[1], repr(sc)),
+        ("asking for other.example by SNI, the host's Python client got the "
+         "other.example certificate the guest's sni_callback switched to",
+         other == ("other.example", "SNI OTHER\n"), repr(other)),
+        ("openssl s_client asking for other.example verified that name",
+         sc_other is not None and sc_other[0] == 0 and "S_CLIENT OTHER" in sc_other[1],
+         repr(sc_other)),
+        ("the guest's sni_callback refused denied.example with access_denied",
+         denied == ("SSLError", "TLSV1_ALERT_ACCESS_DENIED"), repr(denied)),
     ]

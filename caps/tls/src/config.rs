@@ -185,6 +185,10 @@ pub fn server(s: &ServerConfig) -> Result<Server, Error> {
         .with_single_cert(cert_chain(&s.cert_chain), key)
         .map_err(build_error)?;
     config.alpn_protocols = s.alpn.clone();
+    // The server's order (ChaCha20 first, see suites::provider) over the
+    // client's: the cost of the cipher is paid here, inside wasm. CPython's
+    // servers ask for the same (OP_CIPHER_SERVER_PREFERENCE, set by default).
+    config.ignore_client_order = true;
     Ok(Server {
         config: Arc::new(config),
         note,

@@ -6,7 +6,8 @@
 //! This file is only the WIT boundary. The work is in [`conn`] (the
 //! connection state machine), [`config`] (WIT configs → rustls configs),
 //! [`verify`] (verification policies and OpenSSL verify codes), [`error`]
-//! (rustls errors → OpenSSL reasons), [`suites`] and [`cert`], all plain
+//! (rustls errors → OpenSSL reasons), [`key`] (encrypted private keys),
+//! [`suites`] and [`cert`], all plain
 //! Rust tested natively with `cargo test`.
 
 use std::cell::RefCell;
@@ -22,6 +23,7 @@ pub mod cert;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod key;
 pub mod suites;
 pub mod verify;
 
@@ -29,8 +31,8 @@ pub mod verify;
 mod tests;
 
 pub use exports::pylon::tls::tls::{
-    CertificateInfo, CipherInfo, ClientAuth, ClientConfig, Error, ErrorKind, NameAttribute,
-    ReadResult, ServerConfig, TlsVersion,
+    CertificateInfo, CipherInfo, ClientAuth, ClientConfig, ClientHello, Error, ErrorKind,
+    NameAttribute, ReadResult, ServerConfig, TlsVersion,
 };
 
 use exports::pylon::tls::tls::{Connection, Guest, GuestConnection};
@@ -63,6 +65,23 @@ impl GuestConnection for ConnectionResource {
     fn server(config: ServerConfig) -> Result<Connection, Error> {
         let state = RefCell::new(conn::Conn::server(&config)?);
         Ok(Connection::new(ConnectionResource { state }))
+    }
+
+    fn server_awaiting_hello() -> Connection {
+        let state = RefCell::new(conn::Conn::server_awaiting_hello());
+        Connection::new(ConnectionResource { state })
+    }
+
+    fn client_hello(&self) -> Option<ClientHello> {
+        self.state.borrow().client_hello()
+    }
+
+    fn accept(&self, config: ServerConfig) -> Result<(), Error> {
+        self.state.borrow_mut().accept(&config)
+    }
+
+    fn reject(&self, alert: u8) {
+        self.state.borrow_mut().reject(alert)
     }
 
     fn receive(&self, data: Vec<u8>) -> Result<u32, Error> {
@@ -129,6 +148,14 @@ impl Guest for Component {
 
     fn check_key_pair(cert: Vec<u8>, private_key: Vec<u8>) -> Result<(), Error> {
         config::check_key_pair(&cert, &private_key)
+    }
+
+    fn decrypt_private_key(
+        der: Vec<u8>,
+        dek_info: Option<String>,
+        password: Vec<u8>,
+    ) -> Result<Vec<u8>, Error> {
+        key::decrypt(&der, dek_info.as_deref(), &password)
     }
 
     fn library_version() -> String {

@@ -5,6 +5,7 @@ use std::process::Command;
 
 use pylon_cpython::build::{apply_patches, BuildError, BuildInputs, Stage};
 use pylon_cpython::ext::{list_patches, scan_ext_modules, setup_local, InputFile};
+use pylon_cpython::profile::{list_profiles, load_profile};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -321,9 +322,8 @@ fn repository_ext_dir_is_valid() {
 }
 
 /// The patch mechanism (`profiles/patches/<version>/*.patch`, applied in name order
-/// with `patch -p1` in the source's top directory), on a small tree: the profiles carry
-/// no patch today (the 2026 wasi-libc made the socket patch unnecessary), and the next
-/// one must still apply the way docs/build.md says.
+/// with `patch -p1` in the source's top directory), on a small tree, so that it is
+/// tested here without the CPython tarballs the real patches apply to.
 #[test]
 fn a_patch_set_applies_in_name_order_and_a_wrong_layout_fails() {
     let tmp = tempfile::tempdir().unwrap();
@@ -396,6 +396,42 @@ fn wrong_or_missing_toolchain_package_names_wanted_and_found() {
         }
         Err(ToolchainError::NoDpkg(e)) => eprintln!("SKIP: not a Debian machine ({e})"),
         other => panic!("expected a package error, got {other:?}"),
+    }
+}
+
+/// A profile's patches are found by its exact `[cpython] version`, and an absent
+/// directory means no patches, so a directory named for no profile's version would be
+/// skipped without a word. Every directory under `profiles/patches/` must be a profile's
+/// version, and every profile carries the threadless asyncio executor (README: asyncio
+/// without threads).
+#[test]
+fn every_patch_directory_is_a_profile_version() {
+    let profiles = repo().join("profiles");
+    let versions: Vec<String> = list_profiles(&profiles)
+        .iter()
+        .map(|name| load_profile(&profiles, Some(name)).unwrap().version)
+        .collect();
+    assert!(versions.len() >= 2, "{versions:?}");
+    let patches_dir = profiles.join("patches");
+    for entry in std::fs::read_dir(&patches_dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            versions.contains(&name),
+            "profiles/patches/{name}/ is no profile's version ({versions:?})"
+        );
+    }
+    for version in &versions {
+        let names: Vec<String> = list_patches(&patches_dir, version)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert!(
+            names
+                .iter()
+                .any(|n| n == "0001-asyncio-threadless-default-executor.patch"),
+            "{version}: {names:?}"
+        );
     }
 }
 

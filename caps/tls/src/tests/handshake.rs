@@ -5,7 +5,7 @@ use super::certs::{pki, Identity};
 use crate::conn::Conn;
 use crate::{ClientAuth, ClientConfig, Error, ErrorKind, ReadResult, ServerConfig, TlsVersion};
 
-fn client_config() -> ClientConfig {
+pub(super) fn client_config() -> ClientConfig {
     ClientConfig {
         roots: vec![pki().ca.clone()],
         default_roots: false,
@@ -21,7 +21,7 @@ fn client_config() -> ClientConfig {
     }
 }
 
-fn server_config(id: &Identity) -> ServerConfig {
+pub(super) fn server_config(id: &Identity) -> ServerConfig {
     ServerConfig {
         cert_chain: id.chain.clone(),
         private_key: id.key.clone(),
@@ -36,20 +36,20 @@ fn server_config(id: &Identity) -> ServerConfig {
 
 /// The errors each side saw (None: that side is fine).
 #[derive(Debug, Default)]
-struct Outcome {
-    client: Option<Error>,
-    server: Option<Error>,
+pub(super) struct Outcome {
+    pub(super) client: Option<Error>,
+    pub(super) server: Option<Error>,
 }
 
 impl Outcome {
-    fn ok(&self) -> bool {
+    pub(super) fn ok(&self) -> bool {
         self.client.is_none() && self.server.is_none()
     }
 }
 
 /// Moves bytes both ways until neither side has anything to send. After an
 /// error the failing side's alert is still delivered.
-fn pump(c: &mut Conn, s: &mut Conn) -> Outcome {
+pub(super) fn pump(c: &mut Conn, s: &mut Conn) -> Outcome {
     let mut out = Outcome::default();
     for _ in 0..32 {
         let to_server = c.transmit();
@@ -92,7 +92,7 @@ fn connect(client: &ClientConfig, server: &ServerConfig) -> (Conn, Conn, Outcome
     (c, s, out)
 }
 
-fn read_all(conn: &mut Conn) -> (Vec<u8>, ReadResult) {
+pub(super) fn read_all(conn: &mut Conn) -> (Vec<u8>, ReadResult) {
     let mut got = Vec::new();
     loop {
         match conn.read(7000).expect("read") {
@@ -417,6 +417,37 @@ fn cipher_suite_filter() {
     let (_, _, out) = connect(&cc, &sc);
     assert_eq!(out.server.unwrap().reason, "NO_SHARED_CIPHER");
     assert_eq!(out.client.unwrap().reason, "SSLV3_ALERT_HANDSHAKE_FAILURE");
+}
+
+#[test]
+fn chacha20_is_preferred_by_both_sides() {
+    // Both defaults: ChaCha20-Poly1305 (fast without AES instructions).
+    let (c, _, out) = connect(&client_config(), &server_config(&pki().server));
+    assert!(out.ok(), "{out:?}");
+    assert_eq!(c.cipher().unwrap().name, "TLS_CHACHA20_POLY1305_SHA256");
+    let mut cc = client_config();
+    cc.max_version = TlsVersion::Tls12;
+    let (c, _, out) = connect(&cc, &server_config(&pki().server));
+    assert!(out.ok(), "{out:?}");
+    assert_eq!(
+        c.cipher().unwrap().name,
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+    );
+    // A client that prefers AES (its list without ChaCha20 first) still gets
+    // the server's ChaCha20 when it offers it: the server's order wins.
+    let mut cc = client_config();
+    cc.cipher_suites = vec![
+        "TLS_AES_256_GCM_SHA384".to_string(),
+        "TLS_CHACHA20_POLY1305_SHA256".to_string(),
+    ];
+    let (c, _, out) = connect(&cc, &server_config(&pki().server));
+    assert!(out.ok(), "{out:?}");
+    assert_eq!(c.cipher().unwrap().name, "TLS_CHACHA20_POLY1305_SHA256");
+    // Without ChaCha20 on offer, AES.
+    cc.cipher_suites = vec!["TLS_AES_256_GCM_SHA384".to_string()];
+    let (c, _, out) = connect(&cc, &server_config(&pki().server));
+    assert!(out.ok(), "{out:?}");
+    assert_eq!(c.cipher().unwrap().name, "TLS_AES_256_GCM_SHA384");
 }
 
 #[test]

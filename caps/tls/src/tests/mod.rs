@@ -1,3 +1,5 @@
+mod acceptor;
 mod certs;
 mod decode;
 mod handshake;
+mod key;
