@@ -43,7 +43,20 @@ if [ "$which" = all ] || [ "$which" = startup ]; then
       "wasmtime run -C cache=y --dir $dir/lib::/usr/local/lib --env PYTHONHOME=/usr/local $dir/python.wasm -c pass")
   fi
   hyperfine -N --warmup 3 --runs 20 \
-    -n "pylon-launch -c pass (warm)" "$launch --cache-dir $cache -c pass" "${peers[@]}"
+    -n "pylon-launch -c pass (snapshot, warm)" "$launch --cache-dir $cache -c pass" \
+    -n "pylon-launch --no-snapshot -c pass (warm)" "$launch --cache-dir $cache --no-snapshot -c pass" \
+    "${peers[@]}"
+  echo "== startup with imports, and a script that reads a file"
+  printf 'line %s\n' $(seq 1 2000) >"$work/input.txt"
+  printf 'import sys\nwith open(sys.argv[1]) as f:\n    print(sum(1 for _ in f))\n' >"$work/count.py"
+  hyperfine -N --warmup 3 --runs 20 \
+    -n "pylon-launch -c 'import json, re, zlib'" "$launch --cache-dir $cache -c 'import json, re, zlib'" \
+    -n "$peer_name -c 'import json, re, zlib'" "$peer -c 'import json, re, zlib'" \
+    -n "pylon-launch count.py input.txt" "$launch --cache-dir $cache --dir $work::/w /w/count.py /w/input.txt" \
+    -n "$peer_name count.py input.txt" "$peer $work/count.py $work/input.txt"
+  echo "== first launch: startup snapshot made, both wasm compiled (cold cache)"
+  hyperfine -N --runs 3 --prepare "rm -rf $work/first" \
+    -n "first launch (cold cache)" "$launch --cache-dir $work/first -c pass"
 fi
 
 if [ "$which" = all ] || [ "$which" = compile ]; then

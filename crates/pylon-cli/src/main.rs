@@ -11,6 +11,7 @@ mod progress;
 mod regen_cmd;
 mod render;
 mod repro_cmd;
+mod snapshot_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,6 +47,9 @@ enum Command {
         after_help = "Examples:\n  pylon caps-sync\n  CAPS_ONLY=zlib,zstd pylon caps-sync\n  CAPS_SKIP_BUILD=1 pylon caps-sync --json\n\nExit status: 0 all OK/SKIP, 1 any FAIL/MISMATCH, 2 usage or manifest error."
     )]
     CapsSync(SyncArgs),
+    /// Make a reproducible startup snapshot of build/pylon.wasm to ship: CPython
+    /// initialised, hash secret and randomness from --seed.
+    Snapshot(snapshot_cmd::SnapshotArgs),
     /// Read-only: recompute the sha256 of every artifact and of build/pylon.wasm.
     #[command(
         after_help = "Exit status: 0 every pinned cap matches and pylon_sha256 is OK or a placeholder,\n1 something is missing or drifted, 2 usage or manifest error."
@@ -244,6 +248,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => verify(args),
         Command::Manifest(ManifestCommand::Regen(args)) => regen_cmd::run(args),
         Command::Diff(args) => diff_cmd::run(args),
+        // snapshot_cmd renders its own errors and JSON, like diff_cmd.
+        Command::Snapshot(args) => snapshot_cmd::run(args),
         Command::Cap(cmd) => cap_cmd::run(cmd),
         // repro_cmd renders its own errors and JSON, like build_cmd.
         Command::ReproCheck(args) => repro_cmd::run(args),

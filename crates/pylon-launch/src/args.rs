@@ -45,7 +45,9 @@ options:
   --cache-dir DIR         compilation cache (default: $PYLON_CACHE_DIR/launch, else
                           $XDG_CACHE_HOME/pylon/launch, else ~/.cache/pylon/launch);
                           must be yours and not writable by group or others
-  --no-cache              compile in memory, read and write no cache
+  --no-cache              compile in memory, read and write no cache (and no snapshot)
+  --no-snapshot           initialise CPython in this run instead of resuming the startup
+                          snapshot (also PYLON_NO_SNAPSHOT=1); for debugging start-up
   --report-memory         print the total size of all linear memories when the guest
                           ends (memories only grow: a leak grows it with the work done)
   --verbose               report cache hit/miss and compile/load time on stderr (also
@@ -108,7 +110,10 @@ pub fn parse_args_with_env(
             name,
             "wasm" | "dir" | "env" | "max-memory" | "timeout" | "cache-dir" | "stdlib"
         );
-        let is_flag = matches!(name, "no-cache" | "verbose" | "report-memory" | "help");
+        let is_flag = matches!(
+            name,
+            "no-cache" | "no-snapshot" | "verbose" | "report-memory" | "help"
+        );
         if !takes_value && !is_flag {
             return Err(LaunchError::Usage(format!(
                 "unknown launcher option `{option}` (put python's own options after \
@@ -147,6 +152,7 @@ struct Given {
     timeout: Option<Duration>,
     cache_dir: Option<PathBuf>,
     no_cache: bool,
+    no_snapshot: bool,
     stdlib: Option<PathBuf>,
     verbose: bool,
     show_help: bool,
@@ -155,10 +161,11 @@ struct Given {
 }
 
 impl Given {
-    /// A flag: `--no-cache`, `--verbose`, `--report-memory` or `--help`.
+    /// A flag: `--no-cache`, `--no-snapshot`, `--verbose`, `--report-memory` or `--help`.
     fn set_flag(&mut self, name: &str) {
         match name {
             "no-cache" => self.no_cache = true,
+            "no-snapshot" => self.no_snapshot = true,
             "verbose" => self.verbose = true,
             "report-memory" => self.report_memory = true,
             _ => self.show_help = true,
@@ -221,6 +228,8 @@ impl Given {
             report_memory: self.report_memory,
             show_help: self.show_help,
             guest_args: self.guest_args,
+            snapshot: !self.no_snapshot
+                && env_nonempty("PYLON_NO_SNAPSHOT").is_none_or(|v| v == "0"),
         }
     }
 }

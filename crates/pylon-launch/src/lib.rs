@@ -16,6 +16,7 @@ mod args;
 pub mod cache;
 mod limits;
 pub mod net;
+pub mod snapshot;
 mod stdlib;
 
 use std::ffi::OsString;
@@ -109,6 +110,9 @@ pub struct LaunchOptions {
     pub show_help: bool,
     /// The guest's argv[1..] (argv[0] is always `python`).
     pub guest_args: Vec<String>,
+    /// Resume CPython from the startup snapshot (made on first use, kept in the cache
+    /// directory) when the wasm can have one; off with `--no-snapshot` or `--no-cache`.
+    pub snapshot: bool,
 }
 
 /// Called from the watchdog thread when the guest is still blocked in a host call (a
@@ -186,6 +190,8 @@ pub enum LaunchError {
          to have it recreated), or use --cache-dir DIR of your own, or --no-cache"
     )]
     CacheUntrusted { path: PathBuf, reason: String },
+    #[error("making the startup snapshot of `{path}`: {reason}")]
+    Snapshot { path: PathBuf, reason: String },
     #[error("stdlib record `{path}`: {reason}")]
     Record { path: PathBuf, reason: String },
     #[error(
@@ -249,6 +255,19 @@ pub enum Event {
     CacheHit {
         entry: PathBuf,
         load: Duration,
+        /// `None`: the entry was the file as published and was mapped unread. `Some`:
+        /// its identity had changed (a copied cache), so its bytes were hashed against
+        /// the sidecar; what changed, and whether the new identity was recorded.
+        reverified: Option<String>,
+    },
+    /// The wasm was read and hashed to find its cache entry because its identity record
+    /// could not be used (`reason`); `recorded` says whether a new record was written
+    /// (`Err`: why not). Absent when the record named the file as it is.
+    WasmHashed {
+        wasm: PathBuf,
+        reason: String,
+        hash: Duration,
+        recorded: Result<(), String>,
     },
     CacheMiss {
         entry: PathBuf,
@@ -276,6 +295,25 @@ pub enum Event {
     LinearMemory {
         bytes: u64,
     },
+    /// The startup snapshot was made (first launch of this wasm on this machine).
+    SnapshotMade {
+        path: PathBuf,
+        took: Duration,
+    },
+    /// The run resumes this startup snapshot.
+    SnapshotUsed {
+        path: PathBuf,
+    },
+    /// The run initialises CPython itself: why there is no snapshot.
+    NoSnapshot {
+        reason: String,
+    },
+    /// A snapshot in the cache did not compile; it was removed and the run goes on
+    /// without it.
+    SnapshotDiscarded {
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 impl Event {
@@ -283,7 +321,9 @@ impl Event {
     pub fn is_note(&self) -> bool {
         matches!(
             self,
-            Event::CacheRejected { .. } | Event::CacheWriteFailed { .. }
+            Event::CacheRejected { .. }
+                | Event::CacheWriteFailed { .. }
+                | Event::SnapshotDiscarded { .. }
         )
     }
 }
@@ -291,12 +331,39 @@ impl Event {
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Event::CacheHit { entry, load } => write!(
-                f,
-                "cache hit {} (load {:.3}s)",
-                entry.display(),
-                load.as_secs_f64()
-            ),
+            Event::CacheHit {
+                entry,
+                load,
+                reverified,
+            } => {
+                write!(
+                    f,
+                    "cache hit {} (load {:.3}s",
+                    entry.display(),
+                    load.as_secs_f64()
+                )?;
+                match reverified {
+                    Some(why) => write!(f, "; {why})"),
+                    None => write!(f, ")"),
+                }
+            }
+            Event::WasmHashed {
+                wasm,
+                reason,
+                hash,
+                recorded,
+            } => {
+                write!(
+                    f,
+                    "wasm {} read and hashed ({:.3}s): {reason}; ",
+                    wasm.display(),
+                    hash.as_secs_f64()
+                )?;
+                match recorded {
+                    Ok(()) => write!(f, "identity recorded"),
+                    Err(why) => write!(f, "identity not recorded: {why}"),
+                }
+            }
             Event::CacheMiss { entry, compile } => write!(
                 f,
                 "cache miss {} (compile {:.3}s)",
@@ -324,6 +391,20 @@ impl fmt::Display for Event {
                 Ok(())
             }
             Event::LinearMemory { bytes } => write!(f, "linear memory: {bytes} bytes"),
+            Event::SnapshotMade { path, took } => write!(
+                f,
+                "startup snapshot made: {} ({:.3}s)",
+                path.display(),
+                took.as_secs_f64()
+            ),
+            Event::SnapshotUsed { path } => write!(f, "startup snapshot {}", path.display()),
+            Event::NoSnapshot { reason } => write!(f, "no startup snapshot: {reason}"),
+            Event::SnapshotDiscarded { path, reason } => write!(
+                f,
+                "note: discarding startup snapshot {}: it does not compile ({reason}); \
+                 running without it",
+                path.display()
+            ),
         }
     }
 }
@@ -374,7 +455,30 @@ pub fn run(
         source,
     })?;
     let stdlib = stdlib::locate(&wasm, opts.stdlib.as_deref())?;
-    let (engine, component) = load_component(&wasm, opts.cache_dir.as_deref(), report)?;
+    let run_wasm = match (&opts.cache_dir, opts.snapshot) {
+        (Some(cache_dir), true) => snapshot::for_launch(&wasm, stdlib.as_ref(), cache_dir, report)?,
+        (None, true) => {
+            report(&Event::NoSnapshot {
+                reason: "--no-cache (a snapshot lives in the cache)".into(),
+            });
+            wasm.clone()
+        }
+        (_, false) => wasm.clone(),
+    };
+    let (engine, component) = match load_component(&run_wasm, opts.cache_dir.as_deref(), report) {
+        // A snapshot that does not compile (damaged in the cache by hand: it is written
+        // by rename) is discarded; the run goes on from the wasm itself, and the next
+        // one makes it again.
+        Err(LaunchError::Compile { source, .. }) if run_wasm != wasm => {
+            let _ = std::fs::remove_file(&run_wasm);
+            report(&Event::SnapshotDiscarded {
+                path: run_wasm.clone(),
+                reason: source.to_string(),
+            });
+            load_component(&wasm, opts.cache_dir.as_deref(), report)?
+        }
+        other => other?,
+    };
 
     let mut linker: Linker<Host> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
@@ -421,18 +525,14 @@ pub fn run(
     Ok(outcome)
 }
 
-/// Reads the component and loads its compiled form from the cache, or compiles it.
+/// Loads the component's compiled form from the cache, or reads and compiles it.
 fn load_component(
     wasm: &Path,
     cache_dir: Option<&Path>,
     report: &mut dyn FnMut(&Event),
 ) -> Result<(Engine, Component), LaunchError> {
-    let bytes = std::fs::read(wasm).map_err(|source| LaunchError::ReadWasm {
-        path: wasm.to_path_buf(),
-        source,
-    })?;
     let engine = engine()?;
-    let component = cache::load_or_compile(&engine, wasm, &bytes, cache_dir, report)?;
+    let component = cache::load_or_compile(&engine, wasm, cache_dir, report)?;
     Ok((engine, component))
 }
 
@@ -538,13 +638,9 @@ fn wasi_ctx(opts: &LaunchOptions, stdlib: Option<&stdlib::Mount>) -> Result<Wasi
     b.arg("python");
     b.args(&opts.guest_args);
     b.envs(&opts.env);
-    // CPython looks for its landmark files under the compiled-in prefix and warns on
-    // every start when they are absent (the stdlib is a zip here). Naming the prefix the
-    // zip lives under (`/usr/local` for `/usr/local/lib/python313.zip`) silences that;
-    // an explicit `--env PYTHONHOME=…` wins.
-    if let Some(home) = stdlib.and_then(|m| m.guest_dir.strip_suffix("/lib")) {
-        if !opts.env.iter().any(|(k, _)| k == "PYTHONHOME") {
-            b.env("PYTHONHOME", if home.is_empty() { "/" } else { home });
+    for (key, value) in guest_defaults(stdlib) {
+        if !opts.env.iter().any(|(k, _)| *k == key) {
+            b.env(key, value);
         }
     }
     let policy = match &opts.net {
@@ -583,6 +679,22 @@ fn wasi_ctx(opts: &LaunchOptions, stdlib: Option<&stdlib::Mount>) -> Result<Wasi
         preopen(&mut b, &dir.host, &dir.guest, dir.writable)?;
     }
     Ok(b.build())
+}
+
+/// The environment a launch gives the guest unless `--env` says otherwise (also what
+/// the startup snapshot is initialised with, so that both compute one configuration).
+///
+/// CPython looks for its landmark files under the compiled-in prefix and warns on
+/// every start when they are absent (the stdlib is a zip here). Naming the prefix the
+/// zip lives under (`/usr/local` for `/usr/local/lib/python313.zip`) silences that.
+pub(crate) fn guest_defaults(stdlib: Option<&stdlib::Mount>) -> Vec<(String, String)> {
+    match stdlib.and_then(|m| m.guest_dir.strip_suffix("/lib")) {
+        Some(home) => vec![(
+            "PYTHONHOME".to_string(),
+            if home.is_empty() { "/" } else { home }.to_string(),
+        )],
+        None => Vec::new(),
+    }
 }
 
 /// `/`, `//`, …: the guest's root.

@@ -6,15 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+mod common;
+
+use common::{guest_dir, tmp_root};
+
 const BIN: &str = env!("CARGO_BIN_EXE_pylon-launch");
-
-fn guest_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guest")
-}
-
-fn tmp_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pylon-launch-tests")
-}
 
 /// A cache shared by the tests that are not about the cache (warmed once).
 fn shared_cache() -> PathBuf {
@@ -25,28 +21,7 @@ fn shared_cache() -> PathBuf {
 fn guest() -> &'static Path {
     static GUEST: OnceLock<PathBuf> = OnceLock::new();
     GUEST.get_or_init(|| {
-        let target = tmp_root().join("guest-target");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--offline",
-            ])
-            .arg("--locked")
-            .arg("--target-dir")
-            .arg(&target)
-            .current_dir(guest_dir())
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .status()
-            .expect("running cargo for the test guest");
-        assert!(status.success(), "building the test guest failed");
-        let wasm = target.join("wasm32-wasip2/release/pylon-launch-test-guest.wasm");
-        assert!(wasm.is_file(), "{} missing", wasm.display());
+        let wasm = common::build_guest();
         // Warm the shared cache so parallel tests do not all compile at once.
         let out = command()
             .arg("--wasm")
@@ -339,10 +314,12 @@ fn cache_is_written_reused_and_repaired() {
             .unwrap()
     };
     let expected = "arg[0]=python\narg[1]=print-args\narg[2]=x\n";
+    // The files of the cache directory (not its `wasm-ids` directory).
     let entries = || {
         let mut names: Vec<PathBuf> = std::fs::read_dir(cache.path())
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
             .collect();
         names.sort();
         names
