@@ -49,8 +49,11 @@ if [ "$which" = all ] || [ "$which" = startup ]; then
   echo "== startup with imports, and a script that reads a file"
   printf 'line %s\n' $(seq 1 2000) >"$work/input.txt"
   printf 'import sys\nwith open(sys.argv[1]) as f:\n    print(sum(1 for _ in f))\n' >"$work/count.py"
+  "$launch" --cache-dir "$cache" --snapshot-import json,re -c pass   # make that snapshot
   hyperfine -N --warmup 3 --runs 20 \
     -n "pylon-launch -c 'import json, re, zlib'" "$launch --cache-dir $cache -c 'import json, re, zlib'" \
+    -n "pylon-launch --snapshot-import json,re -c 'import json, re, zlib'" \
+      "$launch --cache-dir $cache --snapshot-import json,re -c 'import json, re, zlib'" \
     -n "$peer_name -c 'import json, re, zlib'" "$peer -c 'import json, re, zlib'" \
     -n "pylon-launch count.py input.txt" "$launch --cache-dir $cache --dir $work::/w /w/count.py /w/input.txt" \
     -n "$peer_name count.py input.txt" "$peer $work/count.py $work/input.txt"

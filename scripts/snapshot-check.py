@@ -172,6 +172,26 @@ def run(scratch):
     check("a resumed run's uncaught exception reaches stderr, exit status 1",
           err.returncode == 1 and "ValueError: from the snapshot" in err.stderr, err.stderr)
 
+    # --snapshot-import: another snapshot, with the modules in it.
+    with_json = launch(cache, "--verbose", "--snapshot-import", "json,textwrap", "-c",
+                       "import sys, _pylon_snapshot; print(_pylon_snapshot.resumed(), "
+                       "'json' in sys.modules, 'textwrap' in sys.modules)")
+    plain_modules = launch(cache, "-c", "import sys; print('json' in sys.modules)")
+    made = sorted(f for f in os.listdir(snapshots) if f.endswith(".wasm"))
+    check("--snapshot-import json,textwrap: its own snapshot, resumed, with those modules; "
+          "the default one has none of them",
+          with_json.returncode == 0 and with_json.stdout == "True True True\n"
+          and "startup snapshot made" in with_json.stderr and len(made) == 2
+          and plain_modules.stdout == "False\n", (with_json.stdout, with_json.stderr, made))
+    missing = launch(cache, "--verbose", "--snapshot-import", "no_such_module_xyz", "-c", "print(1)")
+    check("--snapshot-import of a missing module: no snapshot (the reason in --verbose), the run goes on",
+          missing.returncode == 0 and missing.stdout == "1\n"
+          and "cannot import no_such_module_xyz" in missing.stderr, missing.stderr)
+    again = launch(cache, "--verbose", "--snapshot-import", "no_such_module_xyz", "-c", "print(2)")
+    check("... and it is not tried again on the next launch",
+          again.returncode == 0 and "startup snapshot made" not in again.stderr
+          and "no startup snapshot" in again.stderr and "pre-initialising" in again.stderr, again.stderr)
+
     # stdout on a terminal is line-buffered, as without a snapshot (the pre-initialiser
     # had no terminal).
     import pty

@@ -36,6 +36,9 @@
 #include "pycore_initconfig.h" // _PyConfig_AsDict
 #include "pycore_pystate.h"    // _Py_GetConfig
 #include "pycore_pylifecycle.h" // _PySys_UpdateConfig
+#if PY_VERSION_HEX >= 0x030E0000
+#  include "pycore_pyhash.h"   // _Py_HashSecret (public in 3.13, internal since 3.14)
+#endif
 
 #include <stdint.h>
 #include <stdio.h>
@@ -205,7 +208,9 @@ pylon_snapshot_initialize(void)
 static const char *const per_run_fields[] = {
     "argv",          "orig_argv", "run_command",           "run_module",
     "run_filename",  "inspect",   "interactive",           "quiet",
-    "safe_path",     "skip_source_first_line", NULL,
+    "safe_path",     "skip_source_first_line",
+    /* 3.14: the sys.path[0] a run computed (absent from 3.13's dict). */
+    "sys_path_0",    NULL,
 };
 
 static int
@@ -421,6 +426,11 @@ install_run_config(const PyConfig *run)
     if (!PyStatus_Exception(status)) {
         status = PyConfig_SetString(live, &live->run_filename, run->run_filename);
     }
+#if PY_VERSION_HEX >= 0x030E0000
+    if (!PyStatus_Exception(status)) {
+        status = PyConfig_SetString(live, &live->sys_path_0, run->sys_path_0);
+    }
+#endif
     if (PyStatus_Exception(status)) {
         _PyErr_SetFromPyStatus(status);
         return -1;

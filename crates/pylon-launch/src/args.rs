@@ -48,6 +48,10 @@ options:
   --no-cache              compile in memory, read and write no cache (and no snapshot)
   --no-snapshot           initialise CPython in this run instead of resuming the startup
                           snapshot (also PYLON_NO_SNAPSHOT=1); for debugging start-up
+  --snapshot-import MODULE[,MODULE...]
+                          also import these modules into the startup snapshot (one
+                          snapshot per list, made on its first use); they are then in
+                          sys.modules of every run that uses it
   --report-memory         print the total size of all linear memories when the guest
                           ends (memories only grow: a leak grows it with the work done)
   --verbose               report cache hit/miss and compile/load time on stderr (also
@@ -108,7 +112,14 @@ pub fn parse_args_with_env(
         }
         let takes_value = matches!(
             name,
-            "wasm" | "dir" | "env" | "max-memory" | "timeout" | "cache-dir" | "stdlib"
+            "wasm"
+                | "dir"
+                | "env"
+                | "max-memory"
+                | "timeout"
+                | "cache-dir"
+                | "stdlib"
+                | "snapshot-import"
         );
         let is_flag = matches!(
             name,
@@ -153,6 +164,7 @@ struct Given {
     cache_dir: Option<PathBuf>,
     no_cache: bool,
     no_snapshot: bool,
+    snapshot_imports: Vec<String>,
     stdlib: Option<PathBuf>,
     verbose: bool,
     show_help: bool,
@@ -199,6 +211,25 @@ impl Given {
                 self.timeout = Some(d);
             }
             "cache-dir" => self.cache_dir = Some(PathBuf::from(value)),
+            "snapshot-import" => {
+                for module in value.split(',') {
+                    let valid = !module.is_empty()
+                        && module.split('.').all(|part| {
+                            part.chars()
+                                .next()
+                                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+                        });
+                    if !valid {
+                        return Err(LaunchError::invalid(
+                            option,
+                            &value,
+                            &format!("`{module}` is not a module name"),
+                        ));
+                    }
+                    self.snapshot_imports.push(module.to_owned());
+                }
+            }
             _ => self.stdlib = Some(PathBuf::from(value)),
         }
         Ok(())
@@ -228,6 +259,7 @@ impl Given {
             report_memory: self.report_memory,
             show_help: self.show_help,
             guest_args: self.guest_args,
+            snapshot_imports: self.snapshot_imports,
             snapshot: !self.no_snapshot
                 && env_nonempty("PYLON_NO_SNAPSHOT").is_none_or(|v| v == "0"),
         }
@@ -436,6 +468,25 @@ mod tests {
             Some(PathBuf::from("/home/u/.cache/pylon/launch"))
         );
         assert_eq!(parse(&["--no-cache"]).unwrap().cache_dir, None);
+    }
+
+    #[test]
+    fn snapshot_imports_are_module_names() {
+        let o = parse(&[
+            "--snapshot-import",
+            "json,re",
+            "--snapshot-import=xml.dom",
+            "-c",
+            "1",
+        ])
+        .unwrap();
+        assert_eq!(o.snapshot_imports, ["json", "re", "xml.dom"]);
+        assert!(o.snapshot);
+        for bad in ["", "json,", "1abc", "a-b", "os.path/x"] {
+            let err = parse(&["--snapshot-import", bad]).unwrap_err().to_string();
+            assert!(err.contains("--snapshot-import"), "{bad}: {err}");
+        }
+        assert!(!parse(&["--no-snapshot"]).unwrap().snapshot);
     }
 
     #[test]

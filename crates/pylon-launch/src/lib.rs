@@ -110,6 +110,9 @@ pub struct LaunchOptions {
     pub show_help: bool,
     /// The guest's argv[1..] (argv[0] is always `python`).
     pub guest_args: Vec<String>,
+    /// Modules the startup snapshot imports besides CPython's own start
+    /// (`--snapshot-import`); part of which snapshot is used.
+    pub snapshot_imports: Vec<String>,
     /// Resume CPython from the startup snapshot (made on first use, kept in the cache
     /// directory) when the wasm can have one; off with `--no-snapshot` or `--no-cache`.
     pub snapshot: bool,
@@ -456,7 +459,13 @@ pub fn run(
     })?;
     let stdlib = stdlib::locate(&wasm, opts.stdlib.as_deref())?;
     let run_wasm = match (&opts.cache_dir, opts.snapshot) {
-        (Some(cache_dir), true) => snapshot::for_launch(&wasm, stdlib.as_ref(), cache_dir, report)?,
+        (Some(cache_dir), true) => snapshot::for_launch(
+            &wasm,
+            stdlib.as_ref(),
+            &opts.snapshot_imports,
+            cache_dir,
+            report,
+        )?,
         (None, true) => {
             report(&Event::NoSnapshot {
                 reason: "--no-cache (a snapshot lives in the cache)".into(),

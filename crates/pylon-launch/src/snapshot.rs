@@ -44,11 +44,8 @@ use pylon_util::digest::sha256_hex;
 
 /// The export `cpython-ext/_pylon_snapshot/snapshot.wit` adds to python.wasm.
 pub const INIT_EXPORT: &str = "pylon-snapshot-initialize";
-/// The custom section a snapshot carries (see [`SnapshotInfo`]).
+/// The custom section a snapshot carries: [`SnapshotSpec::describe`]'s text.
 pub const MARKER_SECTION: &str = "pylon-snapshot";
-/// Modules imported into the default snapshot besides what CPython's own start imports:
-/// the usual first imports of scripts, chosen for being pure start-up cost.
-pub const DEFAULT_IMPORTS: &[&str] = &[];
 
 /// Where initialisation's randomness and time come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,16 +171,16 @@ pub fn make(
         .get_typed_func::<(), ()>(&mut store, INIT_EXPORT)
         .map_err(|e| SnapshotError::Initialize(format!("{INIT_EXPORT}: {e:#}")))?;
     if let Err(e) = init.call(&mut store, ()) {
-        let said = String::from_utf8_lossy(&output.contents()).into_owned();
-        return Err(SnapshotError::Initialize(format!(
-            "{e:#}{}{}",
-            if said.is_empty() {
-                ""
-            } else {
-                "\nCPython said:\n"
-            },
-            said.trim_end()
-        )));
+        // What CPython printed says why (the trap is its abort()); the wasm backtrace
+        // would only bury that.
+        let said = String::from_utf8_lossy(&output.contents())
+            .trim()
+            .to_string();
+        return Err(SnapshotError::Initialize(if said.is_empty() {
+            e.root_cause().to_string()
+        } else {
+            format!("{} ({})", said.replace('\n', "; "), e.root_cause())
+        }));
     }
 
     let mut state = WizerState {
@@ -555,10 +552,12 @@ fn splice(
 /// Snapshots live in `<cache_dir>/snapshots/<sha256 of wasm>-<16 hex of the spec's
 /// digest>.wasm`, published by rename; the directory's trust is the cache's (checked
 /// before anything in it is used). A snapshot that cannot be made is not retried on
-/// every launch: `<same name>.failed` records why, until the wasm changes.
+/// every launch: `<same name>.none` records why, until the wasm changes. `imports`
+/// (`--snapshot-import`) are part of the name: one snapshot per list.
 pub(crate) fn for_launch(
     wasm: &Path,
     stdlib: Option<&crate::stdlib::Mount>,
+    imports: &[String],
     cache_dir: &Path,
     report: &mut dyn FnMut(&Event),
 ) -> Result<PathBuf, LaunchError> {
@@ -566,7 +565,7 @@ pub(crate) fn for_launch(
     // snapshot exists reads neither the wasm nor the snapshot here.
     let (source, read) = crate::cache::wasm_sha256(cache_dir, wasm, report)?;
     let spec = SnapshotSpec {
-        imports: DEFAULT_IMPORTS.iter().map(|s| s.to_string()).collect(),
+        imports: imports.to_vec(),
         entropy: Entropy::Live,
     };
     let describe = spec.describe(&source);
