@@ -48,9 +48,10 @@ caps-sync: tools
 	$(PYLON) caps-sync
 
 # CPython for wasm32-wasip2 with the caps' shims (cached by content), composed with the
-# caps into build/<profile>/pylon.wasm; build/pylon.wasm points at it.
+# caps into build/<profile>/pylon.wasm; build/pylon.wasm points at it. --snapshot: also
+# the seeded startup snapshot profiles/expected/<profile>.toml pins, checked like the rest.
 build: tools
-	$(PYLON) build
+	$(PYLON) build --snapshot
 
 # tests/*_smoke.py inside build/pylon.wasm under pylon-launch, plus the sandbox checks:
 # once resuming the startup snapshot (pylon-launch's default), once initialising CPython

@@ -64,6 +64,11 @@ pub struct BuildArgs {
     /// Build the bare interpreter: no cap shims, no overlays, no composition.
     #[arg(long)]
     pub no_caps: bool,
+    /// Also make the seeded startup snapshot the profile pins (`snapshot_seed` in
+    /// profiles/expected/<profile>.toml) into <out-dir>/pylon-snapshot-seed<N>.wasm, and
+    /// check it against `snapshot_sha256` (seconds: CPython is initialised once).
+    #[arg(long, conflicts_with = "no_caps")]
+    pub snapshot: bool,
 }
 
 const EXIT_USAGE: u8 = 2;
@@ -200,6 +205,7 @@ fn product_request<'m>(
         local_tarball: args.cpython_tarball.clone(),
         jobs,
         force: args.force,
+        seeded_snapshot: args.snapshot,
     })
 }
 
@@ -209,13 +215,21 @@ fn print_built(args: &BuildArgs, built: &product::build::ProductBuild) -> u8 {
     if args.json {
         crate::render::print_json(
             "build",
-            &serde_json::json!({ "build": built.build, "caps": built.caps, "pylon": built.pylon }),
+            &serde_json::json!({
+                "build": built.build,
+                "caps": built.caps,
+                "pylon": built.pylon,
+                "snapshot": built.snapshot,
+            }),
             ok,
         );
     } else {
         print_report(&built.build);
         if let Some(p) = &built.pylon {
             print_product(p, &built.caps);
+        }
+        if let Some(s) = &built.snapshot {
+            print_snapshot(s);
         }
     }
     if ok {
@@ -338,6 +352,26 @@ fn print_product(p: &ProductReport, caps: &[CapModule]) {
         ),
         PinStatus::NotChecked => println!(
             "pylon_sha256 status: NOT CHECKED (it pins the default profile)"
+        ),
+    }
+}
+
+fn print_snapshot(s: &product::build::SnapshotReport) {
+    println!(
+        "startup snapshot (seed {})  {}  {} bytes\n  published in {}",
+        s.seed,
+        s.sha256,
+        s.size,
+        s.path.display()
+    );
+    match &s.pinned {
+        Some(_) if s.matches() => println!("snapshot_sha256 status: OK"),
+        Some(p) => println!(
+            "snapshot_sha256 status: MISMATCH (profiles/expected pins {p}; `make regen-manifest` if the change is intended)"
+        ),
+        None => println!(
+            "snapshot_sha256 status: PLACEHOLDER (run `make regen-manifest` to pin {})",
+            s.sha256
         ),
     }
 }
@@ -477,6 +511,12 @@ impl StageProgress {
             ProductEvent::ComposeStart if !self.quiet => eprintln!("build: compose …"),
             ProductEvent::ComposeDone(took) if !self.quiet => {
                 eprintln!("build: compose done ({:.1}s)", took.as_secs_f64())
+            }
+            ProductEvent::SnapshotStart { seed } if !self.quiet => {
+                eprintln!("build: seeded startup snapshot (seed {seed}) …")
+            }
+            ProductEvent::SnapshotDone(took) if !self.quiet => {
+                eprintln!("build: snapshot done ({:.1}s)", took.as_secs_f64())
             }
             _ => {}
         }

@@ -129,7 +129,11 @@ fn progress(json: bool, ev: RegenEvent<'_>) {
         RegenEvent::Product(ProductEvent::ComposeStart) => {
             writeln!(err, "regen: composing pylon.wasm …")
         }
-        RegenEvent::Product(ProductEvent::ComposeDone(_)) => Ok(()),
+        RegenEvent::Product(ProductEvent::SnapshotStart { seed }) => writeln!(
+            err,
+            "regen: making the seeded startup snapshot (seed {seed}) …"
+        ),
+        RegenEvent::Product(ProductEvent::ComposeDone(_) | ProductEvent::SnapshotDone(_)) => Ok(()),
     };
 }
 
@@ -149,6 +153,7 @@ fn print(result: &RegenResult, args: &RegenArgs) {
             stdlib_zip,
             expected,
             cached,
+            snapshot_sha256,
         }) => {
             println!(
                 "product rebuilt with the new pins ({profile}{}):",
@@ -157,6 +162,9 @@ fn print(result: &RegenResult, args: &RegenArgs) {
             println!("  python.wasm  {python_wasm}");
             println!("  stdlib.zip   {stdlib_zip}");
             println!("  pylon_sha256 {sha256}");
+            if let Some(snapshot) = snapshot_sha256 {
+                println!("  snapshot     {snapshot}");
+            }
             if !result.written.is_empty() {
                 println!("wrote {}", expected.display());
             }

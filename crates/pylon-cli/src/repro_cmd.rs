@@ -232,43 +232,55 @@ fn product_spec(args: &ReproArgs, manifest: &Manifest) -> Result<ProductSpec, St
     }
     // What `pylon build` published here: the pinned bytes, if it matched.
     let published = root.join("build").join(&profile.name);
+    let mut build_args: Vec<OsString> = vec![
+        "build".into(),
+        "--profile".into(),
+        profile.name.clone().into(),
+        "--manifest".into(),
+        manifest_file,
+        "--caps-dir".into(),
+        caps_dir.into(),
+    ];
+    let mut outputs = vec![
+        ProductOutput {
+            file: "python.wasm".into(),
+            pinned: expected.python_wasm,
+            reference: Some(published.join("python.wasm")),
+        },
+        ProductOutput {
+            file: "stdlib.zip".into(),
+            pinned: expected.stdlib_zip,
+            reference: Some(published.join("stdlib.zip")),
+        },
+        ProductOutput {
+            file: "pylon.wasm".into(),
+            pinned: manifest
+                .pylon_sha256
+                .pinned()
+                .map(|p| p.as_str().to_string()),
+            reference: Some(published.join("pylon.wasm")),
+        },
+    ];
+    // The seeded startup snapshot is part of the product when the profile pins one:
+    // made by the same varied build, from its own pylon.wasm.
+    if let Some(pin) = expected.snapshot {
+        build_args.push("--snapshot".into());
+        outputs.push(ProductOutput {
+            file: pin.file_name(),
+            reference: Some(published.join(pin.file_name())),
+            pinned: pin.sha256,
+        });
+    }
     Ok(ProductSpec {
         name: format!("pylon ({})", profile.name),
         // Text, not --json: the stage lines (`build: configure done (41.2s)`) are what
         // the build log is for; the outputs are read from the out dir.
-        build_args: vec![
-            "build".into(),
-            "--profile".into(),
-            profile.name.clone().into(),
-            "--manifest".into(),
-            manifest_file,
-            "--caps-dir".into(),
-            caps_dir.into(),
-        ],
+        build_args,
         out_dir: Path::new("build").join(&profile.name),
         extra_files,
         env,
         env_remove,
-        outputs: vec![
-            ProductOutput {
-                file: "python.wasm".into(),
-                pinned: expected.python_wasm,
-                reference: Some(published.join("python.wasm")),
-            },
-            ProductOutput {
-                file: "stdlib.zip".into(),
-                pinned: expected.stdlib_zip,
-                reference: Some(published.join("stdlib.zip")),
-            },
-            ProductOutput {
-                file: "pylon.wasm".into(),
-                pinned: manifest
-                    .pylon_sha256
-                    .pinned()
-                    .map(|p| p.as_str().to_string()),
-                reference: Some(published.join("pylon.wasm")),
-            },
-        ],
+        outputs,
     })
 }
 

@@ -535,6 +535,25 @@ fn finish(
 pub struct ExpectedDigests {
     pub python_wasm: Option<String>,
     pub stdlib_zip: Option<String>,
+    /// The seeded startup snapshot of the composed pylon.wasm, when the profile pins one.
+    pub snapshot: Option<SnapshotPin>,
+}
+
+/// `snapshot_seed` and `snapshot_sha256`: what `pylon snapshot --seed SEED` (no
+/// imports) makes of this profile's pylon.wasm. The digest is absent until `manifest
+/// regen` records it (a seed alone asks for one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotPin {
+    pub seed: u32,
+    pub sha256: Option<String>,
+}
+
+impl SnapshotPin {
+    /// The snapshot's file name in the profile's out dir (and `pylon snapshot`'s
+    /// default name for it).
+    pub fn file_name(&self) -> String {
+        format!("pylon-snapshot-seed{}.wasm", self.seed)
+    }
 }
 
 /// `profiles/expected/<profile>.toml`'s digests; `Ok(None)` when the profile has none
@@ -550,12 +569,16 @@ pub fn expected_digests(
     )
 }
 
-/// The keys of `profiles/expected/<profile>.toml`; the digests are required.
-const EXPECTED_KEYS: [&str; 4] = [
+/// The keys of `profiles/expected/<profile>.toml`; the first two digests are required,
+/// the snapshot's keys optional.
+const EXPECTED_KEYS: [&str; 7] = [
     "python_wasm_sha256",
     "python_wasm_size",
     "stdlib_zip_sha256",
     "stdlib_zip_size",
+    "snapshot_seed",
+    "snapshot_sha256",
+    "snapshot_size",
 ];
 
 /// Strict: an unknown (e.g. misspelled) key, a missing digest or a digest that is not 64
@@ -597,21 +620,45 @@ fn parse_expected(path: &Path) -> Result<Option<ExpectedDigests>, BuildError> {
         }
         Ok(hex.to_string())
     };
+    let snapshot = match doc.get("snapshot_seed") {
+        None if doc.contains_key("snapshot_sha256") || doc.contains_key("snapshot_size") => {
+            return Err(bad(
+                "`snapshot_sha256` needs `snapshot_seed` (the seed it was made with)".into(),
+            ))
+        }
+        None => None,
+        Some(item) => {
+            let seed = item
+                .as_integer()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(
+                    || bad("`snapshot_seed` must be an integer in 0..=4294967295".into()),
+                )?;
+            let sha256 = match doc.contains_key("snapshot_sha256") {
+                true => Some(digest("snapshot_sha256")?),
+                false => None,
+            };
+            Some(SnapshotPin { seed, sha256 })
+        }
+    };
     Ok(Some(ExpectedDigests {
         python_wasm: Some(digest("python_wasm_sha256")?),
         stdlib_zip: Some(digest("stdlib_zip_sha256")?),
+        snapshot,
     }))
 }
 
 /// The new text of `profiles/expected/<profile>.toml` recording `python_wasm` and
-/// `stdlib_zip` (what `manifest regen` writes after building the product): the file's
-/// comments and layout are kept, its digests and sizes replaced; a profile without the
-/// file gets one with a short header. Returns the path and the text; writes nothing.
+/// `stdlib_zip` (what `manifest regen` writes after building the product), and the
+/// seeded snapshot's digest when one was made: the file's comments and layout are kept,
+/// its digests and sizes replaced; a profile without the file gets one with a short
+/// header. Returns the path and the text; writes nothing.
 pub fn render_expected(
     profiles_dir: &Path,
     profile: &str,
     python_wasm: &FileRecord,
     stdlib_zip: &FileRecord,
+    snapshot: Option<&FileRecord>,
 ) -> Result<(PathBuf, String), BuildError> {
     let path = profiles_dir
         .join("expected")
@@ -635,7 +682,13 @@ pub fn render_expected(
         stage: Stage::Publish,
         message: format!("{}: {e}", path.display()),
     })?;
-    for (key, record) in [("python_wasm", python_wasm), ("stdlib_zip", stdlib_zip)] {
+    let records = [
+        ("python_wasm", Some(python_wasm)),
+        ("stdlib_zip", Some(stdlib_zip)),
+        ("snapshot", snapshot),
+    ];
+    for (key, record) in records {
+        let Some(record) = record else { continue };
         let size = i64::try_from(record.size).unwrap_or(i64::MAX);
         set_keeping_decor(
             &mut doc,
@@ -669,6 +722,7 @@ fn read_expected(
     let Some(ExpectedDigests {
         python_wasm: py,
         stdlib_zip: zip,
+        ..
     }) = parse_expected(path)?
     else {
         return Ok(None);

@@ -144,6 +144,7 @@ fn render_expected_keeps_comments_and_replaces_the_digests() {
         "cpx",
         &record(B, 7196268),
         &record(A, 20929305),
+        None,
     )
     .unwrap();
     assert_eq!(path, dir.path().join("expected/cpx.toml"));
@@ -170,9 +171,14 @@ fn render_expected_keeps_comments_and_replaces_the_digests() {
 #[test]
 fn render_expected_creates_a_missing_file_and_refuses_a_misspelled_one() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, text) =
-        pylon_cpython::build::render_expected(dir.path(), "new", &record(A, 1), &record(B, 2))
-            .unwrap();
+    let (_, text) = pylon_cpython::build::render_expected(
+        dir.path(),
+        "new",
+        &record(A, 1),
+        &record(B, 2),
+        None,
+    )
+    .unwrap();
     assert!(
         text.starts_with("# Digests `pylon build --profile new`"),
         "{text}"
@@ -183,9 +189,91 @@ fn render_expected_creates_a_missing_file_and_refuses_a_misspelled_one() {
         dir.path(),
         &format!("python_wasm_sha265 = \"{A}\"\nstdlib_zip_sha256 = \"{B}\"\n"),
     );
-    let err =
-        pylon_cpython::build::render_expected(dir.path(), "cpx", &record(A, 1), &record(B, 2))
-            .unwrap_err()
-            .to_string();
+    let err = pylon_cpython::build::render_expected(
+        dir.path(),
+        "cpx",
+        &record(A, 1),
+        &record(B, 2),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("python_wasm_sha265"), "{err}");
+}
+
+#[test]
+fn the_seeded_snapshot_pin_is_optional_and_checked() {
+    use pylon_cpython::build::SnapshotPin;
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("python_wasm_sha256 = \"{A}\"\nstdlib_zip_sha256 = \"{B}\"\n");
+    write_expected(dir.path(), &base);
+    assert_eq!(
+        expected_digests(dir.path(), "cpx")
+            .unwrap()
+            .unwrap()
+            .snapshot,
+        None
+    );
+
+    // A seed alone asks regen for a digest.
+    write_expected(dir.path(), &format!("{base}snapshot_seed = 1\n"));
+    let pin = expected_digests(dir.path(), "cpx")
+        .unwrap()
+        .unwrap()
+        .snapshot
+        .unwrap();
+    assert_eq!(
+        pin,
+        SnapshotPin {
+            seed: 1,
+            sha256: None
+        }
+    );
+    assert_eq!(pin.file_name(), "pylon-snapshot-seed1.wasm");
+
+    // regen records it, keeping the seed and the comments.
+    let (path, text) = pylon_cpython::build::render_expected(
+        dir.path(),
+        "cpx",
+        &record(A, 1),
+        &record(B, 2),
+        Some(&record(B, 3)),
+    )
+    .unwrap();
+    assert!(text.contains("snapshot_seed = 1\n"), "{text}");
+    assert!(text.contains("snapshot_size = 3"), "{text}");
+    fs::write(&path, &text).unwrap();
+    let pin = expected_digests(dir.path(), "cpx")
+        .unwrap()
+        .unwrap()
+        .snapshot
+        .unwrap();
+    assert_eq!(pin.sha256.as_deref(), Some(B));
+
+    // A digest without its seed, a seed out of range, a malformed digest: named errors.
+    for (extra, says) in [
+        (
+            format!("snapshot_sha256 = \"{A}\"\n"),
+            "needs `snapshot_seed`",
+        ),
+        (
+            "snapshot_seed = -1\n".to_string(),
+            "`snapshot_seed` must be an integer",
+        ),
+        (
+            "snapshot_seed = \"1\"\n".to_string(),
+            "`snapshot_seed` must be an integer",
+        ),
+        (
+            "snapshot_seed = 1\nsnapshot_sha256 = \"abc\"\n".to_string(),
+            "`snapshot_sha256` = \"abc\" is not a sha256",
+        ),
+    ] {
+        write_expected(dir.path(), &format!("{base}{extra}"));
+        let err = expected_digests(dir.path(), "cpx").unwrap_err().to_string();
+        assert!(
+            err.contains(says) && err.contains("cpx.toml"),
+            "{extra}: {err}"
+        );
+    }
 }

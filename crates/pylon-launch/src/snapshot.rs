@@ -28,6 +28,7 @@
 //! A snapshot carries a `pylon-snapshot` custom section naming its source and options,
 //! which is how the launcher knows not to snapshot it again.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
@@ -156,12 +157,17 @@ pub fn make(
         .map_err(|e| SnapshotError::Wasm(format!("{e:#}")))?;
     stub_caps(&mut linker, &component, &engine)
         .map_err(|e| SnapshotError::Wasm(format!("standing in for the caps: {e:#}")))?;
+    if let Entropy::Seeded(_) = spec.entropy {
+        fixed_file_metadata(&mut linker)
+            .map_err(|e| SnapshotError::Wasm(format!("fixing file metadata: {e:#}")))?;
+    }
     let (ctx, output) = init_ctx(spec, stdlib, env)?;
     let mut store = Store::new(
         &engine,
         InitHost {
             ctx,
             table: ResourceTable::new(),
+            file_ids: HashMap::new(),
         },
     );
     let instance = linker
@@ -242,6 +248,99 @@ fn stub_caps(
     Ok(())
 }
 
+/// For a seeded snapshot, file metadata that does not depend on the machine: CPython's
+/// import system keeps what it stats while it initialises (a directory's mtime, a
+/// file's identity), and those would otherwise be the host's inode numbers, device and
+/// timestamps of wherever the stdlib was unpacked. Timestamps read as absent (0 to the
+/// guest: any cache keyed by an mtime is refreshed at the first import after resume),
+/// a directory's size and every link count as fixed values, and file identities
+/// (`metadata-hash`, libc's st_ino) as numbers handed out in the order they are first
+/// asked for, which the deterministic initialisation fixes. Sizes of files stay: they
+/// are their contents'.
+fn fixed_file_metadata(linker: &mut Linker<InitHost>) -> wasmtime::Result<()> {
+    use wasmtime::component::Resource;
+    use wasmtime::StoreContextMut;
+    use wasmtime_wasi::filesystem::WasiFilesystemView;
+    use wasmtime_wasi::p2::bindings::sync::filesystem::types::{
+        self as fs, DescriptorStat, DescriptorType, ErrorCode, Host, HostDescriptor,
+        MetadataHashValue, PathFlags,
+    };
+    use wasmtime_wasi::p2::FsResult;
+
+    fn neutral(mut stat: DescriptorStat) -> DescriptorStat {
+        stat.data_access_timestamp = None;
+        stat.data_modification_timestamp = None;
+        stat.status_change_timestamp = None;
+        stat.link_count = 1;
+        if stat.type_ == DescriptorType::Directory {
+            stat.size = 0;
+        }
+        stat
+    }
+    fn lower<T>(host: &mut InitHost, r: FsResult<T>) -> wasmtime::Result<Result<T, ErrorCode>> {
+        match r {
+            Ok(v) => Ok(Ok(v)),
+            Err(e) => Ok(Err(Host::convert_error_code(&mut host.filesystem(), e)?)),
+        }
+    }
+    fn file_id(host: &mut InitHost, real: MetadataHashValue) -> MetadataHashValue {
+        let next = host.file_ids.len() as u64 + 1;
+        let id = *host
+            .file_ids
+            .entry((real.lower, real.upper))
+            .or_insert(next);
+        MetadataHashValue {
+            lower: id,
+            upper: 0,
+        }
+    }
+
+    linker.allow_shadowing(true);
+    let mut types = linker.instance(FILESYSTEM_TYPES)?;
+    types.func_wrap(
+        "[method]descriptor.stat",
+        |mut store: StoreContextMut<'_, InitHost>, (fd,): (Resource<fs::Descriptor>,)| {
+            let host = store.data_mut();
+            let r = HostDescriptor::stat(&mut host.filesystem(), fd).map(neutral);
+            Ok((lower(host, r)?,))
+        },
+    )?;
+    types.func_wrap(
+        "[method]descriptor.stat-at",
+        |mut store: StoreContextMut<'_, InitHost>,
+         (fd, flags, path): (Resource<fs::Descriptor>, PathFlags, String)| {
+            let host = store.data_mut();
+            let r = HostDescriptor::stat_at(&mut host.filesystem(), fd, flags, path).map(neutral);
+            Ok((lower(host, r)?,))
+        },
+    )?;
+    types.func_wrap(
+        "[method]descriptor.metadata-hash",
+        |mut store: StoreContextMut<'_, InitHost>, (fd,): (Resource<fs::Descriptor>,)| {
+            let host = store.data_mut();
+            let r = HostDescriptor::metadata_hash(&mut host.filesystem(), fd);
+            let r = lower(host, r)?.map(|real| file_id(host, real));
+            Ok((r,))
+        },
+    )?;
+    types.func_wrap(
+        "[method]descriptor.metadata-hash-at",
+        |mut store: StoreContextMut<'_, InitHost>,
+         (fd, flags, path): (Resource<fs::Descriptor>, PathFlags, String)| {
+            let host = store.data_mut();
+            let r = HostDescriptor::metadata_hash_at(&mut host.filesystem(), fd, flags, path);
+            let r = lower(host, r)?.map(|real| file_id(host, real));
+            Ok((r,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The name wasmtime-wasi defines `wasi:filesystem/types` under (guests' older 0.2
+/// imports resolve to it by semver).
+const FILESYSTEM_TYPES: &str = "wasi:filesystem/types@0.2.12";
+
 /// An engine with the component model and no more: the instrumented component runs
 /// once, and its compiled code is never kept.
 fn init_engine() -> Result<Engine, SnapshotError> {
@@ -255,6 +354,8 @@ fn init_engine() -> Result<Engine, SnapshotError> {
 struct InitHost {
     ctx: WasiCtx,
     table: ResourceTable,
+    /// Host file identities and the stable numbers a seeded snapshot sees instead.
+    file_ids: HashMap<(u64, u64), u64>,
 }
 
 impl WasiView for InitHost {

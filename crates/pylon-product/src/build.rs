@@ -1,7 +1,8 @@
 //! The product build as one operation, called by `pylon build` and by `manifest regen`:
 //! the caps' shims generated from their WIT, CPython built for wasm32-wasip2 with them
 //! and the caps' Python sides (`pylon_cpython::build`, cached by its inputs' key), and
-//! the result composed with the caps into `<out_dir>/pylon.wasm`.
+//! the result composed with the caps into `<out_dir>/pylon.wasm`; on request, the
+//! seeded startup snapshot the profile pins made of it (`pylon_launch::snapshot`).
 //!
 //! Prints nothing: progress goes to the caller's `on_event`, the result is returned.
 
@@ -36,6 +37,9 @@ pub struct ProductRequest<'a> {
     pub local_tarball: Option<PathBuf>,
     pub jobs: usize,
     pub force: bool,
+    /// Also make the seeded startup snapshot `profiles/expected/<profile>.toml` pins
+    /// (`snapshot_seed`) into `<out_dir>/pylon-snapshot-seed<N>.wasm` and check it.
+    pub seeded_snapshot: bool,
 }
 
 /// Progress of [`build_product`].
@@ -44,6 +48,27 @@ pub enum ProductEvent<'a> {
     Cpython(BuildEvent<'a>),
     ComposeStart,
     ComposeDone(Duration),
+    SnapshotStart { seed: u32 },
+    SnapshotDone(Duration),
+}
+
+/// The seeded startup snapshot a build made, against its pin.
+#[derive(Debug, serde::Serialize)]
+pub struct SnapshotReport {
+    /// `<out_dir>/pylon-snapshot-seed<N>.wasm`.
+    pub path: PathBuf,
+    pub seed: u32,
+    pub sha256: String,
+    pub size: u64,
+    /// `snapshot_sha256` (`None`: the profile has a seed but no digest yet).
+    pub pinned: Option<String>,
+}
+
+impl SnapshotReport {
+    /// Equal to its pin, or nothing pinned yet.
+    pub fn matches(&self) -> bool {
+        self.pinned.as_ref().is_none_or(|p| *p == self.sha256)
+    }
 }
 
 /// What one product build gave.
@@ -55,13 +80,17 @@ pub struct ProductBuild {
     pub caps: Vec<CapModule>,
     /// The composition (`None` for the bare interpreter).
     pub pylon: Option<ProductReport>,
+    /// The seeded snapshot (`None` unless asked for).
+    pub snapshot: Option<SnapshotReport>,
 }
 
 impl ProductBuild {
-    /// Built, and matching every pin that applies: `profiles/expected/` and
-    /// `pylon_sha256`.
+    /// Built, and matching every pin that applies: `profiles/expected/` (the snapshot's
+    /// included) and `pylon_sha256`.
     pub fn success(&self) -> bool {
-        self.build.success() && self.pylon.as_ref().is_none_or(ProductReport::success)
+        self.build.success()
+            && self.pylon.as_ref().is_none_or(ProductReport::success)
+            && self.snapshot.as_ref().is_none_or(SnapshotReport::matches)
     }
 }
 
@@ -74,6 +103,9 @@ pub enum ProductBuildError {
     Caps(#[from] ProductError),
     #[error(transparent)]
     Cpython(#[from] pylon_cpython::BuildError),
+    /// The seeded snapshot was asked for and could not be made (or is not pinned).
+    #[error("the seeded startup snapshot: {0}")]
+    Snapshot(String),
 }
 
 impl ProductBuildError {
@@ -88,6 +120,7 @@ impl ProductBuildError {
             ) => 1,
             ProductBuildError::Caps(_) => 2,
             ProductBuildError::Cpython(e) => e.exit_code(),
+            ProductBuildError::Snapshot(_) => 1,
         }
     }
 
@@ -95,7 +128,7 @@ impl ProductBuildError {
     pub fn log_tail(&self) -> &[String] {
         match self {
             ProductBuildError::Cpython(e) => e.log_tail(),
-            ProductBuildError::Caps(_) => &[],
+            ProductBuildError::Caps(_) | ProductBuildError::Snapshot(_) => &[],
         }
     }
 }
@@ -160,5 +193,61 @@ pub fn build_product(
             Some(p)
         }
     };
-    Ok(ProductBuild { build, caps, pylon })
+    let snapshot = match (&pylon, req.seeded_snapshot) {
+        (Some(p), true) => Some(seeded_snapshot(req, &p.path, on_event)?),
+        (None, true) => {
+            return Err(ProductBuildError::Snapshot(
+                "the bare interpreter (--no-caps) has no pylon.wasm to snapshot".into(),
+            ))
+        }
+        (_, false) => None,
+    };
+    Ok(ProductBuild {
+        build,
+        caps,
+        pylon,
+        snapshot,
+    })
+}
+
+/// Makes `pylon snapshot --seed N`'s snapshot of the composed `pylon_wasm` (no imports)
+/// into the out dir, N being the profile's `snapshot_seed`, and checks it against
+/// `snapshot_sha256`. Seeded randomness and fixed clocks make it a function of
+/// pylon.wasm and N alone, so it is pinned like the rest of the product.
+fn seeded_snapshot(
+    req: &ProductRequest<'_>,
+    pylon_wasm: &Path,
+    on_event: &dyn Fn(ProductEvent<'_>),
+) -> Result<SnapshotReport, ProductBuildError> {
+    let profiles = req.repo_root.join("profiles");
+    let expected_file = profiles
+        .join("expected")
+        .join(format!("{}.toml", req.profile.name));
+    let pin = pylon_cpython::build::expected_digests(&profiles, &req.profile.name)?
+        .and_then(|e| e.snapshot)
+        .ok_or_else(|| {
+            ProductBuildError::Snapshot(format!(
+                "{} has no `snapshot_seed`: add `snapshot_seed = N` to pin one",
+                expected_file.display()
+            ))
+        })?;
+    let t = Instant::now();
+    on_event(ProductEvent::SnapshotStart { seed: pin.seed });
+    let spec = pylon_launch::snapshot::SnapshotSpec {
+        imports: Vec::new(),
+        entropy: pylon_launch::snapshot::Entropy::Seeded(pin.seed),
+    };
+    let made = pylon_launch::snapshot::make_from_file(pylon_wasm, &spec)
+        .map_err(|e| ProductBuildError::Snapshot(e.to_string()))?;
+    let path = req.out_dir.join(pin.file_name());
+    pylon_util::fs::write_atomic(&path, &made.bytes)
+        .map_err(|e| ProductBuildError::Snapshot(format!("writing {}: {e}", path.display())))?;
+    on_event(ProductEvent::SnapshotDone(t.elapsed()));
+    Ok(SnapshotReport {
+        path,
+        seed: pin.seed,
+        sha256: pylon_util::digest::sha256_hex(&made.bytes),
+        size: made.bytes.len() as u64,
+        pinned: pin.sha256,
+    })
 }

@@ -60,6 +60,9 @@ pub enum ProductPin {
         stdlib_zip: String,
         expected: PathBuf,
         cached: bool,
+        /// The seeded startup snapshot's digest, when the profile pins a seed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        snapshot_sha256: Option<String>,
     },
     /// Composed from what is on disk (`--no-build`, `--dry-run`).
     #[serde(untagged)]
@@ -259,6 +262,10 @@ fn rebuild_product(
     let profiles = root.join("profiles");
     let profile = pylon_cpython::load_profile(&profiles, None)?;
     let out_dir = root.join("build").join(&profile.name);
+    // A profile that pins a seeded snapshot gets its digest recorded too.
+    let seeded_snapshot = pylon_cpython::build::expected_digests(&profiles, &profile.name)
+        .map_err(RegenError::Expected)?
+        .is_some_and(|e| e.snapshot.is_some());
     let request = ProductRequest {
         link: root.join("build").join("pylon.wasm"),
         repo_root: root,
@@ -271,6 +278,7 @@ fn rebuild_product(
         local_tarball: None,
         jobs: settings.jobs,
         force: false,
+        seeded_snapshot,
     };
     let built = build_product(&request, &|ev| on_event(RegenEvent::Product(ev)))
         .map_err(|source| RegenError::Product { source })?;
@@ -279,11 +287,19 @@ fn rebuild_product(
         .pylon
         .as_ref()
         .map_or_else(String::new, |p| p.sha256.clone());
+    let snapshot = built
+        .snapshot
+        .as_ref()
+        .map(|s| pylon_cpython::build::FileRecord {
+            sha256: s.sha256.clone(),
+            size: s.size,
+        });
     let (expected, text) = pylon_cpython::build::render_expected(
         &profiles,
         &built.build.profile,
         &built.build.python_wasm,
         &built.build.stdlib_zip,
+        snapshot.as_ref(),
     )
     .map_err(RegenError::Expected)?;
     Ok((
@@ -294,6 +310,7 @@ fn rebuild_product(
             stdlib_zip: built.build.stdlib_zip.sha256.clone(),
             expected: expected.clone(),
             cached: built.build.cached,
+            snapshot_sha256: snapshot.map(|s| s.sha256),
         },
         (expected, text.into_bytes()),
     ))
