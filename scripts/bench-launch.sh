@@ -42,7 +42,7 @@ if [ "$which" = all ] || [ "$which" = startup ]; then
     peers+=(-n "wasmtime run python.wasm -c pass" \
       "wasmtime run -C cache=y --dir $dir/lib::/usr/local/lib --env PYTHONHOME=/usr/local $dir/python.wasm -c pass")
   fi
-  hyperfine -N --warmup 3 --runs 20 \
+  hyperfine -N --warmup 5 --runs 40 \
     -n "pylon-launch -c pass (snapshot, warm)" "$launch --cache-dir $cache -c pass" \
     -n "pylon-launch --no-snapshot -c pass (warm)" "$launch --cache-dir $cache --no-snapshot -c pass" \
     "${peers[@]}"
@@ -50,7 +50,7 @@ if [ "$which" = all ] || [ "$which" = startup ]; then
   printf 'line %s\n' $(seq 1 2000) >"$work/input.txt"
   printf 'import sys\nwith open(sys.argv[1]) as f:\n    print(sum(1 for _ in f))\n' >"$work/count.py"
   "$launch" --cache-dir "$cache" --snapshot-import json,re -c pass   # make that snapshot
-  hyperfine -N --warmup 3 --runs 20 \
+  hyperfine -N --warmup 5 --runs 40 \
     -n "pylon-launch -c 'import json, re, zlib'" "$launch --cache-dir $cache -c 'import json, re, zlib'" \
     -n "pylon-launch --snapshot-import json,re -c 'import json, re, zlib'" \
       "$launch --cache-dir $cache --snapshot-import json,re -c 'import json, re, zlib'" \

@@ -9,6 +9,8 @@ cache directory of its own (so the first launch makes the snapshot).
   PYTHONPATH, an explicit PYTHONHASHSEED) initialises CPython again and behaves as
   --no-snapshot does;
 - --no-snapshot and PYLON_NO_SNAPSHOT=1 run without it;
+- a resumed run that prints nothing writes nothing on stderr either, and its end
+  (atexit, __del__, unclosed files, stdout) looks as a full finalisation's;
 - `pylon snapshot --seed N` is bit-reproducible (twice, under another working
   directory, HOME, TZ and locale), another seed gives other bytes, and the file runs.
 
@@ -95,6 +97,59 @@ def main():
     return 1 if failures else 0
 
 
+# What a program can observe of the interpreter's end. A resumed run ends without
+# tearing the snapshot's interpreter down; this must look the same as a full
+# finalisation (--no-snapshot): atexit callbacks, __del__ of __main__'s objects (in a
+# cycle too) and of a module the run imported, an unclosed file flushed, stdout's
+# unterminated last line flushed.
+EXIT_PROGRAM = r"""
+import atexit, sys
+sys.path.insert(0, "/data")
+import exitmod
+class Noisy:
+    def __init__(self, tag):
+        self.tag = tag
+    def __del__(self):
+        print("del", self.tag, flush=True)
+held = Noisy("main global")
+cycle = Noisy("main cycle")
+cycle.me = cycle
+atexit.register(print, "atexit callback", flush=True)
+unclosed = open("/data/unclosed.txt", "w")
+unclosed.write("written, never closed")
+sys.stdout.write("an unterminated last line")
+"""
+EXIT_MODULE = """
+class Noisy:
+    def __del__(self):
+        print("del module global", flush=True)
+held = Noisy()
+"""
+
+
+def check_exit(scratch, cache):
+    results = []
+    for args in ([], ["--no-snapshot"]):
+        data = tempfile.mkdtemp(dir=scratch)
+        with open(os.path.join(data, "exitmod.py"), "w") as f:
+            f.write(EXIT_MODULE)
+        p = launch(cache, *args, "--dir", f"{data}::/data::rw", "--", "-c", EXIT_PROGRAM)
+        try:
+            with open(os.path.join(data, "unclosed.txt")) as f:
+                written = f.read()
+        except OSError as e:
+            written = repr(e)
+        results.append((p.returncode, sorted(p.stdout.splitlines()), p.stderr, written))
+    resumed, plain = results
+    expected_lines = {"atexit callback", "del main global", "del main cycle", "del module global"}
+    check("a resumed run ends as a full finalisation does: atexit, __del__ of the run's "
+          "objects, an unclosed file and stdout flushed",
+          resumed == plain and resumed[0] == 0 and resumed[3] == "written, never closed"
+          and expected_lines <= {l.replace("an unterminated last line", "") for l in resumed[1]}
+          and any("an unterminated last line" in l for l in resumed[1]),
+          (resumed, plain))
+
+
 def run(scratch):
     cache = os.path.join(scratch, "cache")
     os.makedirs(cache, mode=0o700)
@@ -110,6 +165,15 @@ def run(scratch):
     first = launch(cache, "--verbose", "-c", "pass")
     check("the first launch makes the startup snapshot",
           first.returncode == 0 and "startup snapshot made" in first.stderr, first.stderr)
+    # A resumed run of nothing prints nothing, on either stream (the snapshot's
+    # constructors run a second time when it resumes; none may say anything).
+    quiet = launch(cache, "-c", "pass")
+    quiet_plain = launch(cache, "--no-snapshot", "-c", "pass")
+    check("a resumed `-c pass` writes nothing on stdout or stderr (as --no-snapshot)",
+          (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+          and (quiet_plain.returncode, quiet_plain.stdout, quiet_plain.stderr) == (0, "", ""),
+          (quiet.stdout, quiet.stderr, quiet_plain.stdout, quiet_plain.stderr))
+    check_exit(scratch, cache)
     snapshots = os.path.join(cache, "snapshots")
     made = sorted(f for f in os.listdir(snapshots) if f.endswith(".wasm")) if os.path.isdir(snapshots) else []
     check("it is kept in the cache directory: only its owner can write either",

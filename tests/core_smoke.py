@@ -81,4 +81,16 @@ os.close(reader)
 os.makedirs("/smoke/sub/dir", exist_ok=True)
 assert sorted(os.listdir("/smoke/sub")) == ["dir"]
 
+# The collector clears every kind of object in a garbage cycle through its type's
+# tp_clear; one of the wrong C type (operator.methodcaller's returned void) traps in
+# WebAssembly. A class holding one, as glob's do, is such a cycle once released.
+import gc
+import operator
+class HoldsMethodcaller:
+    call = operator.methodcaller("upper")
+cycle = [operator.methodcaller("join", ["a"]), HoldsMethodcaller]
+cycle.append(cycle)
+del HoldsMethodcaller, cycle
+assert gc.collect() > 0
+
 print("core smoke: OK")

@@ -4,11 +4,12 @@
  * Two entry points:
  *
  * - `pylon-snapshot-initialize`, a component export (its WIT is `snapshot.wit`; the
- *   component-type section that declares it is `component_type.c`). A pre-initialiser
+ *   component-type section that declares it is `component_type.h`). A pre-initialiser
  *   (wasmtime-wizer, driven by pylon-launch) calls it once, then captures the
  *   instance's memory and globals as the snapshot. It initialises CPython the way a
- *   plain `python` launch does (encodings, site, the stdlib zip's index), imports the
- *   modules named in PYLON_SNAPSHOT_IMPORTS, and then drops every WASI resource handle
+ *   plain `python` launch does (encodings, site, the stdlib zip's index), imports
+ *   linecache (every `-c` run does) and the modules named in PYLON_SNAPSHOT_IMPORTS,
+ *   and then drops every WASI resource handle
  *   libc holds: handles are indices into the pre-initialiser's instance's tables and
  *   mean nothing in a later instance, so none may be captured. libc reopens stdio and
  *   the preopened directories lazily, from the instance that runs.
@@ -27,6 +28,10 @@
  *   imported it, re-reads the time zone, line-buffers stdout when it is a terminal, and
  *   runs the program. Clocks and os.urandom are live host calls and need nothing.
  *
+ * - `Py_FinalizeEx` (wrapped too): the end of a resumed run does what a program can
+ *   observe of CPython's finalisation and skips tearing down the snapshot's
+ *   interpreter (see __wrap_Py_FinalizeEx).
+ *
  * What stays the snapshot's: the str-hash secret (CPython hashes thousands of strings
  *   while it initialises), and modules' import-time state. pylon-launch's default
  *   snapshot is made on the machine that runs it with live randomness, so its secret is
@@ -35,7 +40,9 @@
 #include "Python.h"
 #include "pycore_initconfig.h" // _PyConfig_AsDict
 #include "pycore_pystate.h"    // _Py_GetConfig
-#include "pycore_pylifecycle.h" // _PySys_UpdateConfig
+#include "pycore_pylifecycle.h" // _PySys_UpdateConfig, _PyAtExit_Call
+#include "pycore_moduleobject.h" // _PyModule_Clear
+#include "pycore_runtime.h"     // _PyRuntime.atexit (Py_AtExit's callbacks)
 #if PY_VERSION_HEX >= 0x030E0000
 #  include "pycore_pyhash.h"   // _Py_HashSecret (public in 3.13, internal since 3.14)
 #endif
@@ -53,6 +60,7 @@
 extern char **environ;
 
 int __real___main_argc_argv(int argc, char **argv);
+int __real_Py_FinalizeEx(void);
 /* What libc's `run` export does before main (crt1-command.c); the linker does not do
    it for other exports of a command. */
 extern void __wasi_init_tp(void);
@@ -62,11 +70,16 @@ extern void __wasm_call_ctors(void);
 static volatile int snapshot_ready = 0;
 /* This run was resumed from the snapshot (for _pylon_snapshot.resumed()). */
 static int resumed = 0;
+/* The resumed run's end is still to come (__wrap_Py_FinalizeEx runs once). */
+static int finalize_pending = 0;
 /* The snapshot's configuration as read from its argv and environment, before the
    path configuration (a dict of _PyConfig_AsDict; one strong reference, kept). */
 static PyObject *snapshot_read_config = NULL;
 /* Why a snapshot's run initialised CPython again (for _pylon_snapshot.fallback()). */
 static char fallback_reason[2048];
+/* The names in sys.modules when the snapshot was taken (a frozenset; kept): at exit,
+   the modules a run imported itself are released like __main__. */
+static PyObject *snapshot_module_names = NULL;
 
 static void
 fail_initialize(const char *what, PyStatus status)
@@ -191,7 +204,18 @@ pylon_snapshot_initialize(void)
         fail_initialize("_PyConfig_AsDict", PyStatus_Ok());
     }
 
+    /* What every `-c` run imports (3.13 keeps the command's source in linecache for
+       its tracebacks): half a millisecond a run otherwise. */
+    PyObject *linecache = PyImport_ImportModule("linecache");
+    if (linecache == NULL) {
+        fail_initialize("importing linecache", PyStatus_Ok());
+    }
+    Py_DECREF(linecache);
     import_listed_modules();
+    snapshot_module_names = PyFrozenSet_New(PyImport_GetModuleDict());
+    if (snapshot_module_names == NULL) {
+        fail_initialize("recording the snapshot's modules", PyStatus_Ok());
+    }
     freeze_heap();
     flush_std_stream("stdout");
     flush_std_stream("stderr");
@@ -523,7 +547,128 @@ __wrap___main_argc_argv(int argc, char **argv)
         Py_FinalizeEx();
         return 1;
     }
+    finalize_pending = 1;
     return Py_RunMain();
+}
+
+/* --- the end of a resumed run ------------------------------------------------ */
+
+/* sys.<name>.flush() unless it is None or closed, as CPython's finalisation does;
+   -1 if it failed (reported as unraisable for stdout, silently for stderr). */
+static int
+flush_std_file(const char *name)
+{
+    PyObject *file = PySys_GetObject(name); /* borrowed */
+    if (file == NULL || file == Py_None) {
+        return 0;
+    }
+    PyObject *closed = PyObject_GetAttrString(file, "closed");
+    int is_closed = closed == NULL ? 0 : PyObject_IsTrue(closed);
+    Py_XDECREF(closed);
+    PyErr_Clear();
+    if (is_closed > 0) {
+        return 0;
+    }
+    PyObject *res = PyObject_CallMethod(file, "flush", NULL);
+    if (res == NULL) {
+        if (strcmp(name, "stdout") == 0) {
+            PyErr_FormatUnraisable("Exception ignored on flushing sys.stdout");
+        }
+        else {
+            PyErr_Clear();
+        }
+        return -1;
+    }
+    Py_DECREF(res);
+    return 0;
+}
+
+/* Releases the contents of the modules this run imported (newest first), then
+   __main__'s, as CPython's finalisation does: their objects' __del__ methods run,
+   files they left open are flushed and closed. */
+static void
+release_run_modules(void)
+{
+    PyObject *modules = PyImport_GetModuleDict(); /* borrowed */
+    PyObject *items = PyDict_Items(modules);
+    if (items == NULL) {
+        PyErr_FormatUnraisable("Exception ignored on releasing the run's modules");
+        return;
+    }
+    for (Py_ssize_t i = PyList_GET_SIZE(items) - 1; i >= 0; i--) {
+        PyObject *item = PyList_GET_ITEM(items, i);
+        PyObject *name = PyTuple_GET_ITEM(item, 0);
+        PyObject *module = PyTuple_GET_ITEM(item, 1);
+        int known = PySet_Contains(snapshot_module_names, name);
+        if (known < 0) {
+            PyErr_Clear();
+            continue;
+        }
+        if (known == 0 && PyModule_Check(module)) {
+            _PyModule_Clear(module);
+        }
+    }
+    Py_DECREF(items);
+    PyObject *main_module = PyDict_GetItemString(modules, "__main__"); /* borrowed */
+    if (main_module != NULL && PyModule_Check(main_module)) {
+        _PyModule_Clear(main_module);
+    }
+    PyErr_Clear();
+}
+
+/* CPython's finalisation as a resumed run ends (Py_RunMain calls it): what a program
+   can observe of it, in CPython's order, and not the rest.
+     1. threading._shutdown() (non-daemon threads), if threading was imported;
+     2. the atexit callbacks;
+     3. sys.stdout and sys.stderr flushed;
+     4. the modules this run imported and __main__ released, then a full collection:
+        the run's objects are finalised (__del__, weakref callbacks, files closed);
+     5. sys.stdout and sys.stderr flushed again.
+   What is skipped is tearing down the interpreter the snapshot built (freeing every
+   module, type and interned string one by one): about a millisecond of the short
+   runs the snapshot is for, spent on memory the instance is about to drop. Objects
+   the snapshot's own modules still hold are not finalised at exit, which CPython
+   does not promise either ("It is not guaranteed that __del__() methods are called
+   for objects that still exist when the interpreter exits"). A run that registered
+   a C-level Py_AtExit function, `sys.exit()` (which finalises inside CPython) and
+   every run that fell back to a fresh initialisation get the whole finalisation.
+   Returns -1 when a flush failed (Py_RunMain's exit status is then 120). */
+int
+__wrap_Py_FinalizeEx(void)
+{
+    if (!finalize_pending || snapshot_module_names == NULL ||
+        _PyRuntime.atexit.ncallbacks > 0 || !Py_IsInitialized()) {
+        return __real_Py_FinalizeEx();
+    }
+    finalize_pending = 0; /* once: a second call (CPython makes none) finalises fully */
+    int status = 0;
+
+    PyObject *threading_name = PyUnicode_FromString("threading");
+    PyObject *threading = threading_name ? PyImport_GetModule(threading_name) : NULL;
+    Py_XDECREF(threading_name);
+    if (threading != NULL) {
+        PyObject *res = PyObject_CallMethod(threading, "_shutdown", NULL);
+        if (res == NULL) {
+            PyErr_FormatUnraisable("Exception ignored on threading shutdown");
+        }
+        Py_XDECREF(res);
+        Py_DECREF(threading);
+    }
+    else if (PyErr_Occurred()) {
+        PyErr_FormatUnraisable("Exception ignored on threading shutdown");
+    }
+
+    _PyAtExit_Call(PyInterpreterState_Get());
+
+    if (flush_std_file("stdout") < 0 || flush_std_file("stderr") < 0) {
+        status = -1;
+    }
+    release_run_modules();
+    PyGC_Collect();
+    if (flush_std_file("stdout") < 0 || flush_std_file("stderr") < 0) {
+        status = -1;
+    }
+    return status;
 }
 
 /* --- the _pylon_snapshot module: what a program (and the tests) can ask ----- */

@@ -262,6 +262,7 @@ impl Given {
             snapshot_imports: self.snapshot_imports,
             snapshot: !self.no_snapshot
                 && env_nonempty("PYLON_NO_SNAPSHOT").is_none_or(|v| v == "0"),
+            process_exits_after: false,
         }
     }
 }

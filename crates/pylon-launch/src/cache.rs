@@ -543,7 +543,7 @@ pub(crate) fn prepare_dir(dir: &Path) -> Result<(), LaunchError> {
 
 /// Why a cache directory or file with this metadata cannot be trusted, if it cannot.
 #[cfg(unix)]
-fn untrusted(meta: &std::fs::Metadata) -> Option<String> {
+pub(crate) fn untrusted(meta: &std::fs::Metadata) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     extern "C" {
         fn geteuid() -> u32;
@@ -569,7 +569,7 @@ fn untrusted(meta: &std::fs::Metadata) -> Option<String> {
 }
 
 #[cfg(not(unix))]
-fn untrusted(_meta: &std::fs::Metadata) -> Option<String> {
+pub(crate) fn untrusted(_meta: &std::fs::Metadata) -> Option<String> {
     None
 }
 

@@ -1,7 +1,6 @@
 //! `pylon-launch`: parse, run, print, exit. See `pylon_launch::USAGE`.
 
 use std::io::Write;
-use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use pylon_launch::{format_duration, Event, Outcome, EXIT_LAUNCH_ERROR, EXIT_TIME
 /// written before the process ends anyway: a pipe nobody reads must not keep it alive.
 const LAST_WORDS_WAIT: Duration = Duration::from_millis(500);
 
-fn main() -> ExitCode {
+fn main() -> ! {
     let code = match launch() {
         Ok(outcome) => {
             match &outcome {
@@ -36,7 +35,9 @@ fn main() -> ExitCode {
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     // Guest codes are 0..=255 (wasi exit-with-code takes a u8); anything else is clamped.
-    ExitCode::from(u8::try_from(code).unwrap_or(1))
+    // Ended here, with stdout and stderr flushed: the instance was left for the exit to
+    // reclaim (`process_exits_after`), and nothing else runs at exit.
+    raw::exit_now(i32::from(u8::try_from(code).unwrap_or(1)))
 }
 
 /// A guest that exits with one of the statuses the launcher uses for its own outcomes
@@ -90,7 +91,8 @@ fn within(limit: Duration, work: impl FnOnce() + Send + 'static) {
 }
 
 fn launch() -> anyhow::Result<Outcome> {
-    let opts = pylon_launch::parse_args(std::env::args_os().skip(1).collect())?;
+    let mut opts = pylon_launch::parse_args(std::env::args_os().skip(1).collect())?;
+    opts.process_exits_after = true;
     if opts.show_help {
         print!("{}", pylon_launch::USAGE);
         return Ok(Outcome::Exited(0));

@@ -47,11 +47,16 @@ fn command() -> Command {
 
 /// `pylon-launch --wasm <guest> --cache-dir <shared> <args...>`.
 fn launch(args: &[&str]) -> Output {
+    launch_with_cache(&shared_cache(), args)
+}
+
+/// `pylon-launch --wasm <guest> --cache-dir <cache> <args...>`.
+fn launch_with_cache(cache: &Path, args: &[&str]) -> Output {
     command()
         .arg("--wasm")
         .arg(guest())
         .arg("--cache-dir")
-        .arg(shared_cache())
+        .arg(cache)
         .args(args)
         .output()
         .expect("running pylon-launch")
@@ -302,17 +307,7 @@ fn trap_reports_a_backtrace() {
 #[test]
 fn cache_is_written_reused_and_repaired() {
     let cache = tempdir();
-    let verbose_run = || {
-        command()
-            .arg("--wasm")
-            .arg(guest())
-            .arg("--cache-dir")
-            .arg(cache.path())
-            .arg("--verbose")
-            .args(["print-args", "x"])
-            .output()
-            .unwrap()
-    };
+    let verbose_run = || launch_with_cache(cache.path(), &["--verbose", "print-args", "x"]);
     let expected = "arg[0]=python\narg[1]=print-args\narg[2]=x\n";
     // The files of the cache directory (not its `wasm-ids` directory).
     let entries = || {
@@ -745,6 +740,52 @@ fn root_is_an_empty_read_only_directory_unless_mapped() {
     assert_eq!(
         std::fs::read_to_string(host.path().join("new.txt")).unwrap(),
         "x"
+    );
+}
+
+/// With a cache directory, `/` is `<cache>/empty-root/`, kept between launches: made
+/// once, read-only even to its owner (0500), and used only while it is still empty and
+/// unchanged; anything else falls back to a fresh removed directory, so the guest's `/`
+/// is empty either way.
+#[cfg(unix)]
+#[test]
+fn the_kept_empty_root_is_used_only_while_it_is_empty_and_read_only() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let cache = tempdir();
+    let run = || launch_with_cache(cache.path(), &["list", "/"]);
+    let out = run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "listed []\n");
+    let kept = cache.path().join("empty-root");
+    let meta = std::fs::symlink_metadata(&kept).unwrap();
+    assert!(meta.is_dir());
+    assert_eq!(meta.mode() & 0o7777, 0o500);
+    assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 0);
+    // Nothing of the staging is left beside it.
+    let staged: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".empty-root"))
+        .collect();
+    assert!(staged.is_empty(), "{staged:?}");
+
+    // Something put in it: not used (the guest sees an empty root all the same).
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(kept.join("planted.txt"), "host data").unwrap();
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o500)).unwrap();
+    let out = run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "listed []\n");
+
+    // Emptied but left writable: not used either.
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::remove_file(kept.join("planted.txt")).unwrap();
+    let out = run();
+    assert_eq!(stdout(&out), "listed []\n");
+    assert_eq!(
+        std::fs::symlink_metadata(&kept).unwrap().mode() & 0o7777,
+        0o700,
+        "the launcher does not repair it behind the user's back"
     );
 }
 
