@@ -577,17 +577,13 @@ fn on_guest_thread<T: Send + 'static>(
         // Nothing was sent: the thread panicked; join it for the panic.
     }
     match thread.join() {
+        // It ended normally, so it sent its result before ending.
         Ok(()) => receive
             .recv()
-            .unwrap_or_else(|_| unreachable_guest_result()),
+            .unwrap_or_else(|_| unreachable!("the guest thread ended without its result")),
         // A panic in the host side of a call: the caller sees it as its own.
         Err(panic) => std::panic::resume_unwind(panic),
     }
-}
-
-/// The guest thread ended normally, so it sent its result before ending.
-fn unreachable_guest_result<T>() -> T {
-    unreachable!("the guest thread ended without sending its result")
 }
 
 /// Everything the guest thread needs to instantiate and run the command.

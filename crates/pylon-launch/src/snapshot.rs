@@ -789,10 +789,9 @@ fn prune(dir: &Path, keep: &Path, now: SystemTime) {
     }
 }
 
-/// A snapshot made from a wasm file: its bytes, and the text of its marker section.
+/// A snapshot made from a wasm file: its bytes, and the digest of the wasm it was made of.
 pub struct Made {
     pub bytes: Vec<u8>,
-    pub describe: String,
     pub source_sha256: String,
 }
 
@@ -824,7 +823,6 @@ pub fn make_from_file(wasm: &Path, spec: &SnapshotSpec) -> Result<Made, LaunchEr
         reason: e.to_string(),
     })?;
     Ok(Made {
-        describe: spec.describe(&source_sha256),
         bytes: snapshot,
         source_sha256,
     })
