@@ -37,9 +37,13 @@ all: caps-sync build verify smoke
 prereqs:
 	scripts/install-prereqs.sh
 
-# The pinned WASI C toolchain (clang/lld/llvm 19, compiler-rt, wasi-libc) from Debian.
-toolchain:
-	scripts/install-wasi-toolchain.sh
+# The pinned WASI C toolchain (clang/lld/llvm 19, compiler-rt, wasi-libc and the
+# libraries they load): the profile's .deb files, fetched by sha256 and unpacked into
+# pylon's cache, no root. caps-sync and build do this themselves on first use; this
+# target does it alone, after checking what the host must provide.
+toolchain: tools
+	$(PYLON) doctor
+	$(PYLON) toolchain
 
 tools:
 	$(CARGO) build --release --locked -p pylon-cli -p pylon-launch

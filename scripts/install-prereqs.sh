@@ -1,31 +1,46 @@
 #!/usr/bin/env bash
-# Installs what building and testing Pylon needs on a fresh Debian/Ubuntu machine
-# with rustup: the wasm targets of the pinned Rust toolchain, git, make, python3 with
-# pip, zstd, lz4, sqlite3 and faketime.
-# Idempotent; safe to run on every CI job.
+# Prepares a machine with rustup (Rust 1.95) for building and testing Pylon, without
+# root: adds the wasm targets of the Rust toolchain and checks the host tools the
+# build and the smoke tests run. The WASI C toolchain (clang 19, wasi-libc, …) is not
+# installed here: pylon fetches the profile's pinned .deb files and unpacks them into
+# its own cache on first use (`pylon toolchain`; see README).
+#
+# A host tool that is missing is named with the package that provides it. Only when
+# run as root (a fresh CI machine) are those packages installed with apt-get; a user
+# is told the command instead and the script fails. Idempotent.
 set -euo pipefail
 
-need_apt=()
-command -v git >/dev/null 2>&1 || need_apt+=(git)
-command -v make >/dev/null 2>&1 || need_apt+=(make)
-# scripts/smoke.py computes the expected values with the host's CPython.
-command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
-# ... and the zstd CLI decodes the frames the zstd cap wrote (caps/zstd/smoke/zstd_smoke_host.py).
-command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
-# ... the lz4 CLI those of the lz4 cap (caps/lz4/smoke/lz4_smoke_host.py).
-command -v lz4 >/dev/null 2>&1 || need_apt+=(lz4)
-# ... the sqlite3 CLI the databases the guest wrote (tests/sqlite3_smoke_host.py).
-command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
-# Smoke files fetch pinned third-party files (test suites, pytest) with `pip download`
-# (scripts/pypi_pins.py).
-python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
-# `pylon repro-check` moves the build's clock with it (the `clock` variation).
-command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
-if [ "${#need_apt[@]}" -gt 0 ]; then
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -q
-  $sudo_cmd apt-get install -y -q "${need_apt[@]}"
+# program:Debian/Ubuntu package — what the main job and the smoke tests run.
+needs=(
+  cc:gcc cc:libc6-dev      # the native build python of CPython's cross-build
+  make:make patch:patch tar:tar xz:xz-utils pkg-config:pkg-config
+  curl:curl curl:ca-certificates   # fetches the pinned tarball and .deb files
+  git:git                  # caps-sync
+  python3:python3          # smoke computes expected values with the host's CPython
+  zstd:zstd lz4:lz4 sqlite3:sqlite3   # smoke decodes what the caps wrote
+  pip3:python3-pip         # smoke's pinned third-party files (scripts/pypi_pins.py)
+  faketime:faketime        # repro-check's clock variation
+)
+missing=()
+for need in "${needs[@]}"; do
+  program=${need%%:*} package=${need#*:}
+  if [ "$program" = pip3 ]; then
+    python3 -m pip --version >/dev/null 2>&1 && continue
+  elif command -v "$program" >/dev/null 2>&1; then
+    continue
+  fi
+  [[ " ${missing[*]-} " == *" $package "* ]] || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "install-prereqs: missing host packages: ${missing[*]}" >&2
+    echo "install-prereqs: install them (Debian/Ubuntu): sudo apt-get install ${missing[*]}" >&2
+    echo "install-prereqs: (\`pylon doctor\` says what each is for)" >&2
+    exit 1
+  fi
 fi
 
 # Caps build for these targets; rustc 1.95 ships wasm-component-ld for wasip2.

@@ -72,7 +72,7 @@ const SCRUBBED_ENV: &[&str] = &[
 ];
 
 /// The C compiler and archiver of the pinned WASI toolchain, by the names Debian's
-/// packages install on PATH (`scripts/install-wasi-toolchain.sh`).
+/// packages give them (under `usr/bin` of the unpacked toolchain).
 const C_COMPILER: &str = "clang-19";
 const C_ARCHIVER: &str = "llvm-ar-19";
 
@@ -156,11 +156,22 @@ impl HostPaths {
         HostPaths {
             cargo_home: from_env("CARGO_HOME", ".cargo"),
             rustup_home: from_env("RUSTUP_HOME", ".rustup"),
-            c_compiler: on_path(C_COMPILER),
-            c_archiver: on_path(C_ARCHIVER),
+            c_compiler: c_tool(C_COMPILER),
+            c_archiver: c_tool(C_ARCHIVER),
             rustc: None,
         }
     }
+}
+
+/// A program of the pinned WASI toolchain: from the unpacked tree `pylon` named in
+/// `PYLON_WASI_TOOLCHAIN` ([`pylon_toolchain::ENV_ROOT`]) when set, else on PATH (a
+/// toolchain installed by hand, or none).
+fn c_tool(name: &str) -> Option<PathBuf> {
+    if let Some(root) = std::env::var_os(pylon_toolchain::ENV_ROOT).filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(root).join("usr/bin").join(name);
+        return p.is_file().then_some(p);
+    }
+    on_path(name)
 }
 
 /// `name` resolved on PATH, as the shell would.

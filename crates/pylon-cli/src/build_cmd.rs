@@ -508,6 +508,12 @@ impl StageProgress {
     fn product_event(&self, ev: ProductEvent<'_>) {
         match ev {
             ProductEvent::Cpython(ev) => self.event(ev),
+            ProductEvent::Toolchain(ev) if !self.quiet => {
+                if let Some(line) = crate::toolchain_cmd::describe(&ev) {
+                    self.clear();
+                    eprintln!("build: {line}");
+                }
+            }
             ProductEvent::ComposeStart if !self.quiet => eprintln!("build: compose …"),
             ProductEvent::ComposeDone(took) if !self.quiet => {
                 eprintln!("build: compose done ({:.1}s)", took.as_secs_f64())

@@ -12,6 +12,7 @@ mod regen_cmd;
 mod render;
 mod repro_cmd;
 mod snapshot_cmd;
+mod toolchain_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,6 +74,18 @@ enum Command {
     /// and compare the bytes with a baseline build.
     #[command(name = "repro-check")]
     ReproCheck(repro_cmd::ReproArgs),
+    /// Fetch the profile's pinned WASI C toolchain (.deb files, by sha256) and unpack
+    /// it into the cache, without dpkg or root; print where and its digest.
+    #[command(
+        after_help = "Sources, in order: $PYLON_TOOLCHAIN_DEBS (a directory of .deb files),\n$PYLON_DEBIAN_MIRROR (base URLs), the Debian hosts of /etc/apt.\n\nExit status: 0 unpacked and clang runs, 1 unpacked but clang does not run here,\n2 usage error or the toolchain could not be fetched or unpacked."
+    )]
+    Toolchain(toolchain_cmd::ToolchainArgs),
+    /// Check what the host must still provide (cc, make, git, python3, glibc, Rust
+    /// targets, smoke tools) and name the command that installs what is missing.
+    #[command(
+        after_help = "Exit status: 0 the main job can run, 1 something it needs is missing."
+    )]
+    Doctor(toolchain_cmd::DoctorArgs),
 }
 
 #[derive(Subcommand)]
@@ -183,7 +196,7 @@ impl std::fmt::Display for UsageError {
 }
 impl std::error::Error for UsageError {}
 
-fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
+pub(crate) fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
     anyhow::Error::new(UsageError(e.into()))
 }
 
@@ -197,6 +210,8 @@ impl Cli {
             Command::Manifest(ManifestCommand::Check(a)) if a.json => Some("manifest-check"),
             Command::Cap(c @ cap_cmd::CapCommand::List(_)) if c.json() => Some("cap-list"),
             Command::Cap(c @ cap_cmd::CapCommand::New(_)) if c.json() => Some("cap-new"),
+            Command::Toolchain(a) if a.json => Some("toolchain"),
+            Command::Doctor(a) if a.json => Some("doctor"),
             _ => None,
         }
     }
@@ -255,6 +270,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::ReproCheck(args) => repro_cmd::run(args),
         // build_cmd renders its own errors (JSON included) and returns the exit code.
         Command::Build(args) => build_cmd::run(args),
+        Command::Toolchain(args) => toolchain_cmd::run(args),
+        Command::Doctor(args) => toolchain_cmd::doctor(args),
         Command::Manifest(ManifestCommand::Check(args)) => {
             let manifest = load(&args.manifest)?;
             if args.json {
@@ -288,6 +305,15 @@ fn caps_dir(arg: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join("git"))
 }
 
+/// The directory holding the manifest (the repository root, with `profiles/`).
+pub(crate) fn manifest_root(manifest: &Path) -> PathBuf {
+    manifest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
+
 fn caps_sync(args: SyncArgs) -> anyhow::Result<u8> {
     let manifest = load(&args.common.manifest)?;
     let only: Vec<String> = args
@@ -301,6 +327,13 @@ fn caps_sync(args: SyncArgs) -> anyhow::Result<u8> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if jobs == 0 {
         return Err(usage(anyhow::anyhow!("--jobs must be at least 1")));
+    }
+    if !args.skip_build {
+        toolchain_cmd::provide(
+            &manifest_root(&args.common.manifest),
+            None,
+            args.common.json,
+        )?;
     }
     let opts = SyncOptions {
         reference_dir: args.reference,

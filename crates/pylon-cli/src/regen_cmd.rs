@@ -31,13 +31,8 @@ pub fn run(args: RegenArgs) -> anyhow::Result<u8> {
     if jobs == 0 {
         return Err(usage(anyhow::anyhow!("--jobs must be at least 1")));
     }
-    let manifest_root = args
-        .common
-        .manifest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."))
-        .to_path_buf();
+    let manifest_root = crate::manifest_root(&args.common.manifest);
+    crate::toolchain_cmd::provide(&manifest_root, args.cache_dir.as_deref(), args.common.json)?;
     let product = if args.no_build {
         None
     } else {
@@ -133,6 +128,12 @@ fn progress(json: bool, ev: RegenEvent<'_>) {
             err,
             "regen: making the seeded startup snapshot (seed {seed}) …"
         ),
+        RegenEvent::Product(ProductEvent::Toolchain(ev)) => {
+            match crate::toolchain_cmd::describe(&ev) {
+                Some(line) => writeln!(err, "regen: {line}"),
+                None => Ok(()),
+            }
+        }
         RegenEvent::Product(ProductEvent::ComposeDone(_) | ProductEvent::SnapshotDone(_)) => Ok(()),
     };
 }

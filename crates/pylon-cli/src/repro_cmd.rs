@@ -115,6 +115,13 @@ pub fn run(args: ReproArgs) -> anyhow::Result<u8> {
         Ok(m) => m,
         Err(e) => return Ok(usage_error(&args, e.to_string())),
     };
+    // Once, here: every varied build (its own HOME and cache root) inherits the
+    // unpacked toolchain through PYLON_WASI_TOOLCHAIN.
+    if let Err(e) =
+        crate::toolchain_cmd::provide(&crate::manifest_root(&args.manifest), None, args.json)
+    {
+        return Ok(usage_error(&args, format!("{e:#}")));
+    }
     let program = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {

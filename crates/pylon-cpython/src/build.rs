@@ -178,6 +178,9 @@ pub struct BuildInputs {
     pub tarball_sha256: String,
     pub host_triple: String,
     pub toolchain: Vec<(String, String)>,
+    /// The unpacked toolchain's digest (every pinned `.deb`'s sha256).
+    #[serde(default)]
+    pub toolchain_digest: String,
     pub rustc: String,
     pub wasm_component_ld: String,
     pub host_cc: String,
@@ -206,6 +209,7 @@ impl BuildInputs {
             tarball_sha256: profile.source.sha256.to_string(),
             host_triple: profile.build.host_triple.clone(),
             toolchain: toolchain.packages.clone(),
+            toolchain_digest: toolchain.digest.clone(),
             rustc: toolchain.rustc.clone(),
             wasm_component_ld: toolchain.component_ld.clone(),
             host_cc: toolchain.host_cc.clone(),
@@ -257,6 +261,7 @@ impl BuildInputs {
         for (name, version) in &self.toolchain {
             s.push_str(&format!("package {name} {version}\n"));
         }
+        s.push_str(&format!("wasi-toolchain {}\n", self.toolchain_digest));
         s.push_str(&format!("rustc {}\n", self.rustc));
         s.push_str(&format!("wasm-component-ld {}\n", self.wasm_component_ld));
         s.push_str(&format!("host-cc {}\n", self.host_cc));
@@ -491,7 +496,7 @@ pub fn build(
 /// (patches, extension modules, overlays), from which its keys are derived.
 fn gather_inputs(opts: &BuildOptions) -> Result<(ToolchainInfo, BuildInputs), BuildError> {
     let profile = &opts.profile;
-    let toolchain = check_toolchain(&profile.toolchain, &profile.path, &opts.layout)?;
+    let toolchain = check_toolchain(&profile.toolchain, &opts.layout)?;
     let patches = ext::list_patches(&opts.repo_root.join("profiles/patches"), &profile.version)?;
     let mut ext_dirs = vec![opts.repo_root.join("cpython-ext")];
     ext_dirs.extend(opts.extra_ext_dirs.iter().cloned());
@@ -1274,6 +1279,9 @@ impl StageRun<'_> {
                 "/rust-toolchain/bin".to_string(),
             ),
             (tree.work.display().to_string(), "/build".to_string()),
+            // `<toolchain>/usr/bin/clang-19` is recorded as `/usr/bin/clang-19`, where
+            // Debian installs it: the same bytes wherever the cache is.
+            (opts.layout.root.display().to_string(), String::new()),
         ];
         for (name, bytes) in sysconfig_files(&tree.cross)? {
             let text = String::from_utf8_lossy(&bytes);

@@ -5,13 +5,12 @@
 //! in the same directory, so a killed download never leaves a trusted partial file and
 //! a second build never downloads.
 
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use crate::apt::debian_archives;
 use crate::profile::{Sha256, SourceLocation, SourceSpec};
+use pylon_toolchain::apt::debian_archives;
+use pylon_toolchain::download::{InputDir, Refused};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -63,21 +62,25 @@ pub enum FetchEvent<'a> {
     Failed { url: &'a str, error: &'a str },
 }
 
-/// The digest-addressed input cache.
+/// The digest-addressed input cache (`pylon_toolchain::download::InputDir`, which the
+/// toolchain's `.deb` files share).
 #[derive(Debug, Clone)]
 pub struct InputCache {
     pub dir: PathBuf,
+    inputs: InputDir,
 }
 
 impl InputCache {
     pub fn new(cache_root: &Path) -> InputCache {
+        let inputs = InputDir::new(cache_root);
         InputCache {
-            dir: cache_root.join("inputs"),
+            dir: inputs.dir.clone(),
+            inputs,
         }
     }
 
     pub fn path_of(&self, digest: &Sha256) -> PathBuf {
-        self.dir.join(digest.as_str())
+        self.inputs.path_of(digest.as_str())
     }
 
     /// Returns the cached file for `spec`, fetching it first if needed. A `local` file
@@ -89,35 +92,24 @@ impl InputCache {
         apt_root: &Path,
         on_event: &dyn Fn(FetchEvent<'_>),
     ) -> Result<PathBuf, FetchError> {
-        let target = self.path_of(&spec.sha256);
         let input = spec.tarball.clone();
+        let refused = |origin: String, deleted: bool, r: Refused| match r {
+            Refused::Digest { actual } => FetchError::DigestMismatch {
+                input: input.clone(),
+                origin,
+                expected: spec.sha256.clone(),
+                actual,
+                deleted,
+            },
+            Refused::Io { what, path, source } => FetchError::Io { what, path, source },
+        };
         if let Some(local) = local {
-            let actual = sha256_file(local).map_err(|source| FetchError::Io {
-                what: "reading",
-                path: local.to_path_buf(),
-                source,
-            })?;
-            if actual != spec.sha256.as_str() {
-                return Err(FetchError::DigestMismatch {
-                    input,
-                    origin: local.display().to_string(),
-                    expected: spec.sha256.clone(),
-                    actual,
-                    deleted: false,
-                });
-            }
-            if !target.is_file() {
-                let tmp = self.temp_file()?;
-                fs::copy(local, tmp.path()).map_err(|source| FetchError::Io {
-                    what: "copying",
-                    path: local.to_path_buf(),
-                    source,
-                })?;
-                self.admit(tmp, &target)?;
-            }
-            return Ok(target);
+            return self
+                .inputs
+                .admit_local(local, spec.sha256.as_str())
+                .map_err(|r| refused(local.display().to_string(), false, r));
         }
-        if target.is_file() {
+        if let Some(target) = self.inputs.cached(spec.sha256.as_str()) {
             on_event(FetchEvent::Cached { path: &target });
             return Ok(target);
         }
@@ -141,92 +133,24 @@ impl InputCache {
         }
         for url in urls {
             on_event(FetchEvent::Downloading { url: &url });
-            let tmp = self.temp_file()?;
-            if let Err(error) = curl(&url, tmp.path()) {
-                on_event(FetchEvent::Failed {
-                    url: &url,
-                    error: &error,
-                });
-                tried.push((url, error));
-                continue;
-            }
-            let actual = sha256_file(tmp.path()).map_err(|source| FetchError::Io {
-                what: "hashing download",
-                path: tmp.path().to_path_buf(),
-                source,
-            })?;
-            if actual != spec.sha256.as_str() {
+            match self.inputs.download(&url, spec.sha256.as_str()) {
+                Ok(Ok(target)) => return Ok(target),
+                Ok(Err(error)) => {
+                    on_event(FetchEvent::Failed {
+                        url: &url,
+                        error: &error,
+                    });
+                    tried.push((url, error));
+                }
                 // A wrong file from a pinned place is not a network hiccup: stop here
                 // rather than look for a source that happens to agree.
-                drop(tmp);
-                return Err(FetchError::DigestMismatch {
-                    input,
-                    origin: url,
-                    expected: spec.sha256.clone(),
-                    actual,
-                    deleted: true,
-                });
+                Err(r) => return Err(refused(url, true, r)),
             }
-            self.admit(tmp, &target)?;
-            return Ok(target);
         }
         Err(FetchError::Unavailable {
             input,
             expected: spec.sha256.clone(),
             tried,
         })
-    }
-
-    fn temp_file(&self) -> Result<tempfile::NamedTempFile, FetchError> {
-        fs::create_dir_all(&self.dir).map_err(|source| FetchError::Io {
-            what: "creating cache directory",
-            path: self.dir.clone(),
-            source,
-        })?;
-        tempfile::Builder::new()
-            .prefix(".partial-")
-            .tempfile_in(&self.dir)
-            .map_err(|source| FetchError::Io {
-                what: "creating temporary file in",
-                path: self.dir.clone(),
-                source,
-            })
-    }
-
-    /// Moves a verified file to its digest name.
-    fn admit(&self, tmp: tempfile::NamedTempFile, target: &Path) -> Result<(), FetchError> {
-        tmp.persist(target).map_err(|e| FetchError::Io {
-            what: "publishing into the input cache",
-            path: target.to_path_buf(),
-            source: e.error,
-        })?;
-        Ok(())
-    }
-}
-
-/// Downloads with curl: it honours the machine's proxy settings and is everywhere the
-/// toolchain script installs. Errors carry curl's own message.
-fn curl(url: &str, out: &Path) -> Result<(), String> {
-    let output = Command::new("curl")
-        .args([
-            "--fail",
-            "--silent",
-            "--show-error",
-            "--location",
-            "--retry",
-            "2",
-        ])
-        .args(["--connect-timeout", "20"])
-        // Loopback is never proxied (a machine's http_proxy must not capture it).
-        .args(["--noproxy", "localhost,127.0.0.1,::1", "--output"])
-        .arg(out)
-        .arg(url)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run curl: {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
     }
 }

@@ -12,7 +12,7 @@
 //! Like the other libraries of the workspace it prints nothing: progress goes out as
 //! [`build::BuildEvent`]s and results come back as report values.
 
-pub mod apt;
+pub use pylon_toolchain::apt;
 pub mod build;
 pub mod ext;
 pub mod fetch;

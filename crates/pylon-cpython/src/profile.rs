@@ -48,9 +48,9 @@ pub struct PackagePin {
     pub name: String,
     pub version: String,
     pub sha256: Sha256,
-    /// Where the `.deb` lies in the Debian archive (`pool/main/…/NAME_VERSION_ARCH.deb`),
-    /// for a package that no suite of the machine's apt sources serves (one from sid or
-    /// a backports suite): scripts/install-wasi-toolchain.sh fetches it from there.
+    /// Where the `.deb` lies in the Debian archive (`pool/main/…/NAME_VERSION_ARCH.deb`):
+    /// pylon fetches it from there under each archive host (required; `Some` for every
+    /// pin of a validated profile).
     pub pool: Option<String>,
 }
 
@@ -688,7 +688,14 @@ impl Checker<'_> {
                 self.digest_value(Some(&s), span, &format!("{owner}.sha256"))
             });
             let pool = match pkg.get("pool") {
-                None => Ok(None),
+                None => {
+                    self.report(
+                        span_of(item),
+                        &format!("{owner}.pool"),
+                        "missing: pylon fetches every package from its path in the Debian archive (\"pool/…/NAME_VERSION_ARCH.deb\")",
+                    );
+                    Err(())
+                }
                 Some(val) => match val.as_str().filter(|p| is_pool_path(p)) {
                     Some(p) => Ok(Some(p.to_string())),
                     None => {

@@ -1,18 +1,27 @@
 //! The toolchain a build runs with, checked before anything is built.
 //!
-//! The profile pins Debian packages by exact version; a different compiler would give
-//! a different binary, so a wrong or missing package is an error that names the
-//! package, the wanted and the found version, and the command that fixes it. The Rust
-//! toolchain contributes `wasm-component-ld` (the wasip2 linker driver clang calls).
+//! The profile pins the WASI C toolchain as exact Debian `.deb` files; pylon unpacks
+//! them into its cache (`pylon_toolchain`) and the build runs the compilers from there,
+//! so a different compiler cannot be picked up by accident and no package manager or
+//! root is needed. The Rust toolchain contributes `wasm-component-ld` (the wasip2
+//! linker driver clang calls).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use pylon_toolchain::{DebPin, Unpacked};
+
 use crate::profile::PackagePin;
 
-/// Where Debian's packages put the pieces (see ../shared/notes/toolchain.md).
+/// Where the unpacked Debian packages put the pieces (see ../shared/notes/toolchain.md).
 #[derive(Debug, Clone)]
 pub struct Layout {
+    /// The unpacked tree (shaped like `/`); its path is mapped back to `/` wherever the
+    /// build records a program's path (`CC` in `_sysconfigdata`), so the output does
+    /// not depend on where the cache is.
+    pub root: PathBuf,
+    /// [`pylon_toolchain::toolchain_digest`] of the pins.
+    pub digest: String,
     pub clang: PathBuf,
     pub clang_cpp: PathBuf,
     pub clangxx: PathBuf,
@@ -28,43 +37,47 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Debian's layout for LLVM 19 and wasi-libc, for a wasip* triple.
-    pub fn debian(host_triple: &str) -> Layout {
-        let llvm = Path::new("/usr/lib/llvm-19");
+    /// Debian's layout for LLVM 19 and wasi-libc, in the unpacked toolchain, for a
+    /// wasip* triple. The `usr/bin` programs are pylon's wrappers (they set the
+    /// toolchain's library path).
+    pub fn unpacked(toolchain: &Unpacked, host_triple: &str) -> Layout {
+        let llvm = toolchain.path("/usr/lib/llvm-19");
         Layout {
-            clang: "/usr/bin/clang-19".into(),
-            clang_cpp: "/usr/bin/clang-cpp-19".into(),
-            clangxx: "/usr/bin/clang++-19".into(),
-            ar: "/usr/bin/llvm-ar-19".into(),
-            ranlib: "/usr/bin/llvm-ranlib-19".into(),
+            root: toolchain.root.clone(),
+            digest: toolchain.digest.clone(),
+            clang: toolchain.program("clang-19"),
+            clang_cpp: toolchain.program("clang-cpp-19"),
+            clangxx: toolchain.program("clang++-19"),
+            ar: toolchain.program("llvm-ar-19"),
+            ranlib: toolchain.program("llvm-ranlib-19"),
             clang_include: llvm.join("lib/clang/19/include"),
             builtins: llvm.join("lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a"),
-            libc_include: Path::new("/usr/include").join(host_triple),
-            libc_lib: Path::new("/usr/lib").join(host_triple),
+            libc_include: toolchain.path("/usr/include").join(host_triple),
+            libc_lib: toolchain.path("/usr/lib").join(host_triple),
         }
     }
 }
 
-/// A pinned package that is not installed at its pinned version.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PackageProblem {
-    pub package: String,
-    pub wanted: String,
-    /// `None` when not installed at all.
-    pub found: Option<String>,
+/// The profile's pins in the form the unpacker takes.
+pub fn deb_pins(pins: &[PackagePin]) -> Vec<DebPin> {
+    pins.iter()
+        .map(|p| DebPin {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            sha256: p.sha256.to_string(),
+            pool: p.pool.clone(),
+        })
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ToolchainError {
-    #[error("the WASI toolchain does not match the profile:\n{}\nfix: sudo scripts/install-wasi-toolchain.sh {}", problems.iter().map(|p| format!("  {}: wanted {}, found {}", p.package, p.wanted, p.found.as_deref().unwrap_or("not installed"))).collect::<Vec<_>>().join("\n"), profile.display())]
-    Packages {
-        problems: Vec<PackageProblem>,
-        profile: PathBuf,
+    #[error("{what} is missing from the unpacked toolchain: {} (remove {} and build again)", path.display(), root.display())]
+    MissingFile {
+        what: &'static str,
+        path: PathBuf,
+        root: PathBuf,
     },
-    #[error("cannot run dpkg-query to check the toolchain packages: {0} (pylon build needs a Debian-based machine)")]
-    NoDpkg(String),
-    #[error("{what} is missing: {} (installed by scripts/install-wasi-toolchain.sh)", path.display())]
-    MissingFile { what: &'static str, path: PathBuf },
     #[error("cannot run `{command}`: {message}")]
     Command { command: String, message: String },
     #[error("the Rust toolchain has no wasm-component-ld at {} (rustc 1.95 ships one; is this a rustup toolchain?)", path.display())]
@@ -74,8 +87,10 @@ pub enum ToolchainError {
 /// What a build runs with, as recorded in its cache key and build record.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ToolchainInfo {
-    /// (package, installed version), in profile order.
+    /// (package, pinned version), in profile order: what the unpacked toolchain holds.
     pub packages: Vec<(String, String)>,
+    /// The unpacked toolchain's digest (its `.deb` files' sha256s).
+    pub digest: String,
     /// `rustc -V`.
     pub rustc: String,
     /// Directory holding `wasm-component-ld`, put first on PATH for the WASI build.
@@ -84,61 +99,6 @@ pub struct ToolchainInfo {
     pub component_ld: String,
     /// First line of `cc --version`: the native build python's compiler.
     pub host_cc: String,
-}
-
-/// Installed versions of `names` (`None` = not installed), one dpkg-query call.
-pub fn installed_versions(names: &[&str]) -> Result<Vec<Option<String>>, ToolchainError> {
-    let output = Command::new("dpkg-query")
-        .arg("-W")
-        .arg("-f=${Package}\t${db:Status-Abbrev}\t${Version}\n")
-        .args(names)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .map_err(|e| ToolchainError::NoDpkg(e.to_string()))?;
-    // dpkg-query exits 1 when some package is unknown but still prints the others.
-    let text = String::from_utf8_lossy(&output.stdout);
-    Ok(names
-        .iter()
-        .map(|name| {
-            text.lines().find_map(|line| {
-                let mut f = line.split('\t');
-                let (pkg, status, version) = (f.next()?, f.next()?, f.next()?);
-                // Multi-arch packages print as `name:arch`.
-                let pkg = pkg.split(':').next().unwrap_or(pkg);
-                (pkg == *name && status.starts_with("ii")).then(|| version.to_string())
-            })
-        })
-        .collect())
-}
-
-/// Compares the installed packages with the pins; every mismatch is reported at once.
-pub fn check_packages(
-    pins: &[PackagePin],
-    profile_path: &Path,
-) -> Result<Vec<(String, String)>, ToolchainError> {
-    let names: Vec<&str> = pins.iter().map(|p| p.name.as_str()).collect();
-    let found = installed_versions(&names)?;
-    let problems: Vec<PackageProblem> = pins
-        .iter()
-        .zip(&found)
-        .filter(|(pin, found)| found.as_deref() != Some(pin.version.as_str()))
-        .map(|(pin, found)| PackageProblem {
-            package: pin.name.clone(),
-            wanted: pin.version.clone(),
-            found: found.clone(),
-        })
-        .collect();
-    if !problems.is_empty() {
-        return Err(ToolchainError::Packages {
-            problems,
-            profile: profile_path.to_path_buf(),
-        });
-    }
-    Ok(pins
-        .iter()
-        .map(|p| (p.name.clone(), p.version.clone()))
-        .collect())
 }
 
 fn run_text(program: &str, args: &[&str]) -> Result<String, ToolchainError> {
@@ -160,13 +120,16 @@ fn run_text(program: &str, args: &[&str]) -> Result<String, ToolchainError> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Checks the packages and the files the build uses, and finds wasm-component-ld.
+/// Checks the files the build uses in the unpacked toolchain, and finds
+/// wasm-component-ld.
 pub fn check_toolchain(
     pins: &[PackagePin],
-    profile_path: &Path,
     layout: &Layout,
 ) -> Result<ToolchainInfo, ToolchainError> {
-    let packages = check_packages(pins, profile_path)?;
+    let packages = pins
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
     for (what, path) in [
         ("clang", &layout.clang),
         ("llvm-ar", &layout.ar),
@@ -180,6 +143,7 @@ pub fn check_toolchain(
             return Err(ToolchainError::MissingFile {
                 what,
                 path: path.clone(),
+                root: layout.root.clone(),
             });
         }
     }
@@ -218,6 +182,7 @@ pub fn check_toolchain(
         .to_string();
     Ok(ToolchainInfo {
         packages,
+        digest: layout.digest.clone(),
         rustc,
         component_ld_dir,
         component_ld,

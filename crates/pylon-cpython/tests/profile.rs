@@ -45,7 +45,7 @@ fn default_profile_is_cp313_and_valid() {
     assert!(!p.text.contains("debian.org"));
     let names: Vec<&str> = p.toolchain.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(
-        names,
+        names[..5],
         [
             "clang-19",
             "lld-19",
@@ -54,6 +54,18 @@ fn default_profile_is_cp313_and_valid() {
             "wasi-libc"
         ]
     );
+    // ... and what they need that a base system may lack: clang's headers and the
+    // libraries clang and llvm-ar load (glibc and libstdc++ aside).
+    for lib in [
+        "libclang-common-19-dev",
+        "libllvm19",
+        "libclang-cpp19",
+        "libz3-4",
+        "libxml2",
+        "libicu72",
+    ] {
+        assert!(names.contains(&lib), "{lib} not pinned: {names:?}");
+    }
     assert!(p.disabled_modules.iter().any(|m| m.name == "_ctypes"));
     assert!(!p.stdlib.include_tests);
     assert_eq!(p.build.ldflags, ["-Wl,--strip-debug"]);
@@ -207,8 +219,8 @@ fn sources_must_be_pool_paths_or_urls() {
     assert!(p.iter().all(|l| l.contains("source.sources")), "{p:?}");
 }
 
-/// A pin's `pool` path goes into a URL and a shell command of the toolchain installer:
-/// only a plain path under `pool/` ending in `.deb` is accepted.
+/// A pin's `pool` path goes into a URL: only a plain path under `pool/` ending in
+/// `.deb` is accepted, and every pin has one (pylon fetches each package by it).
 #[test]
 fn toolchain_pool_paths_are_checked() {
     let p = load_profile(&profiles_dir(), None).unwrap();
@@ -222,11 +234,35 @@ fn toolchain_pool_paths_are_checked() {
         pool.ends_with(&format!("_{}_all.deb", libc.version)),
         "{pool}"
     );
-    assert!(p
-        .toolchain
-        .iter()
-        .filter(|t| t.name != "wasi-libc")
-        .all(|t| t.pool.is_none()));
+    for t in &p.toolchain {
+        let pool = t
+            .pool
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} has no pool", t.name));
+        // Debian's file name: the version without its epoch.
+        let version = t
+            .version
+            .split_once(':')
+            .map_or(t.version.as_str(), |(_, v)| v);
+        assert!(
+            pool.contains(&format!("/{}_{version}_", t.name)) && pool.ends_with(".deb"),
+            "{}: {pool}",
+            t.name
+        );
+    }
+    // A pin without one is an error naming it.
+    let text = real("cp313");
+    let start = text.find(", pool = \"").unwrap();
+    let end = start + 2 + text[start + 2..].find('"').unwrap() + 1;
+    let end = end + text[end..].find('"').unwrap() + 1;
+    let text = format!("{}{}", &text[..start], &text[end..]);
+    let missing = problems(&text);
+    assert!(
+        missing
+            .iter()
+            .any(|l| l.contains("toolchain.packages[0].pool: missing")),
+        "{missing:?}"
+    );
 
     for bad in [
         "pool/../etc/passwd.deb",
@@ -243,7 +279,7 @@ fn toolchain_pool_paths_are_checked() {
         assert!(
             problems
                 .iter()
-                .any(|l| l.contains("toolchain.packages[4].pool")),
+                .any(|l| l.contains("toolchain.packages[0].pool")),
             "{bad}: {problems:?}"
         );
     }

@@ -5,7 +5,7 @@
 //! what is known besides the artifact, and what it shows on its own, can be said:
 //!
 //! - the toolchain: every `[toolchain]` version the manifest records (rustc, clang,
-//!   wasi-libc, wasmtime, wac-graph) against this machine's. Which tools matter
+//!   wasi-libc, the wasi-toolchain digest, wasmtime, wac-graph) against this machine's. Which tools matter
 //!   depends on the artifact ([`ArtifactKind::relevant_tools`]): a cap is built by
 //!   cargo, so rustc (cross-checked with the rustc its producers section names);
 //!   `pylon` (build/pylon.wasm) is python.wasm built with clang against wasi-libc,
@@ -27,7 +27,7 @@ use crate::{diff_wasm, scan_artifact_with, CauseSummary, Findings, ScanOptions};
 /// One `[toolchain]` tool: what the manifest recorded and what this machine has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ToolVersion {
-    /// `rustc`, `clang`, `wasi-libc`, `wasmtime` or `wac-graph`.
+    /// `rustc`, `clang`, `wasi-libc`, `wasi-toolchain`, `wasmtime` or `wac-graph`.
     pub tool: String,
     /// The manifest's value, e.g. `clang-19 1:19.1.7-3~deb12u1`.
     pub recorded: Option<String>,
@@ -57,8 +57,10 @@ pub enum ArtifactKind {
 impl ArtifactKind {
     pub fn relevant_tools(self) -> &'static [&'static str] {
         match self {
+            // A cap's C code (ring in tls, liblzma in lzma) is compiled by the WASI
+            // toolchain; a difference there is still named (see the module docs).
             ArtifactKind::Cap => &["rustc"],
-            ArtifactKind::Pylon => &["clang", "wasi-libc", "wac-graph", "rustc"],
+            ArtifactKind::Pylon => &["clang", "wasi-libc", "wasi-toolchain", "wac-graph", "rustc"],
         }
     }
 }
@@ -263,22 +265,26 @@ fn tool_line(t: &ToolVersion) -> String {
 /// How to get the recorded version of a tool back.
 fn install_hint(t: &ToolVersion) -> String {
     let recorded = t.recorded.as_deref().unwrap_or_default();
-    let how = match t.tool.as_str() {
+    let get_back = match t.tool.as_str() {
         "rustc" => {
             let version = recorded.split_whitespace().nth(1).unwrap_or(recorded);
-            format!("`rustup toolchain install {version}` and `rustup default {version}`")
+            format!(
+                "install `{recorded}` (`rustup toolchain install {version}` and `rustup default {version}`)"
+            )
         }
-        "clang" | "wasi-libc" => match recorded.split_once(' ') {
-            Some((package, version)) => format!("`apt-get install {package}={version}`"),
-            None => format!("the Debian package {recorded}"),
-        },
+        // pylon builds with exactly the profile's pinned .deb files, unpacked by itself:
+        // another value means the profile's pins changed, not the machine.
+        "clang" | "wasi-libc" | "wasi-toolchain" => format!(
+            "build with the profile pins that recorded `{recorded}` (profiles/<profile>.toml \
+             [toolchain] of that commit; pylon fetches and unpacks them itself)"
+        ),
         _ => format!(
-            "a pylon built with {recorded} (the workspace Cargo.lock of the commit that recorded it)"
+            "install `{recorded}` (a pylon built with it: the workspace Cargo.lock of the commit that recorded it)"
         ),
     };
     format!(
-        "install `{recorded}` ({how}), or regenerate the pins with `pylon manifest regen` if the \
-         new toolchain is intended"
+        "{get_back}, or regenerate the pins with `pylon manifest regen` if the new toolchain is \
+         intended"
     )
 }
 

@@ -54,8 +54,10 @@ fn each_differing_tool_is_named_with_both_versions() {
     );
     assert_eq!(
         next,
-        "install `clang-19 1:19.1.7-3` (`apt-get install clang-19=1:19.1.7-3`), or regenerate \
-         the pins with `pylon manifest regen` if the new toolchain is intended"
+        "build with the profile pins that recorded `clang-19 1:19.1.7-3` \
+         (profiles/<profile>.toml [toolchain] of that commit; pylon fetches and unpacks them \
+         itself), or regenerate the pins with `pylon manifest regen` if the new toolchain is \
+         intended"
     );
 
     // For a cap, clang is not relevant, but it differs, so it is still named; the
@@ -71,7 +73,10 @@ fn each_differing_tool_is_named_with_both_versions() {
         !lines.iter().any(|l| l.contains("as recorded")),
         "{lines:#?}"
     );
-    assert!(next.starts_with("install `clang-19"), "{next}");
+    assert!(
+        next.starts_with("build with the profile pins that recorded `clang-19"),
+        "{next}"
+    );
 }
 
 #[test]

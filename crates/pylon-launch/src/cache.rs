@@ -542,35 +542,8 @@ pub(crate) fn prepare_dir(dir: &Path) -> Result<(), LaunchError> {
 }
 
 /// Why a cache directory or file with this metadata cannot be trusted, if it cannot.
-#[cfg(unix)]
 pub(crate) fn untrusted(meta: &std::fs::Metadata) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    extern "C" {
-        fn geteuid() -> u32;
-    }
-    // SAFETY: geteuid(2) has no preconditions and cannot fail.
-    let me = unsafe { geteuid() };
-    if meta.uid() != me {
-        return Some(format!(
-            "owned by uid {}, not by the user running pylon-launch (uid {me})",
-            meta.uid()
-        ));
-    }
-    let writable_by = match (meta.mode() & 0o020 != 0, meta.mode() & 0o002 != 0) {
-        (true, true) => "group and others",
-        (true, false) => "its group",
-        (false, true) => "others",
-        (false, false) => return None,
-    };
-    Some(format!(
-        "writable by {writable_by} (mode {:o})",
-        meta.mode() & 0o7777
-    ))
-}
-
-#[cfg(not(unix))]
-pub(crate) fn untrusted(_meta: &std::fs::Metadata) -> Option<String> {
-    None
+    pylon_util::fs::not_owner_only(meta)
 }
 
 /// A sidecar or identity record, opened and checked.

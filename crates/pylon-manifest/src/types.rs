@@ -171,6 +171,9 @@ pub struct Toolchain {
     /// The Debian wasi-libc package and its version, e.g.
     /// `wasi-libc 0.0~git20230113.4362b18-2`.
     pub wasi_libc: Option<String>,
+    /// The digest naming the whole unpacked WASI C toolchain (every pinned `.deb`'s
+    /// sha256, `pylon_toolchain::toolchain_digest`), e.g. `sha256:4f1c…`.
+    pub wasi_toolchain: Option<String>,
     /// The wasmtime crate version compiled into pylon (componentize adapter,
     /// launcher), e.g. `wasmtime 48.0.8`.
     pub wasmtime: Option<String>,
@@ -180,16 +183,24 @@ pub struct Toolchain {
 }
 
 /// The `[toolchain]` keys, in the order they are written.
-pub const TOOLCHAIN_FIELDS: &[&str] = &["rustc", "clang", "wasi-libc", "wasmtime", "wac-graph"];
+pub const TOOLCHAIN_FIELDS: &[&str] = &[
+    "rustc",
+    "clang",
+    "wasi-libc",
+    "wasi-toolchain",
+    "wasmtime",
+    "wac-graph",
+];
 
 impl Toolchain {
-    /// The recorded value of a `[toolchain]` key (`rustc`, `clang`, `wasi-libc`,
+    /// The recorded value of a `[toolchain]` key (`rustc`, `clang`, `wasi-libc`, `wasi-toolchain`,
     /// `wasmtime`, `wac-graph`); `None` for an unknown key or an absent value.
     pub fn get(&self, key: &str) -> Option<&str> {
         match key {
             "rustc" => self.rustc.as_deref(),
             "clang" => self.clang.as_deref(),
             "wasi-libc" => self.wasi_libc.as_deref(),
+            "wasi-toolchain" => self.wasi_toolchain.as_deref(),
             "wasmtime" => self.wasmtime.as_deref(),
             "wac-graph" => self.wac_graph.as_deref(),
             _ => None,
@@ -201,6 +212,7 @@ impl Toolchain {
             "rustc" => Some(&mut self.rustc),
             "clang" => Some(&mut self.clang),
             "wasi-libc" => Some(&mut self.wasi_libc),
+            "wasi-toolchain" => Some(&mut self.wasi_toolchain),
             "wasmtime" => Some(&mut self.wasmtime),
             "wac-graph" => Some(&mut self.wac_graph),
             _ => None,

@@ -254,7 +254,8 @@ fn toolchain_records_every_tool() {
     let text = good().replace(
         "rustc = \"rustc 1.95.0\"",
         "rustc = \"rustc 1.95.0\"\nclang = \"clang-19 1:19.1.7-3~deb12u1\"\n\
-         wasi-libc = \"wasi-libc 0.0~git20230113.4362b18-2\"\nwasmtime = \"wasmtime 48.0.8\"\n\
+         wasi-libc = \"wasi-libc 0.0~git20230113.4362b18-2\"\n\
+         wasi-toolchain = \"sha256:3833bf2c\"\nwasmtime = \"wasmtime 48.0.8\"\n\
          wac-graph = \"wac-graph 0.9.0\"",
     );
     let m = parse_manifest(Path::new("m.toml"), &text).unwrap();
@@ -265,6 +266,7 @@ fn toolchain_records_every_tool() {
         t.wasi_libc.as_deref(),
         Some("wasi-libc 0.0~git20230113.4362b18-2")
     );
+    assert_eq!(t.wasi_toolchain.as_deref(), Some("sha256:3833bf2c"));
     assert_eq!(t.wasmtime.as_deref(), Some("wasmtime 48.0.8"));
     assert_eq!(t.wac_graph.as_deref(), Some("wac-graph 0.9.0"));
     assert_eq!(
@@ -295,7 +297,7 @@ fn toolchain_rejects_wrong_types_and_unknown_keys() {
         ),
         (
             "wac_graph = \"wac-graph 0.9.0\"",
-            "6:1 toolchain.wac_graph: unknown key (expected one of: rustc, clang, wasi-libc, wasmtime, wac-graph)",
+            "6:1 toolchain.wac_graph: unknown key (expected one of: rustc, clang, wasi-libc, wasi-toolchain, wasmtime, wac-graph)",
         ),
         ("rustc = 1", "6:9 toolchain.rustc: expected a string, found integer"),
     ];
@@ -321,6 +323,7 @@ fn editor_sets_toolchain_fields_keeping_existing_ones() {
         rustc: Some("rustc 9.9.9".into()),
         clang: None,
         wasi_libc: Some("wasi-libc 1".into()),
+        wasi_toolchain: Some("sha256:abc".into()),
         wasmtime: Some("wasmtime 48.0.8".into()),
         wac_graph: Some("wac-graph 0.9.0".into()),
     });
@@ -334,6 +337,7 @@ fn editor_sets_toolchain_fields_keeping_existing_ones() {
         "an unknown current value never deletes the recorded one"
     );
     assert_eq!(m.toolchain.wasi_libc.as_deref(), Some("wasi-libc 1"));
+    assert_eq!(m.toolchain.wasi_toolchain.as_deref(), Some("sha256:abc"));
     assert_eq!(m.toolchain.wac_graph.as_deref(), Some("wac-graph 0.9.0"));
     let written = std::fs::read_to_string(&path).unwrap();
     assert!(

@@ -45,10 +45,14 @@ pub struct ProductRequest<'a> {
 /// Progress of [`build_product`].
 #[derive(Debug)]
 pub enum ProductEvent<'a> {
+    /// Making sure of the unpacked WASI toolchain (fetch and unpack on first use).
+    Toolchain(pylon_toolchain::ToolchainEvent<'a>),
     Cpython(BuildEvent<'a>),
     ComposeStart,
     ComposeDone(Duration),
-    SnapshotStart { seed: u32 },
+    SnapshotStart {
+        seed: u32,
+    },
     SnapshotDone(Duration),
 }
 
@@ -103,6 +107,9 @@ pub enum ProductBuildError {
     Caps(#[from] ProductError),
     #[error(transparent)]
     Cpython(#[from] pylon_cpython::BuildError),
+    /// The pinned WASI toolchain could not be fetched or unpacked.
+    #[error("the WASI toolchain: {0}")]
+    Toolchain(#[from] pylon_toolchain::ToolchainError),
     /// The seeded snapshot was asked for and could not be made (or is not pinned).
     #[error("the seeded startup snapshot: {0}")]
     Snapshot(String),
@@ -121,6 +128,7 @@ impl ProductBuildError {
             ProductBuildError::Caps(_) => 2,
             ProductBuildError::Cpython(e) => e.exit_code(),
             ProductBuildError::Snapshot(_) => 1,
+            ProductBuildError::Toolchain(_) => 2,
         }
     }
 
@@ -128,7 +136,9 @@ impl ProductBuildError {
     pub fn log_tail(&self) -> &[String] {
         match self {
             ProductBuildError::Cpython(e) => e.log_tail(),
-            ProductBuildError::Caps(_) | ProductBuildError::Snapshot(_) => &[],
+            ProductBuildError::Caps(_)
+            | ProductBuildError::Snapshot(_)
+            | ProductBuildError::Toolchain(_) => &[],
         }
     }
 }
@@ -161,8 +171,13 @@ pub fn build_product(
             &req.repo_root.join("build"),
         )?),
     };
+    let toolchain = pylon_toolchain::resolve(
+        &req.cache_root,
+        &pylon_cpython::toolchain::deb_pins(&req.profile.toolchain),
+        &|e| on_event(ProductEvent::Toolchain(e)),
+    )?;
     let opts = BuildOptions {
-        layout: Layout::debian(&req.profile.build.host_triple),
+        layout: Layout::unpacked(&toolchain, &req.profile.build.host_triple),
         repo_root: req.repo_root.clone(),
         profile: req.profile.clone(),
         cache_root: req.cache_root.clone(),

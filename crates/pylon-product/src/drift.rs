@@ -30,48 +30,29 @@ pub struct Compiled {
     pub wac_graph: Option<String>,
 }
 
-/// The Debian packages behind `clang` and `wasi-libc`: the ones the default CPython
-/// profile under `root/profiles` pins, else the names every profile must pin.
-fn debian_packages(root: &Path) -> (String, String) {
-    let names: Vec<String> = pylon_cpython::load_profile(&root.join("profiles"), None)
-        .map(|p| p.toolchain.into_iter().map(|pin| pin.name).collect())
-        .unwrap_or_else(|_| {
-            pylon_cpython::profile::REQUIRED_PACKAGES
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
-        });
-    let clang = names
-        .iter()
-        .find(|n| n.starts_with("clang"))
-        .cloned()
-        .unwrap_or_else(|| "clang-19".into());
-    let wasi = names
-        .iter()
-        .find(|n| n.starts_with("wasi-libc"))
-        .cloned()
-        .unwrap_or_else(|| "wasi-libc".into());
-    (clang, wasi)
-}
-
 /// This machine's value of every `[toolchain]` field, in the format `manifest regen`
-/// records; a field that cannot be told (package not installed, no rustc) is `None`.
+/// records; a field that cannot be told (no profile, no rustc) is `None`. The C
+/// toolchain is the one the default CPython profile under `root/profiles` pins: pylon
+/// builds with exactly those unpacked `.deb` files, whatever the machine has installed.
 pub fn current_toolchain(root: &Path, compiled: &Compiled) -> Toolchain {
-    let (clang_pkg, wasi_pkg) = debian_packages(root);
-    let installed =
-        pylon_cpython::toolchain::installed_versions(&[clang_pkg.as_str(), wasi_pkg.as_str()])
-            .unwrap_or_default();
-    let package = |i: usize, name: &str| {
-        installed
-            .get(i)
-            .cloned()
-            .flatten()
-            .map(|v| format!("{name} {v}"))
+    let pins = pylon_cpython::load_profile(&root.join("profiles"), None)
+        .map(|p| p.toolchain)
+        .unwrap_or_default();
+    let package = |prefix: &str| {
+        pins.iter()
+            .find(|p| p.name.starts_with(prefix))
+            .map(|p| format!("{} {}", p.name, p.version))
     };
     Toolchain {
         rustc: current_rustc(),
-        clang: package(0, &clang_pkg),
-        wasi_libc: package(1, &wasi_pkg),
+        clang: package("clang"),
+        wasi_libc: package("wasi-libc"),
+        wasi_toolchain: (!pins.is_empty()).then(|| {
+            format!(
+                "sha256:{}",
+                pylon_toolchain::toolchain_digest(&pylon_cpython::toolchain::deb_pins(&pins))
+            )
+        }),
         wasmtime: compiled.wasmtime.clone(),
         wac_graph: compiled.wac_graph.clone(),
     }

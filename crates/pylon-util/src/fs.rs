@@ -71,6 +71,41 @@ fn set_default_permissions(_path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Why a cache directory or file with this metadata cannot be trusted, if it cannot:
+/// it is someone else's, or someone else can write it. pylon runs code from its caches
+/// (compiled modules, unpacked compilers), so only the user's own, unshared entries
+/// count.
+#[cfg(unix)]
+pub fn not_owner_only(meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    extern "C" {
+        fn geteuid() -> u32;
+    }
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    let me = unsafe { geteuid() };
+    if meta.uid() != me {
+        return Some(format!(
+            "owned by uid {}, not by the user running pylon (uid {me})",
+            meta.uid()
+        ));
+    }
+    let writable_by = match (meta.mode() & 0o020 != 0, meta.mode() & 0o002 != 0) {
+        (true, true) => "group and others",
+        (true, false) => "its group",
+        (false, true) => "others",
+        (false, false) => return None,
+    };
+    Some(format!(
+        "writable by {writable_by} (mode {:o})",
+        meta.mode() & 0o7777
+    ))
+}
+
+#[cfg(not(unix))]
+pub fn not_owner_only(_meta: &std::fs::Metadata) -> Option<String> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

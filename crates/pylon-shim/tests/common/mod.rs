@@ -21,19 +21,23 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// `clang-19`, or a failure telling how to install it (never a silent skip).
+/// The default profile's pinned WASI toolchain, unpacked in pylon's cache as `pylon
+/// build` unpacks it (fetched on first use), or a failure saying why.
+pub fn toolchain() -> &'static pylon_toolchain::Unpacked {
+    static TOOLCHAIN: OnceLock<pylon_toolchain::Unpacked> = OnceLock::new();
+    TOOLCHAIN.get_or_init(|| {
+        let profile = pylon_cpython::load_profile(&workspace().join("profiles"), None)
+            .expect("loading the default CPython profile");
+        let root = pylon_cpython::fetch::default_cache_root().expect("no cache root (HOME unset)");
+        let pins = pylon_cpython::toolchain::deb_pins(&profile.toolchain);
+        pylon_toolchain::resolve(&root, &pins, &|_| {})
+            .unwrap_or_else(|e| panic!("the pinned WASI toolchain (as `pylon build` gets it): {e}"))
+    })
+}
+
+/// The toolchain's `clang-19` (pylon's wrapper of it).
 pub fn clang() -> PathBuf {
-    for dir in ["/usr/bin", "/usr/lib/llvm-19/bin"] {
-        let p = Path::new(dir).join(if dir.ends_with("llvm-19/bin") {
-            "clang"
-        } else {
-            "clang-19"
-        });
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("clang-19 is not installed: run scripts/install-wasi-toolchain.sh");
+    toolchain().program("clang-19")
 }
 
 /// CPython's `Include/` of the default profile's pinned source tarball (fetched into
@@ -83,8 +87,10 @@ pub fn cpython_include() -> &'static Path {
 /// Compiles one C file for wasm32-wasip2; panics with clang's output on failure.
 pub fn compile(src: &Path, extra: &[&str]) {
     let out = tempfile::NamedTempFile::new().unwrap();
+    // wasi-libc of the unpacked tree: `<root>/usr/include/wasm32-wasip2`.
+    let sysroot = format!("--sysroot={}", toolchain().path("/usr").display());
     let output = Command::new(clang())
-        .args(["--target=wasm32-wasip2", "-O2", "-c"])
+        .args(["--target=wasm32-wasip2", "-O2", "-c", &sysroot])
         .args(extra)
         .arg(src)
         .arg("-o")
