@@ -169,6 +169,21 @@ pub fn print_verify(
 ) {
     if let Some(c) = cpython {
         println!("cpython {}: {} — {}", c.profile, c.status, c.detail);
+        if let Some(t) = &c.toolchain {
+            if t.matches() {
+                println!("  built with the pinned WASI toolchain {}", t.pinned);
+            } else {
+                println!(
+                    "  built with WASI toolchain {}, the profile now pins {} (run `make build`)",
+                    if t.recorded.is_empty() {
+                        "unrecorded"
+                    } else {
+                        &t.recorded
+                    },
+                    t.pinned
+                );
+            }
+        }
         for lib in &c.static_libraries {
             println!("  linked in: {lib}");
         }

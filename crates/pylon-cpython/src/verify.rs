@@ -15,6 +15,10 @@ pub struct CpythonCheck {
     /// The C libraries linked into python.wasm from pinned sources, as the profile pins
     /// them (`_sqlite3: SQLite from sqlite3_3.53.4.orig.tar.xz sha256 …`).
     pub static_libraries: Vec<String>,
+    /// The WASI toolchain the published outputs were built with, by digest (from
+    /// `build/<profile>/record.json`), and whether that is the one the profile pins
+    /// now; `None` when there is no record.
+    pub toolchain: Option<ToolchainUsed>,
 }
 
 /// python.wasm and stdlib.zip against `profiles/expected/<profile>.toml` (serialized as
@@ -40,6 +44,22 @@ impl std::fmt::Display for CpythonStatus {
             CpythonStatus::NotBuilt => "NOT BUILT",
             CpythonStatus::NotRecorded => "NOT RECORDED",
         })
+    }
+}
+
+/// Which unpacked toolchain built the outputs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ToolchainUsed {
+    /// `sha256:<digest>` as the build record names it (empty in records older than the
+    /// unpacked toolchain).
+    pub recorded: String,
+    /// `sha256:<digest>` of the profile's pins now.
+    pub pinned: String,
+}
+
+impl ToolchainUsed {
+    pub fn matches(&self) -> bool {
+        self.recorded == self.pinned
     }
 }
 
@@ -97,10 +117,29 @@ pub fn verify_profile_outputs(
             )
         })
         .collect();
+    let pinned = format!(
+        "sha256:{}",
+        pylon_toolchain::toolchain_digest(&crate::toolchain::deb_pins(&profile.toolchain))
+    );
+    let toolchain = std::fs::read(out_dir.join("record.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .map(|record| {
+            let digest = record["inputs"]["toolchain_digest"].as_str().unwrap_or("");
+            ToolchainUsed {
+                recorded: if digest.is_empty() {
+                    String::new()
+                } else {
+                    format!("sha256:{digest}")
+                },
+                pinned: pinned.clone(),
+            }
+        });
     Ok(Some(CpythonCheck {
         profile: profile.name,
         status,
         detail,
         static_libraries,
+        toolchain,
     }))
 }
