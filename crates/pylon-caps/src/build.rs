@@ -138,6 +138,11 @@ pub struct HostPaths {
     /// cap that compiles C then fails, naming the missing compiler).
     pub c_compiler: Option<PathBuf>,
     pub c_archiver: Option<PathBuf>,
+    /// The unpacked toolchain the compiler comes from (`PYLON_WASI_TOOLCHAIN`): its
+    /// `usr` is the sysroot (wasi-libc's `usr/include/<triple>`), and its path is
+    /// mapped back to `/` in what the compiler records. `None` for a clang on PATH,
+    /// which finds an installed wasi-libc under `/usr` itself.
+    pub c_toolchain_root: Option<PathBuf>,
     /// The compiler cargo runs (`RUSTC`): `rustc` on PATH unless pylon itself names
     /// another (repro-check's real-clock wrapper). Never the caller's `RUSTC`.
     pub rustc: Option<PathBuf>,
@@ -158,6 +163,9 @@ impl HostPaths {
             rustup_home: from_env("RUSTUP_HOME", ".rustup"),
             c_compiler: c_tool(C_COMPILER),
             c_archiver: c_tool(C_ARCHIVER),
+            c_toolchain_root: std::env::var_os(pylon_toolchain::ENV_ROOT)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
             rustc: None,
         }
     }
@@ -411,6 +419,22 @@ fn c_toolchain_env(
     maps.push((checkout, format!("/caps/{name}")));
     maps.push((target_dir, format!("/caps/{name}/target")));
     let mut cflags = OsString::new();
+    if let Some(root) = &host.c_toolchain_root {
+        // Without it clang would look for libc headers under the host's /usr.
+        cflags.push("--sysroot=");
+        cflags.push(root.join("usr").as_os_str());
+        cflags.push(" ");
+    }
+    // `<root>/usr/include/…` is recorded as `/usr/include/…`, as an installed
+    // toolchain's would be (the tree's path must not reach the artifact).
+    let root_prefix = host.c_toolchain_root.as_ref().map(|r| {
+        let mut from = r.clone().into_os_string();
+        from.push("/");
+        PathBuf::from(from)
+    });
+    if let Some(prefix) = &root_prefix {
+        maps.push((prefix, "/".into()));
+    }
     for (i, (from, to)) in maps.iter().enumerate() {
         if i > 0 {
             cflags.push(" ");
@@ -592,6 +616,7 @@ mod tests {
             rustup_home: None,
             c_compiler: Some("/usr/bin/clang-19".into()),
             c_archiver: Some("/usr/bin/llvm-ar-19".into()),
+            c_toolchain_root: None,
             rustc: None,
         };
         let env: std::collections::HashMap<String, OsString> = c_toolchain_env(
@@ -612,6 +637,25 @@ mod tests {
             "-ffile-prefix-map=/home/u/.cargo=/cargo -ffile-prefix-map=/w/caps/lzma=/caps/lzma \
              -ffile-prefix-map=/w/caps/lzma/target=/caps/lzma/target"
         );
+        // From the unpacked toolchain: its usr is the sysroot, and its path is mapped
+        // to `/` (the host's /usr/include is never searched).
+        let unpacked = HostPaths {
+            c_compiler: Some("/c/tc/usr/bin/clang-19".into()),
+            c_toolchain_root: Some("/c/tc".into()),
+            ..host.clone()
+        };
+        let env: std::collections::HashMap<String, OsString> = c_toolchain_env(
+            "wasm32-wasip2",
+            Path::new("/w/caps/lzma"),
+            Path::new("/w/caps/lzma/target"),
+            "lzma",
+            &unpacked,
+        )
+        .into_iter()
+        .collect();
+        let cflags = env["CFLAGS_wasm32_wasip2"].to_string_lossy().into_owned();
+        assert!(cflags.starts_with("--sysroot=/c/tc/usr "), "{cflags}");
+        assert!(cflags.ends_with(" -ffile-prefix-map=/c/tc/=/"), "{cflags}");
         // Without the pinned clang nothing is set: cc fails naming the compiler it
         // looked for, rather than silently using another one.
         let bare = HostPaths {
