@@ -151,14 +151,18 @@ for entry in host["scrypt"]:
     assert got.hex() == entry["want"], entry
 
 # --- error paths: what the host's CPython raises --------------------------------------
+# The same class, or, where the host raises the plain builtin (Debian 12's python3.11
+# for pbkdf2_hmac with an unknown digest), a subclass of it: what catches the host's
+# exception catches this one. The asserts after this loop pin this version's classes.
 for entry in host["errors"]:
     try:
         eval(entry["expr"], {"hashlib": hashlib, "hmac": hmac})
     except Exception as e:  # noqa: BLE001
         base = next(c for c in type(e).__mro__ if c.__module__ == "builtins")
-        assert (type(e).__name__, base.__name__) == (entry["type"], entry["base"]), \
+        same_class = type(e).__name__ == entry["type"]
+        assert base.__name__ == entry["base"] and (same_class or entry["type"] == entry["base"]), \
             (entry, type(e).__name__, str(e))
-        if entry["message"] is not None and not entry["message"].startswith("["):
+        if same_class and entry["message"] is not None and not entry["message"].startswith("["):
             # CPython's own message (not OpenSSL's text, not an argument-count error)
             assert str(e) == entry["message"], (entry, str(e))
     else:
