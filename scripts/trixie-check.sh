@@ -47,6 +47,13 @@ fi
 # The chroot's apt configuration names the same archive: pylon reads it from there.
 echo "deb $mirror trixie main" >"$rootfs/etc/apt/sources.list"
 cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+# The machine's own trust and pip configuration (a proxy's CA, a wheel mirror) carry
+# over, as they would on a real trixie machine set up the same way.
+if [ -d /usr/local/share/ca-certificates ]; then
+  cp -a /usr/local/share/ca-certificates/. "$rootfs/usr/local/share/ca-certificates/"
+  chroot "$rootfs" update-ca-certificates >/dev/null 2>&1 || true
+fi
+[ -f /etc/pip.conf ] && cp /etc/pip.conf "$rootfs/etc/pip.conf"
 chroot "$rootfs" sh -c 'id pylon >/dev/null 2>&1 || useradd --create-home --shell /bin/bash pylon'
 home=$rootfs/home/pylon
 rm -rf "$home/pylon" "$home/.cache/pylon" "$home/cargo"
@@ -59,13 +66,19 @@ chroot "$rootfs" chown -R pylon:pylon /home/pylon
 exec unshare --mount --propagation private bash -s -- "$rootfs" "$rustup_home" "$cargo_home" <<'NS'
 set -euo pipefail
 rootfs=$1 rustup_home=$2 cargo_home=$3
+# Proxy and pip settings of the caller's environment (not paths into its filesystem).
+passthrough=()
+for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY PIP_INDEX_URL PIP_DEFAULT_TIMEOUT; do
+  [ -n "${!v:-}" ] && passthrough+=("$v=${!v}")
+done
+passthrough+=(SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt)
 mount --bind -o ro "$rustup_home" "$rootfs/opt/rustup"
 mount --bind -o ro "$cargo_home/bin" "$rootfs/opt/cargo-bin"
 mount -t proc proc "$rootfs/proc"
 mount --rbind /dev "$rootfs/dev"
 mount -t tmpfs tmpfs "$rootfs/tmp"
 exec chroot "$rootfs" setpriv --reuid=pylon --regid=pylon --init-groups \
-  env -i HOME=/home/pylon USER=pylon LANG=C.UTF-8 \
+  env -i HOME=/home/pylon USER=pylon LANG=C.UTF-8 "${passthrough[@]}" \
   PATH=/opt/cargo-bin:/usr/local/bin:/usr/bin:/bin \
   RUSTUP_HOME=/opt/rustup CARGO_HOME=/home/pylon/cargo \
   bash -c '
