@@ -501,11 +501,12 @@ fn wrap_entry_points(staging: &Path, root: &Path) -> Result<(), ToolchainError> 
         if !meta.is_file() || meta.mode() & 0o111 == 0 {
             continue;
         }
-        let rel = in_tree
-            .strip_prefix(staging)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| lexical_rel(&in_tree, staging));
-        let exec = root.join(normalize(&rel));
+        // `in_tree` is under `staging` by construction (the link is, and unpacking
+        // made every target relative and confined).
+        let Ok(rel) = in_tree.strip_prefix(staging) else {
+            continue;
+        };
+        let exec = root.join(normalize(rel));
         let script = format!(
             "#!/bin/sh\n# Written by pylon: runs the unpacked toolchain's {name} with the toolchain's own libraries.\nLD_LIBRARY_PATH={lp}\nexport LD_LIBRARY_PATH\nexec {exec} \"$@\"\n",
             name = entry.file_name().to_string_lossy(),
@@ -560,13 +561,6 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
-}
-
-fn lexical_rel(path: &Path, base: &Path) -> PathBuf {
-    let norm = normalize(path);
-    norm.strip_prefix(normalize(base))
-        .map(Path::to_path_buf)
-        .unwrap_or(norm)
 }
 
 fn shell_quote(s: &str) -> String {
