@@ -17,6 +17,15 @@ PYTHON_LZ4_WHEELS = {
         "lz4-4.4.5-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64."
         "manylinux_2_28_x86_64.whl",
         "75419bb1a559af00250b8f1360d508444e80ed4b26d9d40ec5b09fe7875cb989"),
+    # Debian 13's python3 is 3.13 (scripts/trixie-check.sh); Ubuntu 24.04's is 3.12.
+    "cp312-x86_64": (
+        "lz4-4.4.5-cp312-cp312-manylinux2014_x86_64.manylinux_2_17_x86_64."
+        "manylinux_2_28_x86_64.whl",
+        "24092635f47538b392c4eaeff14c7270d2c8e806bf4be2a6446a378591c5e69e"),
+    "cp313-x86_64": (
+        "lz4-4.4.5-cp313-cp313-manylinux2014_x86_64.manylinux_2_17_x86_64."
+        "manylinux_2_28_x86_64.whl",
+        "451039b609b9a88a934800b5fc6ee401c89ad9c175abf2f4d9f8b2e4ef1afc64"),
 }
 
 # Block size ids: the default and the four sizes (64 KiB, 256 KiB, 1 MiB, 4 MiB).
