@@ -248,7 +248,15 @@ fn on_path(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The host's glibc version (`gnu_get_libc_version`), e.g. `2.36`; `None` on a host
+/// without glibc (macOS, musl), where the pinned toolchain does not run either.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn glibc_version() -> Option<String> {
+    None
+}
+
 /// The host's glibc version (`gnu_get_libc_version`), e.g. `2.36`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn glibc_version() -> Option<String> {
     extern "C" {
         fn gnu_get_libc_version() -> *const std::ffi::c_char;
