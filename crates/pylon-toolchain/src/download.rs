@@ -53,16 +53,7 @@ impl InputDir {
 
     /// Copies a local file in when its digest is `sha256`.
     pub fn admit_local(&self, local: &Path, sha256: &str) -> Result<PathBuf, Refused> {
-        let actual = pylon_util::digest::sha256_file(local)
-            .map_err(|source| Refused::Io {
-                what: "reading",
-                path: local.to_path_buf(),
-                source,
-            })?
-            .0;
-        if actual != sha256 {
-            return Err(Refused::Digest { actual });
-        }
+        check_digest(local, sha256, "reading")?;
         let target = self.path_of(sha256);
         if !target.is_file() {
             let tmp = self.temp_file()?;
@@ -84,16 +75,7 @@ impl InputDir {
         if let Err(message) = curl(url, tmp.path()) {
             return Ok(Err(message));
         }
-        let actual = pylon_util::digest::sha256_file(tmp.path())
-            .map_err(|source| Refused::Io {
-                what: "hashing download",
-                path: tmp.path().to_path_buf(),
-                source,
-            })?
-            .0;
-        if actual != sha256 {
-            return Err(Refused::Digest { actual });
-        }
+        check_digest(tmp.path(), sha256, "hashing download")?;
         let target = self.path_of(sha256);
         self.publish(tmp, &target)?;
         Ok(Ok(target))
@@ -123,6 +105,19 @@ impl InputDir {
         })?;
         Ok(())
     }
+}
+
+/// `Ok` when the file at `path` has the digest `sha256`.
+fn check_digest(path: &Path, sha256: &str, what: &'static str) -> Result<(), Refused> {
+    let (actual, _) = pylon_util::digest::sha256_file(path).map_err(|source| Refused::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if actual != sha256 {
+        return Err(Refused::Digest { actual });
+    }
+    Ok(())
 }
 
 /// Downloads with curl: it honours the machine's proxy settings and is on every

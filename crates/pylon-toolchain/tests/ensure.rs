@@ -146,6 +146,15 @@ fn serve(files: HashMap<String, Answer>) -> String {
     format!("http://{addr}/debian")
 }
 
+/// Only a local directory of `.deb` files, no archive.
+fn local_only(dir: &Path) -> Sources {
+    Sources {
+        local_debs: Some(dir.to_path_buf()),
+        archives: Vec::new(),
+        archives_error: None,
+    }
+}
+
 fn sources(archives: Vec<String>) -> Sources {
     Sources {
         local_debs: None,
@@ -373,11 +382,7 @@ fn a_local_directory_serves_files_by_digest_whatever_their_names() {
     std::fs::write(dir.path().join("renamed.deb"), &deb).unwrap();
     std::fs::write(dir.path().join("other.deb"), b"not this").unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let s = Sources {
-        local_debs: Some(dir.path().to_path_buf()),
-        archives: Vec::new(),
-        archives_error: None,
-    };
+    let s = local_only(dir.path());
     let unpacked = ensure(cache.path(), &[p], &s, &|_| {}).unwrap();
     assert!(unpacked.program("clang-19").is_file());
     // The user's files are left where they are.
@@ -399,11 +404,7 @@ fn a_broken_archive_stops_the_unpack_and_publishes_nothing() {
     std::fs::write(dir.path().join("good.deb"), &good).unwrap();
     std::fs::write(dir.path().join("broken.deb"), &broken).unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let s = Sources {
-        local_debs: Some(dir.path().to_path_buf()),
-        archives: Vec::new(),
-        archives_error: None,
-    };
+    let s = local_only(dir.path());
     let err = ensure(cache.path(), &pins, &s, &|_| {}).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ToolchainError::Deb(_)), "{msg}");
@@ -449,11 +450,7 @@ fn members_escaping_the_tree_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("h.deb"), &deb).unwrap();
         let cache = tempfile::tempdir().unwrap();
-        let s = Sources {
-            local_debs: Some(dir.path().to_path_buf()),
-            archives: Vec::new(),
-            archives_error: None,
-        };
+        let s = local_only(dir.path());
         let msg = ensure(cache.path(), &[p], &s, &|_| {})
             .unwrap_err()
             .to_string();
@@ -488,11 +485,7 @@ fn a_killed_unpack_leaves_nothing_trusted_and_its_leftovers_are_swept() {
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.deb"), &deb).unwrap();
-    let s = Sources {
-        local_debs: Some(dir.path().to_path_buf()),
-        archives: Vec::new(),
-        archives_error: None,
-    };
+    let s = local_only(dir.path());
     let msg = ensure(cache.path(), std::slice::from_ref(&p), &s, &|_| {})
         .unwrap_err()
         .to_string();
@@ -522,11 +515,7 @@ fn concurrent_runs_publish_one_tree() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.deb"), &deb).unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let s = Sources {
-        local_debs: Some(dir.path().to_path_buf()),
-        archives: Vec::new(),
-        archives_error: None,
-    };
+    let s = local_only(dir.path());
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4)
             .map(|_| {
