@@ -11,6 +11,8 @@ cache directory of its own (so the first launch makes the snapshot).
 - --no-snapshot and PYLON_NO_SNAPSHOT=1 run without it;
 - a resumed run that prints nothing writes nothing on stderr either, and its end
   (atexit, __del__, unclosed files, stdout) looks as a full finalisation's;
+- the snapshot keeps only the modules' own names, and a trap in a resumed run names
+  the module and says how to get function names (--no-snapshot);
 - `pylon snapshot --seed N` is bit-reproducible (twice, under another working
   directory, HOME, TZ and locale), another seed gives other bytes, and the file runs.
 
@@ -58,6 +60,42 @@ print(json.dumps({
 """
 
 failures = []
+
+
+def leb128(data, at):
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, at
+
+
+def name_subsections(wasm):
+    """The subsection ids of every `name` / `component-name` section in `wasm`, at
+    every depth of nesting: one list per section."""
+    found = []
+    is_component = wasm[4:8] == b"\x0d\x00\x01\x00"
+    at = 8
+    while at < len(wasm):
+        section_id = wasm[at]
+        size, at = leb128(wasm, at + 1)
+        body, at = wasm[at:at + size], at + size
+        if is_component and section_id in (1, 4):
+            found += name_subsections(body)
+        elif section_id == 0:
+            name_len, p = leb128(body, 0)
+            if body[p:p + name_len] in (b"name", b"component-name"):
+                p += name_len
+                ids = []
+                while p < len(body):
+                    ids.append(body[p])
+                    sub_len, p = leb128(body, p + 1)
+                    p += sub_len
+                found.append(ids)
+    return found
 
 
 def check(what, ok, detail=""):
@@ -179,6 +217,28 @@ def run(scratch):
     check("it is kept in the cache directory: only its owner can write either",
           len(made) == 1 and (os.stat(os.path.join(snapshots, made[0])).st_mode & 0o022) == 0
           and (os.stat(snapshots).st_mode & 0o077) == 0, made)
+
+    # Names: the snapshot keeps each module's and component's own name and drops the
+    # rest (function names cost every launch their deserialisation); pylon.wasm keeps
+    # them all, and a trap in a resumed run says how to see them.
+    if made:
+        with open(os.path.join(snapshots, made[0]), "rb") as f:
+            kept = name_subsections(f.read())
+        with open(WASM, "rb") as f:
+            product = name_subsections(f.read())
+        check("the snapshot keeps only the modules' own names (name subsection 0); "
+              "pylon.wasm keeps function names (subsection 1)",
+              kept and all(ids == [0] for ids in kept) and any(1 in ids for ids in product),
+              (kept, product))
+    trap = launch(cache, "-c", "import os; os.abort()")
+    trap_plain = launch(cache, "--no-snapshot", "-c", "import os; os.abort()")
+    check("a trap in a resumed run: exit 134, the module named, the note on --no-snapshot; "
+          "--no-snapshot's backtrace names the functions",
+          trap.returncode == 134 and "python.wasm!<wasm function" in trap.stderr
+          and "--no-snapshot for a backtrace" in trap.stderr
+          and trap_plain.returncode == 134 and "python.wasm!os_abort" in trap_plain.stderr
+          and "--no-snapshot for a backtrace" not in trap_plain.stderr,
+          (trap.returncode, trap.stderr[-600:], trap_plain.returncode, trap_plain.stderr[-600:]))
 
     a = probe(cache, ["--env", "PYLON_CHECK=first", "--env", "TZ=UTC", "--dir", f"{dirs[0]}::/data"],
               stdin="stdin one")

@@ -119,6 +119,17 @@ fn launch() -> anyhow::Result<Outcome> {
     Ok(pylon_launch::run(&opts, &mut report, Some(on_stuck))?)
 }
 
+// GCC's unwinder linked in statically (as `gcc -static-libgcc` does), so the binary
+// does not load libgcc_s.so.1: that library's constructor probes the CPU with a few
+// dozen `cpuid` instructions, each a trap to the hypervisor on a virtual machine
+// (~0.2 ms of every launch measured on the 2-core CI machine). Named here, in the
+// binary's own crate, so it comes before std's `-lgcc_s` on the link line and
+// supplies every `_Unwind_*` symbol; `--as-needed` then drops libgcc_s. One unwinder
+// serves Rust's panics and the frames wasmtime registers for compiled wasm.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[link(name = "gcc_eh", kind = "static", modifiers = "-bundle")]
+extern "C" {}
+
 /// The two libc calls std does not expose without its locks and exit handlers.
 mod raw {
     use std::ffi::{c_int, c_void};
