@@ -41,19 +41,29 @@ def _openssl(*args, cwd):
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
+# What a CA and a leaf carry beyond their names: the extensions RFC 5280 asks for, which
+# Python 3.13's default context checks (ssl.VERIFY_X509_STRICT: a CA without keyUsage
+# is refused, so a Debian 13 host's client refused the guest's server).
+CA_EXTENSIONS = ("-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+LEAF_EXTENSIONS = ("basicConstraints=CA:FALSE\n"
+                   "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                   "subjectKeyIdentifier=hash\n"
+                   "authorityKeyIdentifier=keyid,issuer\n")
+
+
 def _make_pki(d):
     """A CA, leaves signed by it, a self-signed certificate and a foreign CA."""
     _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
              "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30",
-             "-subj", "/C=XX/O=Pylon smoke/CN=Pylon smoke CA", cwd=d)
+             "-subj", "/C=XX/O=Pylon smoke/CN=Pylon smoke CA", *CA_EXTENSIONS, cwd=d)
     _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
              "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.pem", "-days", "30",
-             "-subj", "/CN=Somebody else's CA", cwd=d)
+             "-subj", "/CN=Somebody else's CA", *CA_EXTENSIONS, cwd=d)
 
     def leaf(name, subject, san, ca="ca", days=None, ext="serverAuth"):
         with open(os.path.join(d, f"{name}.ext"), "w") as f:
-            f.write(f"subjectAltName={san}\nextendedKeyUsage={ext}\n"
-                    "basicConstraints=CA:FALSE\n")
+            f.write(f"subjectAltName={san}\nextendedKeyUsage={ext}\n{LEAF_EXTENSIONS}")
         _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
                  "-out", f"{name}.csr", "-subj", subject, cwd=d)
         args = ["x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey",
@@ -102,8 +112,7 @@ unique_subject = no
 commonName = supplied
 [ext]
 subjectAltName = DNS:localhost,IP:127.0.0.1
-basicConstraints = CA:FALSE
-""")
+{LEAF_EXTENSIONS}""")
     _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "expired.key",
              "-out", "expired.csr", "-subj", "/CN=localhost", cwd=d)
     now = datetime.datetime.now(datetime.timezone.utc)
