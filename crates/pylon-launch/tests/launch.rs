@@ -1170,3 +1170,25 @@ except OSError as e:
 fn sha256_hex(bytes: &[u8]) -> String {
     pylon_launch::cache::sha256_hex(bytes)
 }
+
+/// How the binary is linked (build.rs, main.rs): position-dependent unless built with
+/// PYLON_LAUNCH_PIE, and without libgcc_s (GCC's unwinder is linked in), both for
+/// startup time.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn binary_is_linked_for_startup() {
+    let bytes = std::fs::read(BIN).unwrap();
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    // e_type, little-endian: 2 = ET_EXEC (position-dependent), 3 = ET_DYN (PIE).
+    let e_type = u16::from_le_bytes([bytes[16], bytes[17]]);
+    let expected = if option_env!("PYLON_LAUNCH_PIE").is_some() {
+        3
+    } else {
+        2
+    };
+    assert_eq!(e_type, expected, "ELF type of {BIN}");
+    assert!(
+        !bytes.windows(11).any(|w| w == b"libgcc_s.so"),
+        "{BIN} still names libgcc_s"
+    );
+}
