@@ -439,7 +439,7 @@ impl WasiView for Host {
 
 /// Appended to a trap's report when the run resumed the startup snapshot, whose
 /// backtraces have function indices where pylon.wasm's have names.
-pub const SNAPSHOT_TRAP_NOTE: &str = "\n(the startup snapshot keeps no function names: \
+const SNAPSHOT_TRAP_NOTE: &str = "\n(the startup snapshot keeps no function names: \
     run again with --no-snapshot for a backtrace that names them)";
 
 /// The engine configuration every run (and every cache entry) uses.
@@ -543,9 +543,7 @@ pub fn run(
 /// Synchronous wasmtime runs wasm on the calling thread's native stack, and
 /// `max_wasm_stack` only bounds how much of it wasm may use: the thread must have that
 /// much plus room for the host calls made from wasm, more than a main thread's usual
-/// 8 MiB. So the guest runs on a thread of its own, sized for it. `join`: wait for the
-/// thread to end; otherwise its result is taken as soon as it is sent, and the thread
-/// is left to finish (or be ended by the process's exit).
+/// 8 MiB. So the guest runs on a thread of its own, sized for it.
 struct GuestThread<T> {
     thread: JoinHandle<()>,
     result: mpsc::Receiver<Result<T, LaunchError>>,
@@ -653,10 +651,9 @@ struct Guest {
 }
 
 impl Guest {
-    /// Instantiates the component and calls `wasi:cli/run`; the outcome comes with
-    /// the total size of the linear memories at the end.
-    /// Waits for the loaded component (`load` closed: the launch failed before it, and
-    /// its own error is what is reported).
+    /// Waits for the loaded component, instantiates it and calls `wasi:cli/run`; the
+    /// outcome comes with the total size of the linear memories at the end. (`load`
+    /// closed: the launch failed while loading, and that error is what is reported.)
     fn run(self, load: mpsc::Receiver<Loaded>) -> Result<(Outcome, u64), LaunchError> {
         let Guest {
             mut store,
