@@ -593,7 +593,7 @@ fn sections(wasm: &[u8]) -> Result<Vec<Section>, String> {
 ///
 /// Why a snapshot drops them: wasmtime deserialises a module's function-name table
 /// with the rest of its metadata on every load, and for CPython and the caps that
-/// table is about a quarter of it (~0.4 ms of a 4.5 ms launch). Function names only
+/// table is a fifth of it (~0.5 ms of a 5 ms launch, BENCHMARKS.md). Function names only
 /// serve trap backtraces, which keep the module's name (`python.wasm!<wasm function
 /// 1899>`); a trap in a snapshot run says where to get the rest (`--no-snapshot`),
 /// and pylon.wasm itself keeps them.
@@ -607,8 +607,12 @@ pub(crate) fn without_names(wasm: &[u8]) -> Result<Vec<u8>, String> {
     out.extend_from_slice(&wasm[..8]);
     for section in sections(wasm)? {
         let body = &wasm[section.body.clone()];
-        let rewritten = match (section.id, custom_section(body)) {
-            (0, Some((name @ ("name" | "component-name"), payload))) => {
+        let names = match section.id {
+            0 => custom_section(body).filter(|(n, _)| matches!(*n, "name" | "component-name")),
+            _ => None,
+        };
+        let rewritten = match (section.id, names) {
+            (_, Some((name, payload))) => {
                 let kept = own_name_only(payload)?;
                 if kept.is_empty() {
                     continue;
