@@ -564,25 +564,30 @@ fn top_level_sections(wasm: &[u8]) -> Result<Vec<Section>, String> {
 
 /// The sections after the 8-byte header of a component or a core module.
 fn sections(wasm: &[u8]) -> Result<Vec<Section>, String> {
-    let mut at = 8;
-    let mut sections = Vec::new();
-    while at < wasm.len() {
+    id_sized_entries(wasm, 8, "a section")
+}
+
+/// The `id byte, LEB128 size, body` entries of `bytes` from `at` to its end: the
+/// sections of a binary, or the subsections of a name section (`what`, for errors).
+fn id_sized_entries(bytes: &[u8], mut at: usize, what: &str) -> Result<Vec<Section>, String> {
+    let mut entries = Vec::new();
+    while at < bytes.len() {
         let start = at;
-        let id = wasm[at];
+        let id = bytes[at];
         at += 1;
-        let len = leb_u32(wasm, &mut at)? as usize;
+        let len = leb_u32(bytes, &mut at).map_err(|e| format!("{what}'s size: {e}"))? as usize;
         let end = at
             .checked_add(len)
-            .filter(|&e| e <= wasm.len())
-            .ok_or("a section runs past the end")?;
-        sections.push(Section {
+            .filter(|&e| e <= bytes.len())
+            .ok_or_else(|| format!("{what} runs past the end"))?;
+        entries.push(Section {
             id,
             start,
             body: at..end,
         });
         at = end;
     }
-    Ok(sections)
+    Ok(entries)
 }
 
 /// `wasm` (a component or a core module) with its name sections cut down to the
@@ -639,23 +644,12 @@ pub(crate) fn without_names(wasm: &[u8]) -> Result<Vec<u8>, String> {
 /// Subsection 0 (the module's or component's own name) of a name section's payload,
 /// as it was; empty when it has none.
 fn own_name_only(payload: &[u8]) -> Result<Vec<u8>, String> {
-    let mut at = 0;
-    let mut kept = Vec::new();
-    while at < payload.len() {
-        let start = at;
-        let id = payload[at];
-        at += 1;
-        let len = leb_u32(payload, &mut at)? as usize;
-        let end = at
-            .checked_add(len)
-            .filter(|&e| e <= payload.len())
-            .ok_or("a name subsection runs past the end")?;
-        if id == 0 {
-            kept.extend_from_slice(&payload[start..end]);
-        }
-        at = end;
-    }
-    Ok(kept)
+    let subsections = id_sized_entries(payload, 0, "a name subsection")?;
+    Ok(subsections
+        .iter()
+        .filter(|sub| sub.id == 0)
+        .flat_map(|sub| payload[sub.start..sub.body.end].iter().copied())
+        .collect())
 }
 
 fn len_u32(len: usize) -> Result<u32, String> {
