@@ -501,6 +501,8 @@ pub fn run(
     };
     let (send_load, receive_load) = mpsc::sync_channel::<Loaded>(1);
     let guest = GuestThread::spawn(move || setup.build()?.run(receive_load))?;
+    // Whether what runs is the snapshot (function names left out of its backtraces).
+    let mut resumes_snapshot = run_wasm != wasm;
     let component =
         match cache::load_or_compile(&engine, &run_wasm, opts.cache_dir.as_deref(), report) {
             // A snapshot that does not compile (damaged in the cache by hand: it is written
@@ -512,6 +514,7 @@ pub fn run(
                     path: run_wasm.clone(),
                     reason: source.to_string(),
                 });
+                resumes_snapshot = false;
                 cache::load_or_compile(&engine, &wasm, opts.cache_dir.as_deref(), report)?
             }
             // Returning drops `send_load`: the guest thread ends without running anything.
@@ -528,7 +531,7 @@ pub fn run(
     // Fails only if the thread is gone (its setup failed): its result says why.
     let _ = send_load.send(loaded);
     let (mut outcome, memory_bytes) = guest.finish(!opts.process_exits_after)?;
-    if let (Outcome::Trapped { report }, true) = (&mut outcome, run_wasm != wasm) {
+    if let (Outcome::Trapped { report }, true) = (&mut outcome, resumes_snapshot) {
         report.push_str(SNAPSHOT_TRAP_NOTE);
     }
     drop(watchdog);
