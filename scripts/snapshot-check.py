@@ -3,8 +3,9 @@
 cache directory of its own (so the first launch makes the snapshot).
 
 - what a run must not inherit from the snapshot differs between two runs that differ
-  in it: argv, environment, mapped directories, stdin, clocks, `random`'s state,
-  os.urandom, the time zone variable; and the run did resume the snapshot;
+  in it: argv, environment, mapped directories, the working directory (--cwd), stdin,
+  clocks, `random`'s state, os.urandom, the time zone variable; and the run did resume
+  the snapshot;
 - a configuration the snapshot was not initialised with (-O, -X dev, -I, -S,
   PYTHONPATH, an explicit PYTHONHASHSEED) initialises CPython again and behaves as
   --no-snapshot does;
@@ -34,7 +35,7 @@ WASM = os.path.join(ROOT, "build", "pylon.wasm")
 PROBE = r"""
 import _pylon_snapshot, json, os, random, sys, time
 data = {}
-for path in ("/data/marker",):
+for path in ("/data/marker", "marker"):
     try:
         with open(path) as f:
             data[path] = f.read()
@@ -197,6 +198,9 @@ def run(scratch):
         os.makedirs(d)
         with open(os.path.join(d, "marker"), "w") as f:
             f.write(f"marker {name}")
+        os.makedirs(os.path.join(d, "inner"))
+        with open(os.path.join(d, "inner", "marker"), "w") as f:
+            f.write(f"inner marker {name}")
         dirs.append(d)
 
     # The first launch makes the snapshot; say so with --verbose.
@@ -240,9 +244,11 @@ def run(scratch):
           and "--no-snapshot for a backtrace" not in trap_plain.stderr,
           (trap.returncode, trap.stderr[-600:], trap_plain.returncode, trap_plain.stderr[-600:]))
 
-    a = probe(cache, ["--env", "PYLON_CHECK=first", "--env", "TZ=UTC", "--dir", f"{dirs[0]}::/data"],
+    a = probe(cache, ["--env", "PYLON_CHECK=first", "--env", "TZ=UTC", "--dir", f"{dirs[0]}::/data",
+                      "--cwd", "/data"],
               stdin="stdin one")
-    b = probe(cache, ["--env", "PYLON_CHECK=second", "--env", "TZ=Asia/Tokyo", "--dir", f"{dirs[1]}::/data"],
+    b = probe(cache, ["--env", "PYLON_CHECK=second", "--env", "TZ=Asia/Tokyo", "--dir", f"{dirs[1]}::/data",
+                      "--cwd", "/data/inner"],
               python_args=(), stdin="stdin two")
     check("runs resume the snapshot", a["resumed"] and b["resumed"], (a["fallback"], b["fallback"]))
     check("sys.argv is the run's", a["argv"] == ["-c", "tail-arg"] and b["argv"] == a["argv"], a["argv"])
@@ -264,8 +270,24 @@ def run(scratch):
           (a["time"], b["time"]))
     check("random's state differs between runs", a["random"] != b["random"], (a["random"], b["random"]))
     check("os.urandom differs between runs", a["urandom"] != b["urandom"], (a["urandom"], b["urandom"]))
-    check("the working directory is /", a["cwd"] == "/" and b["cwd"] == "/", (a["cwd"], b["cwd"]))
-    plain = probe(cache, ["--no-snapshot", "--dir", f"{dirs[0]}::/data"])
+    check("the working directory is the run's (--cwd), and relative paths resolve in it",
+          a["cwd"] == "/data" and b["cwd"] == "/data/inner"
+          and a["data"]["marker"] == "marker one" and b["data"]["marker"] == "inner marker two",
+          (a["cwd"], b["cwd"], a["data"], b["data"]))
+    root = probe(cache, [])
+    check("without --cwd the working directory is /", root["resumed"] and root["cwd"] == "/",
+          (root["cwd"], root["fallback"]))
+    plain = probe(cache, ["--no-snapshot", "--dir", f"{dirs[0]}::/data", "--cwd", "/data/inner"])
+    check("--no-snapshot enters --cwd too", plain["cwd"] == "/data/inner"
+          and plain["data"]["marker"] == "inner marker one", (plain["cwd"], plain["data"]))
+    # The guest's own check (a directory the launcher's lookup admits but the host's
+    # WASI refuses to open: a symlink out of the mapped directory) ends the run.
+    os.symlink(scratch, os.path.join(dirs[0], "outside"))
+    escape = launch(cache, "--dir", f"{dirs[0]}::/data", "--cwd", "/data/outside", "-c", "print('ran')")
+    check("a working directory the guest cannot enter ends the run before the program, saying why",
+          escape.returncode != 0 and escape.stdout == ""
+          and "cannot enter the working directory `/data/outside`" in escape.stderr,
+          (escape.returncode, escape.stdout, escape.stderr))
     check("--no-snapshot initialises CPython itself", not plain["resumed"] and plain["fallback"] is None,
           plain)
     check("sys.path is the same with and without the snapshot", plain["path"] == a["path"],

@@ -13,6 +13,9 @@
 #include "Python.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -302,6 +305,51 @@ __wrap_getpeername(int fd, struct sockaddr *addr, socklen_t *addrlen)
     return r;
 }
 
+/* --- the host's working directory ------------------------------------------------
+ *
+ * wasi-libc keeps the working directory itself and starts every instance at "/"
+ * without asking the host for `wasi:cli/environment`'s initial-cwd, so a host has no
+ * way to start the guest anywhere else (pylon-launch's --cwd). This constructor enters
+ * the host's directory before main. Constructors run again each time `run` starts, so
+ * a startup snapshot (which captured the initialising run's "/") enters the resumed
+ * run's own directory too, before CPython's main reads its configuration.
+ *
+ * A directory the guest cannot enter ends the run, saying why, with a failure status
+ * (_Exit(2); WASI 0.2.0's exit carries only success or failure, which pylon-launch
+ * reports as 1): running somewhere other than where the host asked would read and
+ * write the wrong files. */
+__attribute__((constructor))
+static void
+enter_initial_cwd(void)
+{
+    wasip2_string_t given;
+    if (!environment_initial_cwd(&given)) {
+        return;
+    }
+    const char *why = NULL;
+    char *path = NULL;
+    if (given.len == 0) {
+        why = "it is empty";
+    }
+    else if (memchr(given.ptr, '\0', given.len) != NULL) {
+        why = "it holds a NUL byte";
+    }
+    else if ((path = strndup((const char *)given.ptr, given.len)) == NULL) {
+        why = "out of memory";
+    }
+    else if (chdir(path) != 0) {
+        why = strerror(errno);
+    }
+    if (why != NULL) {
+        fprintf(stderr, "pylon: cannot enter the working directory `%.*s` the host gave: %s\n",
+                (int)given.len, (const char *)given.ptr, why);
+        fflush(stderr);
+        _Exit(2);
+    }
+    free(path);
+    wasip2_string_free(&given);
+}
+
 static struct PyModuleDef wasi_libc_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_pylon_wasi_libc",
@@ -310,7 +358,8 @@ static struct PyModuleDef wasi_libc_module = {
              "longer connected gives ENOTCONN instead of an abort; a read of a file "
              "that grew after a read reached its end sees the new data; a socket "
              "whose non-blocking connect completed works once made blocking; a "
-             "connection the peer reset fails with ECONNRESET instead of EIO. "
+             "connection the peer reset fails with ECONNRESET instead of EIO; the "
+             "host's initial working directory is entered before main. "
              "Nothing to call.",
     .m_size = 0,
 };

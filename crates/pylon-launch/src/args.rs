@@ -24,6 +24,8 @@ options:
   --dir HOST[::GUEST[::ro|::rw]]
                           preopen host directory HOST at guest path GUEST (default: the
                           same path as written); read-only unless `::rw`
+  --cwd GUEST             the guest's working directory: an absolute guest path inside a
+                          mapped directory (a --dir's, or the stdlib's); default `/`
   --env KEY=VALUE         set a guest environment variable (repeatable); `--env KEY`
                           copies KEY from the host if set. No other host variable is
                           visible to the guest
@@ -58,8 +60,8 @@ options:
                           PYLON_LAUNCH_VERBOSE=1)
   --help                  print this text
 
-The guest's working directory is `/`; unless a --dir maps `/`, it is an empty
-read-only directory.
+The guest's working directory is `/` unless --cwd names another; unless a --dir maps
+`/`, `/` is an empty read-only directory.
 
 exit codes: the guest's own exit code; 1 if `run` returned an error; 124 on --timeout;
 134 on a trap (or other runtime error); 2 for launcher errors (bad option, missing or
@@ -114,6 +116,7 @@ pub fn parse_args_with_env(
             name,
             "wasm"
                 | "dir"
+                | "cwd"
                 | "env"
                 | "max-memory"
                 | "timeout"
@@ -157,6 +160,7 @@ pub fn parse_args_with_env(
 struct Given {
     wasm: Option<PathBuf>,
     dirs: Vec<DirMapping>,
+    cwd: Option<String>,
     guest_env: Vec<(String, String)>,
     net: NetAccess,
     max_memory: Option<u64>,
@@ -195,6 +199,11 @@ impl Given {
         match name {
             "wasm" => self.wasm = Some(PathBuf::from(value)),
             "dir" => self.dirs.push(parse_dir(&value)?),
+            "cwd" => {
+                let cwd =
+                    guest_dir_path(&value).map_err(|r| LaunchError::invalid(option, &value, &r))?;
+                self.cwd = Some(cwd);
+            }
             "env" => {
                 if let Some(pair) = parse_env(&value, env)? {
                     self.guest_env.push(pair);
@@ -249,6 +258,7 @@ impl Given {
         LaunchOptions {
             wasm,
             dirs: self.dirs,
+            cwd: self.cwd,
             env: self.guest_env,
             net: self.net,
             max_memory: self.max_memory,
@@ -280,6 +290,26 @@ fn default_cache_dir(env: &impl Fn(&str) -> Option<OsString>) -> Option<PathBuf>
         return Some(PathBuf::from(dir).join("pylon").join("launch"));
     }
     env("HOME").map(|h| PathBuf::from(h).join(".cache").join("pylon").join("launch"))
+}
+
+/// An absolute guest path in its one spelling: `/a/b` for `/a//b/./`, `..` taken
+/// lexically (as wasi-libc resolves guest paths: there are no guest symlinks to
+/// follow), never above `/`.
+fn guest_dir_path(value: &str) -> Result<String, String> {
+    if !value.starts_with('/') {
+        return Err("not an absolute guest path (it must start with `/`)".to_string());
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in value.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            name => parts.push(name),
+        }
+    }
+    Ok(format!("/{}", parts.join("/")))
 }
 
 /// `HOST`, `HOST::GUEST`, `HOST::GUEST::ro` or `HOST::GUEST::rw`.
@@ -509,6 +539,23 @@ mod tests {
         assert_eq!((d.guest.as_str(), d.writable), ("/work", true));
         let d = parse_dir("/tmp::/work::ro").unwrap();
         assert!(!d.writable);
+    }
+
+    #[test]
+    fn cwd_is_an_absolute_guest_path_in_one_spelling() {
+        let cwd = |v: &str| parse(&["--cwd", v, "-c", "1"]).map(|o| o.cwd);
+        assert_eq!(cwd("/").unwrap().as_deref(), Some("/"));
+        assert_eq!(cwd("/data//a/./b/").unwrap().as_deref(), Some("/data/a/b"));
+        assert_eq!(cwd("/data/a/../b").unwrap().as_deref(), Some("/data/b"));
+        assert_eq!(cwd("/../..").unwrap().as_deref(), Some("/"));
+        for bad in ["", "data", "./data"] {
+            let err = cwd(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("--cwd") && err.contains("absolute"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(parse(&[]).unwrap().cwd, None);
     }
 
     #[test]

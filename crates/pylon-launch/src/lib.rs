@@ -93,6 +93,9 @@ pub struct LaunchOptions {
     /// followed and `record.json` is looked up next to the resolved file.
     pub wasm: PathBuf,
     pub dirs: Vec<DirMapping>,
+    /// The guest's working directory (`--cwd`, normalised: absolute, no `.`, `..` or
+    /// repeated `/`); `None`: `/`. It must lie in a mapped directory.
+    pub cwd: Option<String>,
     /// The guest's whole environment.
     pub env: Vec<(String, String)>,
     pub net: NetAccess,
@@ -214,6 +217,8 @@ pub enum LaunchError {
         #[source]
         source: std::io::Error,
     },
+    #[error("invalid --cwd `{cwd}`: {reason}")]
+    Cwd { cwd: String, reason: String },
     #[error("preopening host directory `{host}` at guest path `{guest}`")]
     Preopen {
         host: PathBuf,
@@ -766,6 +771,21 @@ fn wasi_ctx(opts: &LaunchOptions, stdlib: Option<&stdlib::Mount>) -> Result<Wasi
     }
     let maps_root = stdlib.is_some_and(|m| is_root(&m.guest_dir))
         || opts.dirs.iter().any(|d| is_root(&d.guest));
+    if let Some(cwd) = &opts.cwd {
+        let mut mapped: Vec<(&Path, &str)> = opts
+            .dirs
+            .iter()
+            .map(|d| (d.host.as_path(), d.guest.as_str()))
+            .collect();
+        if let Some(mount) = stdlib {
+            mapped.push((&mount.host_dir, &mount.guest_dir));
+        }
+        check_cwd(cwd, &mapped).map_err(|reason| LaunchError::Cwd {
+            cwd: cwd.clone(),
+            reason,
+        })?;
+        b.initial_cwd(cwd);
+    }
     if !maps_root {
         empty_root(&mut b, opts.cache_dir.as_deref())?;
     }
@@ -776,6 +796,45 @@ fn wasi_ctx(opts: &LaunchOptions, stdlib: Option<&stdlib::Mount>) -> Result<Wasi
         preopen(&mut b, &dir.host, &dir.guest, dir.writable)?;
     }
     Ok(b.build())
+}
+
+/// Checks that `--cwd` names a directory the guest can enter, so that a wrong one is a
+/// launcher error (exit 2) naming the option rather than the guest's own refusal.
+/// `mapped` is every preopen but the empty root; the directory is looked up through
+/// the one whose guest path is the longest prefix of `cwd`, as wasi-libc does. The
+/// guest checks again when it enters it (python.wasm's `_pylon_wasi_libc`).
+fn check_cwd(cwd: &str, mapped: &[(&Path, &str)]) -> Result<(), String> {
+    let components = |p: &str| -> Vec<String> {
+        p.split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .map(str::to_owned)
+            .collect()
+    };
+    let want = components(cwd);
+    let best = mapped
+        .iter()
+        .map(|(host, guest)| (host, components(guest)))
+        .filter(|(_, guest)| want.starts_with(guest))
+        .max_by_key(|(_, guest)| guest.len());
+    let Some((host, guest)) = best else {
+        if want.is_empty() {
+            return Ok(()); // `/`, the empty root
+        }
+        return Err(format!(
+            "no mapped directory holds it (map one with --dir HOST::{cwd})"
+        ));
+    };
+    let host_dir = want[guest.len()..]
+        .iter()
+        .fold(host.to_path_buf(), |dir, part| dir.join(part));
+    match std::fs::metadata(&host_dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(format!(
+            "its host path `{}` is not a directory",
+            host_dir.display()
+        )),
+        Err(e) => Err(format!("its host path `{}`: {e}", host_dir.display())),
+    }
 }
 
 /// The environment a launch gives the guest unless `--env` says otherwise (also what

@@ -12,8 +12,9 @@
 //! composition's wiring and the component's type are the verified product's.
 //!
 //! What a run re-does (argv, environment, preopens, stdio, `random`'s seed) is the
-//! guest's job, in `cpython-ext/_pylon_snapshot/snapshot.c`; clocks and randomness are
-//! live host calls.
+//! guest's job, in `cpython-ext/_pylon_snapshot/snapshot.c`; the working directory is
+//! entered by a libc constructor (`cpython-ext/_pylon_wasi_libc/`), which runs again
+//! when `run` starts; clocks and randomness are live host calls.
 //!
 //! Two kinds of snapshot, told apart by [`Entropy`]:
 //! - [`Entropy::Live`] (the launcher's own, made on first use and cached per machine):

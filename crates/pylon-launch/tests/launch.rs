@@ -743,6 +743,57 @@ fn root_is_an_empty_read_only_directory_unless_mapped() {
     );
 }
 
+/// `--cwd` reaches the guest as `wasi:cli/environment`'s `initial-cwd` (python.wasm's
+/// libc correction enters it; scripts/snapshot-check.py checks that end to end), spelled
+/// one way; a directory no mapping holds, or one that is not there, is a launcher error
+/// naming the option.
+#[test]
+fn cwd_is_given_to_the_guest_only_inside_a_mapped_directory() {
+    let out = launch(&["initial-cwd"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "initial-cwd None\n");
+
+    let host = tempdir();
+    std::fs::create_dir_all(host.path().join("a/b")).unwrap();
+    std::fs::write(host.path().join("file"), "").unwrap();
+    let data = format!("{}::/data", host.path().to_str().unwrap());
+    let out = launch(&["--dir", &data, "--cwd", "/data//a/./b/../b/", "initial-cwd"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "initial-cwd Some(\"/data/a/b\")\n");
+    let out = launch(&["--cwd", "/", "initial-cwd"]);
+    assert_eq!(
+        stdout(&out),
+        "initial-cwd Some(\"/\")\n",
+        "{}",
+        stderr(&out)
+    );
+
+    let refused = |args: &[&str], needle: &str| {
+        let out = launch(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(
+            stdout(&out).is_empty(),
+            "{args:?} ran the guest: {}",
+            stdout(&out)
+        );
+        assert!(
+            stderr(&out).contains("--cwd") && stderr(&out).contains(needle),
+            "{args:?}: {needle:?} in {}",
+            stderr(&out)
+        );
+    };
+    refused(&["--cwd", "data", "initial-cwd"], "absolute");
+    refused(&["--cwd", "/data", "initial-cwd"], "--dir HOST::/data");
+    refused(
+        &["--dir", &data, "--cwd", "/data/missing", "initial-cwd"],
+        "missing",
+    );
+    refused(
+        &["--dir", &data, "--cwd", "/data/file", "initial-cwd"],
+        "not a directory",
+    );
+}
+
 /// With a cache directory, `/` is `<cache>/empty-root/`, kept between launches: made
 /// once, read-only even to its owner (0500), and used only while it is still empty and
 /// unchanged; anything else falls back to a fresh removed directory, so the guest's `/`

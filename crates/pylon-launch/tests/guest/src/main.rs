@@ -34,6 +34,42 @@ fn exit_with_code(code: u8) -> ! {
     unsafe { wasi_exit_with_code(i32::from(code)) }
 }
 
+// The working directory the host gives (`wasi:cli/environment`'s `initial-cwd`), which
+// neither std nor wasi-libc reads. Declared at wasi-libc's version of the interface,
+// whose component type (linked in with libc) describes it.
+#[link(wasm_import_module = "wasi:cli/environment@0.2.0")]
+extern "C" {
+    #[link_name = "initial-cwd"]
+    fn wasi_initial_cwd(ret: *mut InitialCwd);
+}
+
+/// `option<string>` as the canonical ABI returns it: the case, then the string.
+#[repr(C)]
+struct InitialCwd {
+    is_some: u8,
+    ptr: *mut u8,
+    len: usize,
+}
+
+fn initial_cwd() -> Option<String> {
+    let mut ret = InitialCwd {
+        is_some: 0,
+        ptr: std::ptr::null_mut(),
+        len: 0,
+    };
+    // SAFETY: the import writes an `option<string>` to `ret`; a `some` string's bytes
+    // were allocated in this memory by the component's `cabi_realloc` (copied here and
+    // left allocated: whose allocator made them is libc's business).
+    unsafe {
+        wasi_initial_cwd(&mut ret);
+        if ret.is_some == 0 {
+            return None;
+        }
+        let bytes = std::slice::from_raw_parts(ret.ptr, ret.len);
+        Some(String::from_utf8_lossy(bytes).into_owned())
+    }
+}
+
 /// Recursion that uses wasm stack, a frame per level (the multiply-add after the call is
 /// not a form LLVM turns into a loop), and no linear-memory stack (no local has its
 /// address taken, so nothing is kept on Rust's 1 MiB shadow stack).
@@ -60,6 +96,7 @@ fn main() {
                 println!("arg[{i}]={a}");
             }
         }
+        "initial-cwd" => println!("initial-cwd {:?}", initial_cwd()),
         "print-env" => {
             let mut vars: Vec<(String, String)> = std::env::vars().collect();
             vars.sort();
