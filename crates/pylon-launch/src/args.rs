@@ -273,6 +273,7 @@ impl Given {
             snapshot: !self.no_snapshot
                 && env_nonempty("PYLON_NO_SNAPSHOT").is_none_or(|v| v == "0"),
             process_exits_after: false,
+            guest_on_calling_thread: false,
         }
     }
 }

@@ -76,7 +76,7 @@ pub const MAX_WASM_STACK: usize = 8 << 20;
 /// plus room for the host functions called from wasm (WASI's filesystem, sockets, …),
 /// which run on the same stack below the wasm frames. Only address space is reserved:
 /// pages are committed as they are touched.
-const GUEST_THREAD_STACK: usize = MAX_WASM_STACK + (8 << 20);
+pub const GUEST_THREAD_STACK: usize = MAX_WASM_STACK + (8 << 20);
 
 /// One `--dir`: a host directory preopened at a guest path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +125,13 @@ pub struct LaunchOptions {
     /// the guest's thread is not waited for once it has handed over the outcome.
     /// An embedder that goes on running leaves this false.
     pub process_exits_after: bool,
+    /// The calling thread has [`GUEST_THREAD_STACK`] bytes of stack left for the guest
+    /// (the `pylon-launch` binary raises its main thread's stack limit for it): the
+    /// guest runs there, after the load, instead of on a thread of its own. On a
+    /// virtual machine handing the component to another thread and the outcome back
+    /// costs more (cross-CPU wake-ups) than building the guest's context beside the
+    /// load saves. False: a guest thread is started.
+    pub guest_on_calling_thread: bool,
 }
 
 /// Called from the watchdog thread when the guest is still blocked in a host call (a
@@ -456,6 +463,12 @@ pub fn engine() -> Result<Engine, LaunchError> {
     // Always on, with or without --timeout, so one compiled artifact serves both.
     config.epoch_interruption(true);
     config.parallel_compilation(true);
+    // No .eh_frame for the compiled wasm: wasmtime walks wasm frames itself (traps
+    // keep their backtraces) and catches a host call's panic before it reaches them,
+    // so no native unwinder ever needs it. Registering it costs every load: 1.1 MB for
+    // pylon.wasm's snapshot, and since GCC 13 libgcc's unwinder (lock-free lookup)
+    // parses and sorts every FDE of a table as it is registered, not on first use.
+    config.native_unwind_info(false);
     // CPython's C recursion limit assumes this much wasm stack (see MAX_WASM_STACK);
     // wasmtime's 512 KiB default turns deep recursion into a trap.
     config.max_wasm_stack(MAX_WASM_STACK);
@@ -495,9 +508,6 @@ pub fn run(
         (_, false) => wasm.clone(),
     };
     let engine = engine()?;
-    // The guest thread builds what does not need the compiled component (the WASI
-    // linker, the context with its preopens and network policy, the store) while this
-    // thread loads the component: on two cores that hides ~0.2 ms of a 4 ms launch.
     let setup = GuestSetup {
         engine: engine.clone(),
         opts: opts.clone(),
@@ -505,7 +515,16 @@ pub fn run(
         wasm: wasm.clone(),
     };
     let (send_load, receive_load) = mpsc::sync_channel::<Loaded>(1);
-    let guest = GuestThread::spawn(move || setup.build()?.run(receive_load))?;
+    let guest = if opts.guest_on_calling_thread {
+        GuestRun::Here(Box::new(setup.build()?))
+    } else {
+        // The guest thread builds what does not need the compiled component (the WASI
+        // linker, the context with its preopens and network policy, the store) while
+        // this thread loads the component.
+        GuestRun::Thread(GuestThread::spawn(move || {
+            setup.build()?.run(receive_load)
+        })?)
+    };
     // Whether what runs is the snapshot (function names left out of its backtraces).
     let mut resumes_snapshot = run_wasm != wasm;
     let component =
@@ -522,7 +541,7 @@ pub fn run(
                 resumes_snapshot = false;
                 cache::load_or_compile(&engine, &wasm, opts.cache_dir.as_deref(), report)?
             }
-            // Returning drops `send_load`: the guest thread ends without running anything.
+            // Returning drops `send_load`: a guest thread ends without running anything.
             other => other?,
         };
     let watchdog = match opts.timeout {
@@ -533,9 +552,14 @@ pub fn run(
         component,
         fired: watchdog.as_ref().map(|w| w.fired.clone()),
     };
-    // Fails only if the thread is gone (its setup failed): its result says why.
-    let _ = send_load.send(loaded);
-    let (mut outcome, memory_bytes) = guest.finish(!opts.process_exits_after)?;
+    let (mut outcome, memory_bytes) = match guest {
+        GuestRun::Here(guest) => guest.run_loaded(loaded)?,
+        GuestRun::Thread(thread) => {
+            // Fails only if the thread is gone (its setup failed): its result says why.
+            let _ = send_load.send(loaded);
+            thread.finish(!opts.process_exits_after)?
+        }
+    };
     if let (Outcome::Trapped { report }, true) = (&mut outcome, resumes_snapshot) {
         report.push_str(SNAPSHOT_TRAP_NOTE);
     }
@@ -548,10 +572,19 @@ pub fn run(
     Ok(outcome)
 }
 
+/// Where the guest runs: on the calling thread (built before the load), or on a thread
+/// of its own (built there, beside the load).
+enum GuestRun {
+    Here(Box<Guest>),
+    Thread(GuestThread<(Outcome, u64)>),
+}
+
 /// Synchronous wasmtime runs wasm on the calling thread's native stack, and
 /// `max_wasm_stack` only bounds how much of it wasm may use: the thread must have that
 /// much plus room for the host calls made from wasm, more than a main thread's usual
-/// 8 MiB. So the guest runs on a thread of its own, sized for it.
+/// 8 MiB. So unless the caller's thread has that much (see
+/// [`LaunchOptions::guest_on_calling_thread`]), the guest runs on a thread of its own,
+/// sized for it.
 struct GuestThread<T> {
     thread: JoinHandle<()>,
     result: mpsc::Receiver<Result<T, LaunchError>>,
@@ -659,10 +692,18 @@ struct Guest {
 }
 
 impl Guest {
-    /// Waits for the loaded component, instantiates it and calls `wasi:cli/run`; the
-    /// outcome comes with the total size of the linear memories at the end. (`load`
-    /// closed: the launch failed while loading, and that error is what is reported.)
+    /// On a guest thread: waits for the loaded component and runs it. (`load` closed:
+    /// the launch failed while loading, and that error is what is reported.)
     fn run(self, load: mpsc::Receiver<Loaded>) -> Result<(Outcome, u64), LaunchError> {
+        let Ok(loaded) = load.recv() else {
+            return Err(LaunchError::NotLoaded);
+        };
+        self.run_loaded(loaded)
+    }
+
+    /// Instantiates the component and calls `wasi:cli/run`; the outcome comes with the
+    /// total size of the linear memories at the end.
+    fn run_loaded(self, loaded: Loaded) -> Result<(Outcome, u64), LaunchError> {
         let Guest {
             mut store,
             linker,
@@ -671,9 +712,7 @@ impl Guest {
             max_memory,
             leave_to_exit,
         } = self;
-        let Ok(Loaded { component, fired }) = load.recv() else {
-            return Err(LaunchError::NotLoaded);
-        };
+        let Loaded { component, fired } = loaded;
         let fired = || fired.as_ref().is_some_and(|f| f.load(Ordering::SeqCst));
         let command = match Command::instantiate(&mut store, &component, &linker) {
             Ok(command) => command,

@@ -90,9 +90,14 @@ fn within(limit: Duration, work: impl FnOnce() + Send + 'static) {
     }
 }
 
+/// The main thread's stack the guest needs: the guest thread's, and room for what main
+/// has already used below `launch`.
+const MAIN_STACK_FOR_GUEST: u64 = pylon_launch::GUEST_THREAD_STACK as u64 + (1 << 20);
+
 fn launch() -> anyhow::Result<Outcome> {
     let mut opts = pylon_launch::parse_args(std::env::args_os().skip(1).collect())?;
     opts.process_exits_after = true;
+    opts.guest_on_calling_thread = raw::main_stack_allows(MAIN_STACK_FOR_GUEST);
     if opts.show_help {
         print!("{}", pylon_launch::USAGE);
         return Ok(Outcome::Exited(0));
@@ -137,6 +142,56 @@ mod raw {
     extern "C" {
         fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
         fn _exit(status: c_int) -> !;
+    }
+
+    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+    #[repr(C)]
+    struct Rlimit {
+        current: u64,
+        max: u64,
+    }
+
+    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+    extern "C" {
+        fn getrlimit(resource: c_int, rlim: *mut Rlimit) -> c_int;
+        fn setrlimit(resource: c_int, rlim: *const Rlimit) -> c_int;
+    }
+
+    /// Whether the main thread's stack may grow to `bytes`, raising its soft limit
+    /// (RLIMIT_STACK) to that if the hard limit allows. Linux grows the main thread's
+    /// stack on demand up to the limit in force at the time of the fault, and leaves at
+    /// least 128 MiB below it free of mappings at exec, so a raised limit is usable
+    /// from here on. Elsewhere: false (the guest gets a thread of its own).
+    pub fn main_stack_allows(bytes: u64) -> bool {
+        #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+        {
+            const RLIMIT_STACK: c_int = 3;
+            const RLIM_INFINITY: u64 = u64::MAX;
+            let mut limit = Rlimit { current: 0, max: 0 };
+            // SAFETY: getrlimit writes one `struct rlimit` (two u64 on 64-bit Linux)
+            // to a valid pointer; setrlimit reads one.
+            unsafe {
+                if getrlimit(RLIMIT_STACK, &mut limit) != 0 {
+                    return false;
+                }
+                if limit.current == RLIM_INFINITY || limit.current >= bytes {
+                    return true;
+                }
+                if limit.max != RLIM_INFINITY && limit.max < bytes {
+                    return false;
+                }
+                let raised = Rlimit {
+                    current: bytes,
+                    max: limit.max,
+                };
+                setrlimit(RLIMIT_STACK, &raised) == 0
+            }
+        }
+        #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+        {
+            let _ = bytes;
+            false
+        }
     }
 
     /// One write(2) to fd 2, bypassing `std::io::stderr()`'s lock. Callers keep the

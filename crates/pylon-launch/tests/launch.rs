@@ -624,6 +624,50 @@ fn deep_recursion_has_the_wasm_stack_it_needs() {
     );
 }
 
+/// The guest runs on the launcher's main thread when its stack limit can be raised to
+/// what the guest needs, and on a thread of its own when the hard limit forbids that
+/// (`ulimit -H -s 8192`); an unlimited stack needs no raising. Each way, recursion to the
+/// wasm stack's end is a clean trap: a guest put on a stack too small for it would
+/// crash the launcher with SIGSEGV instead.
+#[cfg(target_os = "linux")]
+#[test]
+fn deep_recursion_is_a_trap_whatever_the_stack_limit() {
+    for limits in [
+        "ulimit -S -s 8192",
+        "ulimit -S -s 8192 && ulimit -H -s 8192",
+        // Where the hard limit is lower, this case is the first one again.
+        "{ ulimit -S -s unlimited 2>/dev/null || true; }",
+    ] {
+        for (depth, want) in [("100000", 0), ("100000000", 134)] {
+            let out = Command::new("sh")
+                .arg("-c")
+                .arg(format!("{limits} && exec \"$0\" \"$@\""))
+                .arg(BIN)
+                .arg("--wasm")
+                .arg(guest())
+                .arg("--cache-dir")
+                .arg(shared_cache())
+                .args(["recurse", depth])
+                .env("PYLON_CACHE_DIR", tmp_root().join("default-cache"))
+                .output()
+                .unwrap();
+            assert_eq!(
+                code(&out),
+                want,
+                "{limits}, depth {depth}: {}",
+                stderr(&out)
+            );
+            if want == 134 {
+                assert!(
+                    stderr(&out).contains("call stack exhausted"),
+                    "{limits}: {}",
+                    stderr(&out)
+                );
+            }
+        }
+    }
+}
+
 /// `--timeout` ends a guest blocked writing to a pipe nobody reads (the write holds
 /// Rust's lock on the stream, which the timeout's message must not need), for stdout
 /// and for stderr, at once.
@@ -1034,14 +1078,20 @@ fn cache_is_pruned_after_a_miss() {
 }
 
 /// Copies the guest's entry (and sidecar) from the shared cache into `dir`, sparing a
-/// compilation.
+/// compilation. Only this engine's: the shared cache outlives test runs, so it may also
+/// hold entries an earlier engine configuration compiled.
 fn seed_cache(dir: &Path) {
     guest();
-    let prefix = sha256_hex(&std::fs::read(guest()).unwrap());
+    let engine = pylon_launch::engine().unwrap();
+    let entry = format!(
+        "{}-{}.cwasm",
+        sha256_hex(&std::fs::read(guest()).unwrap()),
+        &pylon_launch::cache::engine_hash_hex(&engine)[..16]
+    );
     for item in std::fs::read_dir(shared_cache()).unwrap() {
         let path = item.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap();
-        if name.starts_with(&prefix) {
+        if name.starts_with(&entry) {
             std::fs::copy(&path, dir.join(name)).unwrap();
         }
     }
