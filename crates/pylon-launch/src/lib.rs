@@ -514,16 +514,15 @@ pub fn run(
         stdlib: stdlib.clone(),
         wasm: wasm.clone(),
     };
-    let (send_load, receive_load) = mpsc::sync_channel::<Loaded>(1);
     let guest = if opts.guest_on_calling_thread {
         GuestRun::Here(Box::new(setup.build()?))
     } else {
         // The guest thread builds what does not need the compiled component (the WASI
         // linker, the context with its preopens and network policy, the store) while
         // this thread loads the component.
-        GuestRun::Thread(GuestThread::spawn(move || {
-            setup.build()?.run(receive_load)
-        })?)
+        let (send_load, receive_load) = mpsc::sync_channel::<Loaded>(1);
+        let thread = GuestThread::spawn(move || setup.build()?.run(receive_load))?;
+        GuestRun::Thread { thread, send_load }
     };
     // Whether what runs is the snapshot (function names left out of its backtraces).
     let mut resumes_snapshot = run_wasm != wasm;
@@ -541,7 +540,7 @@ pub fn run(
                 resumes_snapshot = false;
                 cache::load_or_compile(&engine, &wasm, opts.cache_dir.as_deref(), report)?
             }
-            // Returning drops `send_load`: a guest thread ends without running anything.
+            // Returning drops the guest thread's `send_load`: it ends without running.
             other => other?,
         };
     let watchdog = match opts.timeout {
@@ -554,7 +553,7 @@ pub fn run(
     };
     let (mut outcome, memory_bytes) = match guest {
         GuestRun::Here(guest) => guest.run_loaded(loaded)?,
-        GuestRun::Thread(thread) => {
+        GuestRun::Thread { thread, send_load } => {
             // Fails only if the thread is gone (its setup failed): its result says why.
             let _ = send_load.send(loaded);
             thread.finish(!opts.process_exits_after)?
@@ -576,7 +575,11 @@ pub fn run(
 /// of its own (built there, beside the load).
 enum GuestRun {
     Here(Box<Guest>),
-    Thread(GuestThread<(Outcome, u64)>),
+    Thread {
+        thread: GuestThread<(Outcome, u64)>,
+        /// Hands the loaded component over.
+        send_load: mpsc::SyncSender<Loaded>,
+    },
 }
 
 /// Synchronous wasmtime runs wasm on the calling thread's native stack, and
